@@ -1,1 +1,52 @@
-//! (being written)
+//! CNI protocol types for netplumb: the plugin environment, network
+//! configurations, plugin-specific configs for `sriov` and `bond`, results in
+//! every spec version from 0.3.0 to 1.1.0, and the spec's error and version
+//! replies.
+//!
+//! This crate knows the CNI protocol and nothing about the kernel. Input is
+//! read leniently (numbers written as strings, numeric aliases, unknown fields
+//! kept) and written strictly (canonical forms). Every parse error names the
+//! field or variable at fault and what would be right, and maps to a CNI error
+//! code through [`Error::code`].
+//!
+//! ```
+//! use netplumb_cniconf::{BondConf, CniVersion, Env, Command};
+//!
+//! let env = Env::from_vars([
+//!     ("CNI_COMMAND", "ADD"),
+//!     ("CNI_CONTAINERID", "c1"),
+//!     ("CNI_NETNS", "/run/netns/pod"),
+//!     ("CNI_IFNAME", "bond0"),
+//! ])?;
+//! assert_eq!(env.command, Command::Add);
+//!
+//! let conf = BondConf::from_slice(br#"{
+//!     "cniVersion": "0.3.1", "name": "bond-net1", "type": "bond",
+//!     "mode": "active-backup", "miimon": "100", "failOverMac": 1,
+//!     "links": [{"name": "net1"}, {"name": "net2"}]
+//! }"#)?;
+//! assert_eq!(conf.miimon, 100);
+//! assert_eq!(conf.net.result_version(), CniVersion::V0_3_1);
+//! # Ok::<(), netplumb_cniconf::Error>(())
+//! ```
+
+#![deny(missing_docs)]
+
+mod bond;
+mod conf;
+mod env;
+mod error;
+mod json;
+mod names;
+mod result;
+mod sriov;
+mod version;
+
+pub use bond::{BondConf, BondMode, FailOverMac, XmitHashPolicy};
+pub use conf::{Dns, GcAttachment, Ipam, NetConf, NetConfList, RuntimeConfig};
+pub use env::{CniArgs, Command, Env};
+pub use error::{codes, Error, ErrorReply};
+pub use names::{ContainerId, IfName, MacAddr, PciAddr};
+pub use result::{CniResult, Interface, IpConfig, Route};
+pub use sriov::{LinkState, LogLevel, SriovConf, VfSelector, VlanProto};
+pub use version::{CniVersion, VersionReply};

@@ -1,0 +1,679 @@
+//! Network configurations: the fields every plugin shares, and lists.
+
+use std::collections::BTreeMap;
+
+use ipnetwork::IpNetwork;
+use serde_json::{Map, Value};
+
+use crate::error::{json_bytes, Error};
+use crate::json::{describe, put, put_list, Kind, Obj};
+use crate::names::{check_identifier, ContainerId, IfName, MacAddr};
+use crate::result::CniResult;
+use crate::version::{supported_list, CniVersion};
+
+/// The key GC's valid attachments travel under (spec 1.1).
+const VALID_ATTACHMENTS: &str = "cni.dev/valid-attachments";
+/// The key an early draft of spec 1.1 used; runtimes still send both.
+const OLD_ATTACHMENTS: &str = "cni.dev/attachments";
+
+/// The IPAM section: which plugin to delegate to, and its own settings.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Ipam {
+    /// `type`: the IPAM plugin's executable name.
+    pub plugin_type: String,
+    /// Every other field, passed to the IPAM plugin untouched.
+    pub extra: Map<String, Value>,
+}
+
+/// DNS settings, as configs and results carry them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Dns {
+    /// `nameservers`: addresses of name servers, in priority order.
+    pub nameservers: Vec<String>,
+    /// `domain`: the local domain.
+    pub domain: Option<String>,
+    /// `search`: search domains, in priority order.
+    pub search: Vec<String>,
+    /// `options`: resolver options.
+    pub options: Vec<String>,
+}
+
+impl Dns {
+    /// Whether no field is set.
+    pub fn is_empty(&self) -> bool {
+        self == &Dns::default()
+    }
+
+    pub(crate) fn from_obj(mut o: Obj) -> Result<Dns, Error> {
+        let text = |s: &str| Ok(s.to_string());
+        Ok(Dns {
+            nameservers: o.list("nameservers", text)?,
+            domain: o.string("domain")?,
+            search: o.list("search", text)?,
+            options: o.list("options", text)?,
+        })
+    }
+
+    pub(crate) fn to_json(&self) -> Value {
+        let mut map = Map::new();
+        put_list(&mut map, "nameservers", &self.nameservers);
+        put(&mut map, "domain", self.domain.clone());
+        put_list(&mut map, "search", &self.search);
+        put_list(&mut map, "options", &self.options);
+        Value::Object(map)
+    }
+}
+
+/// `runtimeConfig`: values the runtime fills in per invocation for the
+/// capabilities a plugin declares.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RuntimeConfig {
+    /// `mac` (capability `mac`): the MAC address the interface should get.
+    pub mac: Option<MacAddr>,
+    /// `ips` (capability `ips`): addresses the interface should get.
+    pub ips: Vec<IpNetwork>,
+    /// `deviceID` (capability `deviceID`): the device a device plugin
+    /// allocated, such as a VF's PCI address.
+    pub device_id: Option<String>,
+    /// Every other runtime value (`portMappings`, `bandwidth`, ...).
+    pub extra: Map<String, Value>,
+}
+
+impl RuntimeConfig {
+    fn from_obj(mut o: Obj) -> Result<RuntimeConfig, Error> {
+        Ok(RuntimeConfig {
+            mac: o.parsed("mac", MacAddr::check)?,
+            ips: o.list("ips", parse_cidr)?,
+            device_id: o.string("deviceID")?,
+            extra: o.into_rest(),
+        })
+    }
+
+    fn to_json(&self) -> Value {
+        let mut map = self.extra.clone();
+        put(&mut map, "mac", self.mac.map(|m| m.to_string()));
+        put_list(&mut map, "ips", &self.ips);
+        put(&mut map, "deviceID", self.device_id.clone());
+        Value::Object(map)
+    }
+}
+
+/// An address with its prefix length, such as `192.0.2.10/24`.
+pub(crate) fn parse_cidr(text: &str) -> Result<IpNetwork, String> {
+    let wrong = || {
+        format!("{text:?} is not an address with a prefix, expected a form such as 192.0.2.10/24")
+    };
+    if !text.contains('/') {
+        return Err(wrong());
+    }
+    text.parse().map_err(|_| wrong())
+}
+
+/// One attachment GC must keep (`cni.dev/valid-attachments`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GcAttachment {
+    /// `containerID`.
+    pub container_id: ContainerId,
+    /// `ifname`.
+    pub ifname: IfName,
+}
+
+/// A plugin's network configuration, as it arrives on stdin.
+///
+/// Holds the fields the spec defines for every plugin; the fields nobody
+/// reads are kept in `extra` and written back unchanged.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NetConf {
+    /// `cniVersion`. Old configs omit it; see [`NetConf::result_version`].
+    pub cni_version: Option<CniVersion>,
+    /// `name`: the network's name.
+    pub name: String,
+    /// `type`: the plugin's executable name.
+    pub plugin_type: String,
+    /// `ipam`.
+    pub ipam: Option<Ipam>,
+    /// `dns`.
+    pub dns: Option<Dns>,
+    /// `args`: extra arguments, kept as given.
+    pub args: Option<Map<String, Value>>,
+    /// `runtimeConfig`.
+    pub runtime_config: Option<RuntimeConfig>,
+    /// `prevResult`, kept as given; [`NetConf::prev_result`] reads it.
+    pub prev_result: Option<Value>,
+    /// `capabilities`: which runtime values the plugin wants.
+    pub capabilities: BTreeMap<String, bool>,
+    /// GC's `cni.dev/valid-attachments` (or the older `cni.dev/attachments`).
+    pub valid_attachments: Option<Vec<GcAttachment>>,
+    /// Every field not named above.
+    pub extra: Map<String, Value>,
+}
+
+impl NetConf {
+    /// Parses a network configuration.
+    ///
+    /// Not JSON is code 6, an unsupported `cniVersion` code 1, a missing
+    /// `name` or `type` or a bad value code 7.
+    pub fn from_slice(bytes: &[u8]) -> Result<NetConf, Error> {
+        NetConf::from_obj(Obj::parse(bytes, "network configuration", Kind::Config)?)
+    }
+
+    /// Parses the shared fields of `o`, leaving plugin-specific ones in
+    /// `extra` for the plugin's own config type to take.
+    pub(crate) fn from_obj(mut o: Obj) -> Result<NetConf, Error> {
+        let cni_version = match o.string("cniVersion")? {
+            Some(v) => Some(CniVersion::parse_field(&o.path("cniVersion"), &v)?),
+            None => None,
+        };
+        let name = o.required_string("name", "the network's name")?;
+        check_identifier(&name).map_err(|why| o.invalid("name", why))?;
+        let plugin_type = o.required_string("type", "the plugin's executable name")?;
+        check_plugin_type(&plugin_type).map_err(|why| o.invalid("type", why))?;
+        let ipam = match o.object("ipam")? {
+            Some(ipam) => read_ipam(ipam)?,
+            None => None,
+        };
+        let dns = o.object("dns")?.map(Dns::from_obj).transpose()?;
+        let args = o.object("args")?.map(Obj::into_rest);
+        let runtime_config = o
+            .object("runtimeConfig")?
+            .map(RuntimeConfig::from_obj)
+            .transpose()?;
+        let prev_result = o.take("prevResult");
+        let capabilities = read_capabilities(&mut o)?;
+        let valid_attachments = read_attachments(&mut o)?;
+        Ok(NetConf {
+            cni_version,
+            name,
+            plugin_type,
+            ipam,
+            dns,
+            args,
+            runtime_config,
+            prev_result,
+            capabilities,
+            valid_attachments,
+            extra: o.into_rest(),
+        })
+    }
+
+    /// The version results and errors are written in.
+    ///
+    /// A config without `cniVersion` predates 0.3.0 by the spec's rule
+    /// (it means 0.1.0). This crate writes no result older than 0.3.0, so
+    /// it answers 0.3.0, the oldest layout it writes.
+    pub fn result_version(&self) -> CniVersion {
+        self.cni_version.unwrap_or(CniVersion::V0_3_0)
+    }
+
+    /// Reads `prevResult`; it is written in the config's version unless it
+    /// says otherwise.
+    pub fn prev_result(&self) -> Result<Option<CniResult>, Error> {
+        self.prev_result
+            .as_ref()
+            .map(|v| CniResult::from_value(v.clone(), "prevResult", self.result_version()))
+            .transpose()
+    }
+
+    /// The configuration as a JSON object.
+    pub fn to_json(&self) -> Value {
+        Value::Object(self.to_map())
+    }
+
+    /// The configuration as JSON bytes.
+    pub fn to_vec(&self) -> Vec<u8> {
+        json_bytes(&self.to_json())
+    }
+
+    pub(crate) fn to_map(&self) -> Map<String, Value> {
+        let mut map = self.extra.clone();
+        put(
+            &mut map,
+            "cniVersion",
+            self.cni_version.map(CniVersion::as_str),
+        );
+        map.insert("name".into(), self.name.clone().into());
+        map.insert("type".into(), self.plugin_type.clone().into());
+        if let Some(ipam) = &self.ipam {
+            let mut m = ipam.extra.clone();
+            m.insert("type".into(), ipam.plugin_type.clone().into());
+            map.insert("ipam".into(), Value::Object(m));
+        }
+        put(&mut map, "dns", self.dns.as_ref().map(Dns::to_json));
+        put(&mut map, "args", self.args.clone());
+        put(
+            &mut map,
+            "runtimeConfig",
+            self.runtime_config.as_ref().map(RuntimeConfig::to_json),
+        );
+        put(&mut map, "prevResult", self.prev_result.clone());
+        if !self.capabilities.is_empty() {
+            let caps = self
+                .capabilities
+                .iter()
+                .map(|(k, v)| (k.clone(), Value::Bool(*v)))
+                .collect();
+            map.insert("capabilities".into(), Value::Object(caps));
+        }
+        if let Some(list) = &self.valid_attachments {
+            let list: Vec<Value> = list
+                .iter()
+                .map(|a| serde_json::json!({"containerID": a.container_id.as_str(), "ifname": a.ifname.as_str()}))
+                .collect();
+            // Both keys, as libcni writes them, so that plugins reading
+            // either name see the list.
+            map.insert(VALID_ATTACHMENTS.into(), Value::Array(list.clone()));
+            map.insert(OLD_ATTACHMENTS.into(), Value::Array(list));
+        }
+        map
+    }
+}
+
+fn check_plugin_type(t: &str) -> Result<(), String> {
+    if t.is_empty() {
+        Err("is empty, expected the plugin's executable name".into())
+    } else if t.contains(['/', '\\', '\0']) || t == "." || t == ".." {
+        Err(format!(
+            "{t:?} is not a file name, expected the plugin's executable name"
+        ))
+    } else {
+        Ok(())
+    }
+}
+
+/// An `ipam` object; `{}` (as some generators write) means no IPAM.
+fn read_ipam(mut o: Obj) -> Result<Option<Ipam>, Error> {
+    if o.is_empty() {
+        return Ok(None);
+    }
+    let plugin_type = o.required_string("type", "the IPAM plugin's executable name")?;
+    check_plugin_type(&plugin_type).map_err(|why| o.invalid("type", why))?;
+    Ok(Some(Ipam {
+        plugin_type,
+        extra: o.into_rest(),
+    }))
+}
+
+fn read_capabilities(o: &mut Obj) -> Result<BTreeMap<String, bool>, Error> {
+    let mut caps = BTreeMap::new();
+    if let Some(c) = o.object("capabilities")? {
+        let path = o.path("capabilities");
+        for (k, v) in c.into_rest() {
+            match v {
+                Value::Bool(b) => {
+                    caps.insert(k, b);
+                }
+                other => {
+                    return Err(Error::WrongType {
+                        field: format!("{path}.{k}"),
+                        expected: "true or false",
+                        found: describe(&other),
+                    })
+                }
+            }
+        }
+    }
+    Ok(caps)
+}
+
+fn read_attachments(o: &mut Obj) -> Result<Option<Vec<GcAttachment>>, Error> {
+    // The spec's name wins when a runtime sends both.
+    let key = if o.has(VALID_ATTACHMENTS) {
+        VALID_ATTACHMENTS
+    } else {
+        OLD_ATTACHMENTS
+    };
+    let Some(items) = o.array(key)? else {
+        return Ok(None);
+    };
+    o.take(OLD_ATTACHMENTS);
+    let mut out = Vec::with_capacity(items.len());
+    for (i, item) in items.into_iter().enumerate() {
+        let mut a = Obj::from_value(item, o.path(&format!("{key}[{i}]")), o.kind())?;
+        let container_id = a
+            .parsed("containerID", ContainerId::check)?
+            .ok_or_else(|| a.invalid("containerID", "missing, expected the container's ID"))?;
+        let ifname = a
+            .parsed("ifname", IfName::check)?
+            .ok_or_else(|| a.invalid("ifname", "missing, expected the interface name"))?;
+        out.push(GcAttachment {
+            container_id,
+            ifname,
+        });
+    }
+    Ok(Some(out))
+}
+
+/// A network configuration list (a `.conflist`): one network, a chain of
+/// plugins.
+///
+/// Plugins are kept as given: the runtime completes each with the list's
+/// `name` and version before running it, which [`NetConfList::plugin_conf`]
+/// does.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NetConfList {
+    /// `cniVersion`, as text: a list may name versions this crate does not
+    /// speak, as long as [`NetConfList::version`] finds one it does.
+    pub cni_version: Option<String>,
+    /// `cniVersions` (1.1.0): every version the list can be run as.
+    pub cni_versions: Vec<String>,
+    /// `name`. Attachment definitions may omit it: the runtime then uses the
+    /// definition's own name.
+    pub name: Option<String>,
+    /// `disableCheck`: the runtime must not run CHECK.
+    pub disable_check: bool,
+    /// `disableGC`: the runtime must not run GC.
+    pub disable_gc: bool,
+    /// `plugins`: each plugin's configuration, in chain order.
+    pub plugins: Vec<Map<String, Value>>,
+    /// Every field not named above.
+    pub extra: Map<String, Value>,
+}
+
+impl NetConfList {
+    /// Parses a configuration list.
+    ///
+    /// Each plugin must be an object with a `type`; at least one plugin is
+    /// required.
+    pub fn from_slice(bytes: &[u8]) -> Result<NetConfList, Error> {
+        let mut o = Obj::parse(bytes, "network configuration list", Kind::Config)?;
+        let cni_version = o.string("cniVersion")?;
+        let cni_versions = o.list("cniVersions", |s| Ok(s.to_string()))?;
+        let name = o.string("name")?;
+        if let Some(name) = &name {
+            check_identifier(name).map_err(|why| o.invalid("name", why))?;
+        }
+        let disable_check = o.boolean("disableCheck")?.unwrap_or(false);
+        let disable_gc = o.boolean("disableGC")?.unwrap_or(false);
+        let items = o.array("plugins")?.ok_or_else(|| {
+            o.invalid(
+                "plugins",
+                "missing, expected a list of plugin configurations",
+            )
+        })?;
+        if items.is_empty() {
+            return Err(o.invalid(
+                "plugins",
+                "is empty, expected at least one plugin configuration",
+            ));
+        }
+        let mut plugins = Vec::with_capacity(items.len());
+        for (i, item) in items.into_iter().enumerate() {
+            let mut p = Obj::from_value(item, o.path(&format!("plugins[{i}]")), Kind::Config)?;
+            let t = p.required_string("type", "the plugin's executable name")?;
+            check_plugin_type(&t).map_err(|why| p.invalid("type", why))?;
+            let mut map = p.into_rest();
+            map.insert("type".into(), t.into());
+            plugins.push(map);
+        }
+        Ok(NetConfList {
+            cni_version,
+            cni_versions,
+            name,
+            disable_check,
+            disable_gc,
+            plugins,
+            extra: o.into_rest(),
+        })
+    }
+
+    /// The version to run the list as: the newest supported one among
+    /// `cniVersions` and `cniVersion` (spec 1.1 negotiation).
+    pub fn version(&self) -> Result<CniVersion, Error> {
+        let named = self.cni_versions.iter().chain(self.cni_version.as_ref());
+        if let Some(best) = named
+            .filter_map(|v| CniVersion::parse_field("", v).ok())
+            .max()
+        {
+            return Ok(best);
+        }
+        let found = match (&self.cni_version, self.cni_versions.is_empty()) {
+            (Some(v), true) => v.clone(),
+            (None, true) => "(none)".into(),
+            (_, false) => self.cni_versions.join(", "),
+        };
+        let field = if self.cni_versions.is_empty() {
+            "cniVersion"
+        } else {
+            "cniVersions"
+        };
+        Err(Error::IncompatibleVersion {
+            field: field.into(),
+            found,
+            expected: supported_list(),
+        })
+    }
+
+    /// The configuration the runtime hands plugin `index`: its own fields,
+    /// plus the list's `name` and negotiated `cniVersion`.
+    pub fn plugin_conf(&self, index: usize) -> Result<NetConf, Error> {
+        let field = format!("plugins[{index}]");
+        let plugin = self
+            .plugins
+            .get(index)
+            .ok_or_else(|| Error::InvalidConfig {
+                field: field.clone(),
+                message: format!("no such plugin, the list has {}", self.plugins.len()),
+            })?;
+        let name = self.name.clone().ok_or_else(|| Error::InvalidConfig {
+            field: "name".into(),
+            message: "missing, expected the network's name".into(),
+        })?;
+        let mut map = plugin.clone();
+        map.insert("name".into(), name.into());
+        map.insert("cniVersion".into(), self.version()?.as_str().into());
+        NetConf::from_obj(Obj::from_value(Value::Object(map), field, Kind::Config)?)
+    }
+
+    /// The list as a JSON object.
+    pub fn to_json(&self) -> Value {
+        let mut map = self.extra.clone();
+        put(&mut map, "cniVersion", self.cni_version.clone());
+        if !self.cni_versions.is_empty() {
+            map.insert("cniVersions".into(), self.cni_versions.clone().into());
+        }
+        put(&mut map, "name", self.name.clone());
+        if self.disable_check {
+            map.insert("disableCheck".into(), true.into());
+        }
+        if self.disable_gc {
+            map.insert("disableGC".into(), true.into());
+        }
+        let plugins = self.plugins.iter().cloned().map(Value::Object).collect();
+        map.insert("plugins".into(), Value::Array(plugins));
+        Value::Object(map)
+    }
+
+    /// The list as JSON bytes.
+    pub fn to_vec(&self) -> Vec<u8> {
+        json_bytes(&self.to_json())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::codes;
+    use serde_json::json;
+
+    fn conf(v: Value) -> Result<NetConf, Error> {
+        NetConf::from_slice(v.to_string().as_bytes())
+    }
+
+    #[test]
+    fn every_common_field_is_read() {
+        let c = conf(json!({
+            "cniVersion": "1.1.0", "name": "n1", "type": "sriov",
+            "ipam": {"type": "host-local", "subnet": "192.0.2.0/24"},
+            "dns": {"nameservers": ["192.0.2.53"], "domain": "example.org", "search": ["a"], "options": ["ndots:2"]},
+            "args": {"cni": {"ips": ["192.0.2.9"]}},
+            "runtimeConfig": {"mac": "02:00:00:00:00:01", "ips": ["192.0.2.9/24"], "deviceID": "0000:03:02.0", "bandwidth": {}},
+            "prevResult": {"cniVersion": "1.1.0", "ips": [{"address": "192.0.2.9/24"}]},
+            "capabilities": {"mac": true, "ips": false},
+            "cni.dev/valid-attachments": [{"containerID": "c1", "ifname": "net1"}],
+            "vendorField": [1, 2]
+        }))
+        .unwrap();
+        assert_eq!(c.cni_version, Some(CniVersion::V1_1_0));
+        assert_eq!(c.ipam.as_ref().unwrap().plugin_type, "host-local");
+        assert_eq!(c.ipam.as_ref().unwrap().extra["subnet"], "192.0.2.0/24");
+        assert_eq!(
+            c.dns.as_ref().unwrap().domain.as_deref(),
+            Some("example.org")
+        );
+        let rc = c.runtime_config.as_ref().unwrap();
+        assert_eq!(rc.mac.unwrap().to_string(), "02:00:00:00:00:01");
+        assert_eq!(rc.ips[0].to_string(), "192.0.2.9/24");
+        assert_eq!(rc.device_id.as_deref(), Some("0000:03:02.0"));
+        assert!(rc.extra.contains_key("bandwidth"));
+        assert_eq!(c.capabilities.get("mac"), Some(&true));
+        assert_eq!(
+            c.valid_attachments.as_ref().unwrap()[0].ifname.as_str(),
+            "net1"
+        );
+        assert_eq!(c.extra["vendorField"], json!([1, 2]));
+        assert_eq!(c.prev_result().unwrap().unwrap().ips.len(), 1);
+        assert_eq!(NetConf::from_slice(&c.to_vec()).unwrap(), c);
+    }
+
+    #[test]
+    fn old_attachments_key_is_read() {
+        let c = conf(json!({"cniVersion": "1.1.0", "name": "n", "type": "t",
+            "cni.dev/attachments": [{"containerID": "c2", "ifname": "eth0"}]}))
+        .unwrap();
+        assert_eq!(c.valid_attachments.unwrap()[0].container_id.as_str(), "c2");
+    }
+
+    #[test]
+    fn missing_name_is_code_7() {
+        let err = conf(json!({"type": "sriov"})).unwrap_err();
+        assert_eq!(err.code(), codes::INVALID_NETWORK_CONFIG);
+        assert_eq!(
+            err.to_string(),
+            "name: missing, expected the network's name"
+        );
+    }
+
+    #[test]
+    fn bad_network_name_is_code_7() {
+        let err = conf(json!({"name": "a/b", "type": "sriov"})).unwrap_err();
+        assert!(
+            err.to_string().starts_with("name: \"a/b\" contains '/'"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn type_must_be_a_file_name() {
+        let err = conf(json!({"name": "n", "type": "../sriov"})).unwrap_err();
+        assert_eq!(err.code(), codes::INVALID_NETWORK_CONFIG);
+        assert!(err.to_string().starts_with("type: "), "{err}");
+    }
+
+    #[test]
+    fn unsupported_version_is_code_1() {
+        let err = conf(json!({"cniVersion": "0.2.0", "name": "n", "type": "t"})).unwrap_err();
+        assert_eq!(err.code(), codes::INCOMPATIBLE_VERSION);
+    }
+
+    #[test]
+    fn bad_json_is_code_6() {
+        let err = NetConf::from_slice(b"{\"name\": ").unwrap_err();
+        assert_eq!(err.code(), codes::DECODING_FAILURE);
+        assert!(
+            err.to_string()
+                .starts_with("network configuration is not valid JSON"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn wrong_type_is_code_6_naming_the_field() {
+        let err = conf(json!({"name": "n", "type": "t", "ipam": {"type": 5}})).unwrap_err();
+        assert_eq!(err.code(), codes::DECODING_FAILURE);
+        assert_eq!(
+            err.to_string(),
+            "ipam.type: expected a string, found the number 5"
+        );
+    }
+
+    #[test]
+    fn runtime_ips_must_be_cidrs() {
+        let err = conf(json!({"name": "n", "type": "t", "runtimeConfig": {"ips": ["192.0.2.1"]}}))
+            .unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("runtimeConfig.ips[0]: \"192.0.2.1\" is not an address with a prefix"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn empty_ipam_means_none() {
+        let c = conf(json!({"name": "n", "type": "t", "ipam": {}})).unwrap();
+        assert_eq!(c.ipam, None);
+    }
+
+    #[test]
+    fn missing_version_answers_0_3_0() {
+        let c = conf(json!({"name": "n", "type": "t"})).unwrap();
+        assert_eq!(c.result_version(), CniVersion::V0_3_0);
+    }
+
+    #[test]
+    fn list_negotiates_the_newest_known_version() {
+        let l = NetConfList::from_slice(
+            json!({"cniVersion": "1.0.0", "cniVersions": ["1.0.0", "1.1.0", "9.0.0"], "name": "l",
+                   "plugins": [{"type": "a"}]})
+            .to_string()
+            .as_bytes(),
+        )
+        .unwrap();
+        assert_eq!(l.version().unwrap(), CniVersion::V1_1_0);
+        let p = l.plugin_conf(0).unwrap();
+        assert_eq!(
+            (p.name.as_str(), p.cni_version),
+            ("l", Some(CniVersion::V1_1_0))
+        );
+        assert!(l.plugin_conf(1).is_err());
+    }
+
+    #[test]
+    fn list_with_no_known_version_is_code_1() {
+        let l = NetConfList::from_slice(
+            br#"{"cniVersion": "0.2.0", "name": "l", "plugins": [{"type": "a"}]}"#,
+        )
+        .unwrap();
+        let err = l.version().unwrap_err();
+        assert_eq!(err.code(), codes::INCOMPATIBLE_VERSION);
+        assert!(
+            err.to_string().starts_with("cniVersion: \"0.2.0\""),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn list_needs_plugins_with_a_type() {
+        let err = NetConfList::from_slice(br#"{"name": "l", "plugins": []}"#).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "plugins: is empty, expected at least one plugin configuration"
+        );
+        let err = NetConfList::from_slice(br#"{"name": "l", "plugins": [{"type": "a"}, {}]}"#)
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "plugins[1].type: missing, expected the plugin's executable name"
+        );
+    }
+
+    #[test]
+    fn list_flags_round_trip() {
+        let bytes =
+            br#"{"cniVersion": "1.1.0", "name": "l", "disableCheck": true, "disableGC": true,
+                         "plugins": [{"type": "a", "x": 1}], "other": "kept"}"#;
+        let l = NetConfList::from_slice(bytes).unwrap();
+        assert!(l.disable_check && l.disable_gc);
+        assert_eq!(l.extra["other"], "kept");
+        assert_eq!(NetConfList::from_slice(&l.to_vec()).unwrap(), l);
+    }
+}

@@ -1,0 +1,465 @@
+//! The `CNI_*` environment a runtime hands a plugin.
+
+use std::ffi::{OsStr, OsString};
+use std::fmt;
+use std::path::PathBuf;
+use std::str::FromStr;
+
+use crate::error::Error;
+use crate::names::{ContainerId, IfName};
+
+/// The operation a runtime asks for (`CNI_COMMAND`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Command {
+    /// Add the container to the network.
+    Add,
+    /// Remove the container from the network.
+    Del,
+    /// Check that the container's networking is as ADD left it.
+    Check,
+    /// Report the supported spec versions.
+    Version,
+    /// Report whether the plugin can serve ADD now (1.1.0).
+    Status,
+    /// Clean up resources of attachments no longer valid (1.1.0).
+    Gc,
+}
+
+impl Command {
+    /// Every command, in the spec's order.
+    pub const ALL: [Command; 6] = [
+        Command::Add,
+        Command::Del,
+        Command::Check,
+        Command::Version,
+        Command::Status,
+        Command::Gc,
+    ];
+
+    /// The command as `CNI_COMMAND` spells it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Command::Add => "ADD",
+            Command::Del => "DEL",
+            Command::Check => "CHECK",
+            Command::Version => "VERSION",
+            Command::Status => "STATUS",
+            Command::Gc => "GC",
+        }
+    }
+
+    /// Whether the command works on one attachment, and so needs
+    /// `CNI_CONTAINERID` and `CNI_IFNAME`.
+    pub fn is_per_attachment(self) -> bool {
+        matches!(self, Command::Add | Command::Del | Command::Check)
+    }
+
+    /// Whether the spec requires `var` for this command (spec 1.1).
+    fn requires(self, var: &str) -> bool {
+        match var {
+            CONTAINERID | IFNAME => self.is_per_attachment(),
+            NETNS => matches!(self, Command::Add | Command::Check),
+            PATH => matches!(self, Command::Check | Command::Gc),
+            _ => false,
+        }
+    }
+}
+
+impl fmt::Display for Command {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Command {
+    type Err = Error;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Command::ALL.into_iter().find(|c| c.as_str() == s).ok_or_else(|| Error::InvalidEnv {
+            var: COMMAND,
+            message: format!("{s:?} is not a CNI command, expected one of ADD, DEL, CHECK, VERSION, STATUS, GC"),
+        })
+    }
+}
+
+const COMMAND: &str = "CNI_COMMAND";
+const CONTAINERID: &str = "CNI_CONTAINERID";
+const NETNS: &str = "CNI_NETNS";
+const IFNAME: &str = "CNI_IFNAME";
+const ARGS: &str = "CNI_ARGS";
+const PATH: &str = "CNI_PATH";
+
+/// The extra arguments in `CNI_ARGS`: `KEY=VALUE` pairs separated by `;`,
+/// kept in order.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CniArgs(Vec<(String, String)>);
+
+impl CniArgs {
+    /// The value of the first pair named `key`.
+    pub fn get(&self, key: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// Every pair, in order.
+    pub fn pairs(&self) -> &[(String, String)] {
+        &self.0
+    }
+
+    /// Whether there are no pairs.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Builds the arguments from pairs, checking each as [`CniArgs::from_str`]
+    /// would.
+    pub fn from_pairs<K: Into<String>, V: Into<String>>(
+        pairs: impl IntoIterator<Item = (K, V)>,
+    ) -> Result<Self, Error> {
+        let mut out = Vec::new();
+        for (k, v) in pairs {
+            let (k, v) = (k.into(), v.into());
+            check_pair(&k, &v, &format!("{k}={v}"))?;
+            out.push((k, v));
+        }
+        Ok(CniArgs(out))
+    }
+}
+
+fn check_pair(key: &str, value: &str, pair: &str) -> Result<(), Error> {
+    let bad = |why: &str| Error::InvalidEnv {
+        var: ARGS,
+        message: format!("{pair:?} {why}"),
+    };
+    if key.is_empty() {
+        return Err(bad("has an empty key, expected KEY=VALUE"));
+    }
+    if let Some(c) = key
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || *c == '_'))
+    {
+        return Err(bad(&format!(
+            "has {c:?} in its key, expected letters, digits and '_'"
+        )));
+    }
+    if value.contains(['=', ';']) {
+        return Err(bad(
+            "has '=' or ';' in its value, expected KEY=VALUE pairs separated by ';'",
+        ));
+    }
+    Ok(())
+}
+
+impl FromStr for CniArgs {
+    type Err = Error;
+
+    /// Parses `K=V;K=V`. Empty segments (a trailing `;`) are skipped; a
+    /// segment without exactly one `=` is an error naming `CNI_ARGS`.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let mut pairs = Vec::new();
+        for pair in s.split(';').filter(|p| !p.is_empty()) {
+            let Some((key, value)) = pair.split_once('=') else {
+                return Err(Error::InvalidEnv {
+                    var: ARGS,
+                    message: format!(
+                        "{pair:?} has no '=', expected KEY=VALUE pairs separated by ';'"
+                    ),
+                });
+            };
+            check_pair(key, value, pair)?;
+            pairs.push((key.to_string(), value.to_string()));
+        }
+        Ok(CniArgs(pairs))
+    }
+}
+
+impl fmt::Display for CniArgs {
+    /// Writes the canonical `K=V;K=V` form.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, (k, v)) in self.0.iter().enumerate() {
+            if i > 0 {
+                f.write_str(";")?;
+            }
+            write!(f, "{k}={v}")?;
+        }
+        Ok(())
+    }
+}
+
+/// The plugin's environment, checked against what its command needs.
+///
+/// Fields a command does not need are still read when present. For ADD,
+/// CHECK and DEL, `container_id` and `ifname` are always `Some`; for ADD and
+/// CHECK, `netns` is too.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Env {
+    /// `CNI_COMMAND`.
+    pub command: Command,
+    /// `CNI_CONTAINERID`.
+    pub container_id: Option<ContainerId>,
+    /// `CNI_NETNS`: path to the container's network namespace.
+    pub netns: Option<PathBuf>,
+    /// `CNI_IFNAME`: the interface name inside the container.
+    pub ifname: Option<IfName>,
+    /// `CNI_ARGS`.
+    pub args: CniArgs,
+    /// `CNI_PATH`: directories to search for plugins, in order.
+    pub path: Vec<PathBuf>,
+}
+
+impl Env {
+    /// Reads the environment from `(name, value)` pairs; other variables are
+    /// ignored, and an empty value counts as unset.
+    ///
+    /// In a plugin binary, pass `std::env::vars_os()`:
+    ///
+    /// ```no_run
+    /// let env = netplumb_cniconf::Env::from_vars(std::env::vars_os());
+    /// ```
+    pub fn from_vars<K, V>(vars: impl IntoIterator<Item = (K, V)>) -> Result<Env, Error>
+    where
+        K: AsRef<OsStr>,
+        V: AsRef<OsStr>,
+    {
+        let mut found: [Option<OsString>; 6] = Default::default();
+        const NAMES: [&str; 6] = [COMMAND, CONTAINERID, NETNS, IFNAME, ARGS, PATH];
+        for (k, v) in vars {
+            if let Some(i) = NAMES.iter().position(|n| OsStr::new(n) == k.as_ref()) {
+                if !v.as_ref().is_empty() {
+                    found[i] = Some(v.as_ref().to_os_string());
+                }
+            }
+        }
+        let [command, container_id, netns, ifname, args, path] = found;
+        let text = |var: &'static str, v: OsString| {
+            v.into_string().map_err(|v| Error::InvalidEnv {
+                var,
+                message: format!("{v:?} is not valid UTF-8, expected text"),
+            })
+        };
+        let command: Command = match command {
+            Some(c) => text(COMMAND, c)?.parse()?,
+            None => {
+                return Err(Error::InvalidEnv {
+                    var: COMMAND,
+                    message: "is not set, expected one of ADD, DEL, CHECK, VERSION, STATUS, GC"
+                        .into(),
+                })
+            }
+        };
+        let required = |var: &'static str, value: Option<OsString>| match value {
+            None if command.requires(var) => Err(Error::MissingEnv { var, command }),
+            other => Ok(other),
+        };
+        let container_id = required(CONTAINERID, container_id)?
+            .map(|v| {
+                let v = text(CONTAINERID, v)?;
+                ContainerId::check(&v).map_err(|message| Error::InvalidEnv {
+                    var: CONTAINERID,
+                    message,
+                })
+            })
+            .transpose()?;
+        let netns = required(NETNS, netns)?.map(PathBuf::from);
+        let ifname = required(IFNAME, ifname)?
+            .map(|v| {
+                let v = text(IFNAME, v)?;
+                IfName::check(&v).map_err(|message| Error::InvalidEnv {
+                    var: IFNAME,
+                    message,
+                })
+            })
+            .transpose()?;
+        let args = match args {
+            Some(a) => text(ARGS, a)?.parse()?,
+            None => CniArgs::default(),
+        };
+        let path = required(PATH, path)?
+            .map(|p| {
+                std::env::split_paths(&p)
+                    .filter(|d| !d.as_os_str().is_empty())
+                    .collect()
+            })
+            .unwrap_or_default();
+        Ok(Env {
+            command,
+            container_id,
+            netns,
+            ifname,
+            args,
+            path,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::codes;
+
+    fn env(vars: &[(&str, &str)]) -> Result<Env, Error> {
+        Env::from_vars(vars.iter().copied())
+    }
+
+    const ADD: [(&str, &str); 5] = [
+        ("CNI_COMMAND", "ADD"),
+        ("CNI_CONTAINERID", "c1"),
+        ("CNI_NETNS", "/run/netns/p"),
+        ("CNI_IFNAME", "net1"),
+        ("CNI_PATH", "/opt/cni/bin:/usr/lib/cni"),
+    ];
+
+    #[test]
+    fn add_reads_every_variable() {
+        let mut vars = ADD.to_vec();
+        vars.push(("CNI_ARGS", "IgnoreUnknown=1;K8S_POD_NAME=p"));
+        vars.push(("HOME", "/root"));
+        let e = env(&vars).unwrap();
+        assert_eq!(e.command, Command::Add);
+        assert_eq!(e.container_id.unwrap().as_str(), "c1");
+        assert_eq!(e.netns.unwrap(), PathBuf::from("/run/netns/p"));
+        assert_eq!(e.ifname.unwrap().as_str(), "net1");
+        assert_eq!(e.args.get("K8S_POD_NAME"), Some("p"));
+        assert_eq!(
+            e.path,
+            vec![PathBuf::from("/opt/cni/bin"), PathBuf::from("/usr/lib/cni")]
+        );
+    }
+
+    #[test]
+    fn version_needs_only_the_command() {
+        assert_eq!(
+            env(&[("CNI_COMMAND", "VERSION")]).unwrap().command,
+            Command::Version
+        );
+    }
+
+    #[test]
+    fn status_and_gc_need_no_attachment() {
+        assert!(env(&[("CNI_COMMAND", "STATUS")]).is_ok());
+        assert!(env(&[("CNI_COMMAND", "GC"), ("CNI_PATH", "/opt/cni/bin")]).is_ok());
+        let err = env(&[("CNI_COMMAND", "GC")]).unwrap_err();
+        assert_eq!(err.to_string(), "CNI_PATH is not set; GC needs it");
+    }
+
+    #[test]
+    fn del_may_omit_netns() {
+        let vars = [
+            ("CNI_COMMAND", "DEL"),
+            ("CNI_CONTAINERID", "c1"),
+            ("CNI_IFNAME", "net1"),
+        ];
+        assert_eq!(env(&vars).unwrap().netns, None);
+    }
+
+    #[test]
+    fn each_required_variable_is_named_when_missing() {
+        for (skip, _) in &ADD[1..4] {
+            let vars: Vec<_> = ADD.iter().copied().filter(|(k, _)| k != skip).collect();
+            let err = env(&vars).unwrap_err();
+            assert_eq!(err.code(), codes::INVALID_ENV);
+            assert_eq!(err.to_string(), format!("{skip} is not set; ADD needs it"));
+        }
+    }
+
+    #[test]
+    fn empty_value_counts_as_unset() {
+        let mut vars = ADD.to_vec();
+        vars[3] = ("CNI_IFNAME", "");
+        assert!(matches!(
+            env(&vars),
+            Err(Error::MissingEnv {
+                var: "CNI_IFNAME",
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn missing_or_unknown_command() {
+        let err = env(&[]).unwrap_err();
+        assert!(
+            err.to_string().starts_with("CNI_COMMAND: is not set"),
+            "{err}"
+        );
+        let err = env(&[("CNI_COMMAND", "add")]).unwrap_err();
+        assert_eq!(err.code(), codes::INVALID_ENV);
+        assert!(
+            err.to_string().contains("\"add\" is not a CNI command"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn bad_ifname_names_the_variable() {
+        let mut vars = ADD.to_vec();
+        vars[3] = ("CNI_IFNAME", "much-too-long-name");
+        let err = env(&vars).unwrap_err();
+        assert_eq!(err.code(), codes::INVALID_ENV);
+        assert!(
+            err.to_string()
+                .starts_with("CNI_IFNAME: \"much-too-long-name\" is 18 bytes long"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn bad_container_id_names_the_variable() {
+        let mut vars = ADD.to_vec();
+        vars[1] = ("CNI_CONTAINERID", "../etc");
+        let err = env(&vars).unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("CNI_CONTAINERID: \"../etc\" starts with '.'"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn non_utf8_value_is_rejected() {
+        use std::os::unix::ffi::OsStringExt;
+        let vars = vec![
+            (OsString::from("CNI_COMMAND"), OsString::from("DEL")),
+            (
+                OsString::from("CNI_CONTAINERID"),
+                OsString::from_vec(vec![0x61, 0xff]),
+            ),
+            (OsString::from("CNI_IFNAME"), OsString::from("net1")),
+        ];
+        let err = Env::from_vars(vars).unwrap_err();
+        assert!(err.to_string().starts_with("CNI_CONTAINERID: "), "{err}");
+    }
+
+    #[test]
+    fn cni_args_parse_and_print() {
+        let args: CniArgs = "IgnoreUnknown=1;MAC=02:00:00:00:00:01;".parse().unwrap();
+        assert_eq!(args.get("MAC"), Some("02:00:00:00:00:01"));
+        assert_eq!(args.to_string(), "IgnoreUnknown=1;MAC=02:00:00:00:00:01");
+        assert!("".parse::<CniArgs>().unwrap().is_empty());
+    }
+
+    #[test]
+    fn cni_args_errors_name_the_pair() {
+        for (bad, why) in [
+            ("A=1;B", "\"B\" has no '='"),
+            ("A=1=2", "\"A=1=2\" has '=' or ';' in its value"),
+            ("=1", "\"=1\" has an empty key"),
+            ("A B=1", "\"A B=1\" has ' ' in its key"),
+        ] {
+            let err = bad.parse::<CniArgs>().unwrap_err();
+            assert_eq!(err.code(), codes::INVALID_ENV);
+            assert!(
+                err.to_string().starts_with(&format!("CNI_ARGS: {why}")),
+                "{err}"
+            );
+        }
+    }
+
+    #[test]
+    fn cni_args_from_pairs_checks_like_the_parser() {
+        assert!(CniArgs::from_pairs([("K", "v")]).is_ok());
+        assert!(CniArgs::from_pairs([("K", "a;b")]).is_err());
+    }
+}

@@ -1,0 +1,414 @@
+//! Reading JSON objects field by field, so that every error names the field's
+//! full path, numbers may be written as strings, and unknown fields survive.
+
+use std::fmt::Display;
+use std::ops::RangeInclusive;
+
+use serde_json::{Map, Value};
+
+use crate::error::Error;
+
+/// What is being read: decides which error a bad field becomes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Kind {
+    /// A network configuration: bad values are code 7.
+    Config,
+    /// A result or reply: bad values are decoding failures (code 6).
+    Result,
+}
+
+/// A JSON object being taken apart; what is left over is the unknown fields.
+#[derive(Debug)]
+pub(crate) struct Obj {
+    map: Map<String, Value>,
+    prefix: String,
+    kind: Kind,
+}
+
+impl Obj {
+    /// Parses `bytes` as a JSON object.
+    pub(crate) fn parse(bytes: &[u8], input: &'static str, kind: Kind) -> Result<Obj, Error> {
+        let value: Value =
+            serde_json::from_slice(bytes).map_err(|source| Error::Json { input, source })?;
+        Obj::from_value(value, String::new(), kind)
+    }
+
+    /// Takes `value` as the object at `path` (empty for the top level).
+    pub(crate) fn from_value(value: Value, path: String, kind: Kind) -> Result<Obj, Error> {
+        match value {
+            Value::Object(map) => Ok(Obj {
+                map,
+                prefix: path,
+                kind,
+            }),
+            other => Err(Error::WrongType {
+                field: if path.is_empty() {
+                    "(top level)".into()
+                } else {
+                    path
+                },
+                expected: "an object",
+                found: describe(&other),
+            }),
+        }
+    }
+
+    /// The full path of `key` inside this object.
+    pub(crate) fn path(&self, key: &str) -> String {
+        join(&self.prefix, key)
+    }
+
+    /// The kind of input this object belongs to.
+    pub(crate) fn kind(&self) -> Kind {
+        self.kind
+    }
+
+    /// An error saying that `key` holds a bad value.
+    pub(crate) fn invalid(&self, key: &str, message: impl Display) -> Error {
+        invalid(self.kind, self.path(key), message)
+    }
+
+    fn wrong(&self, key: &str, expected: &'static str, found: &Value) -> Error {
+        Error::WrongType {
+            field: self.path(key),
+            expected,
+            found: describe(found),
+        }
+    }
+
+    /// Removes `key`; JSON `null` counts as absent, as Go's decoders treat it.
+    pub(crate) fn take(&mut self, key: &str) -> Option<Value> {
+        self.map.remove(key).filter(|v| !v.is_null())
+    }
+
+    /// Whether no field is left.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.map.is_empty()
+    }
+
+    /// The value under `key`, left in place.
+    pub(crate) fn peek(&self, key: &str) -> Option<&Value> {
+        self.map.get(key)
+    }
+
+    /// Whether `key` is present and not null.
+    pub(crate) fn has(&self, key: &str) -> bool {
+        self.map.get(key).is_some_and(|v| !v.is_null())
+    }
+
+    pub(crate) fn string(&mut self, key: &str) -> Result<Option<String>, Error> {
+        match self.take(key) {
+            None => Ok(None),
+            Some(Value::String(s)) => Ok(Some(s)),
+            Some(other) => Err(self.wrong(key, "a string", &other)),
+        }
+    }
+
+    /// A string field that must be present; `hint` says what it should hold.
+    pub(crate) fn required_string(&mut self, key: &str, hint: &str) -> Result<String, Error> {
+        self.string(key)?
+            .ok_or_else(|| self.invalid(key, format_args!("missing, expected {hint}")))
+    }
+
+    /// A string field parsed by `parse`, whose error text says what is wrong.
+    pub(crate) fn parsed<T>(
+        &mut self,
+        key: &str,
+        parse: impl FnOnce(&str) -> Result<T, String>,
+    ) -> Result<Option<T>, Error> {
+        match self.string(key)? {
+            None => Ok(None),
+            Some(s) => parse(&s).map(Some).map_err(|why| self.invalid(key, why)),
+        }
+    }
+
+    pub(crate) fn boolean(&mut self, key: &str) -> Result<Option<bool>, Error> {
+        match self.take(key) {
+            None => Ok(None),
+            Some(Value::Bool(b)) => Ok(Some(b)),
+            Some(other) => Err(self.wrong(key, "true or false", &other)),
+        }
+    }
+
+    /// A whole number in `range`, written as a JSON number or as a string of
+    /// digits (real configs write `"miimon": "100"`).
+    pub(crate) fn number(
+        &mut self,
+        key: &str,
+        range: RangeInclusive<u64>,
+    ) -> Result<Option<u64>, Error> {
+        match self.take(key) {
+            None => Ok(None),
+            Some(value) => number_in(&value, &range)
+                .map(Some)
+                .map_err(|e| e.into_error(self, key, &value)),
+        }
+    }
+
+    /// One of the names in `names`, in any case. With `numeric`, a name's
+    /// index in `names` is accepted too, as a number or a string of digits.
+    pub(crate) fn keyword<T: Copy>(
+        &mut self,
+        key: &str,
+        names: &[(&str, T)],
+        numeric: bool,
+    ) -> Result<Option<T>, Error> {
+        let Some(value) = self.take(key) else {
+            return Ok(None);
+        };
+        if let Value::String(s) = &value {
+            if let Some((_, t)) = names.iter().find(|(n, _)| n.eq_ignore_ascii_case(s.trim())) {
+                return Ok(Some(*t));
+            }
+        }
+        let last = names.len() as u64 - 1;
+        if numeric {
+            match number_in(&value, &(0..=last)) {
+                Ok(i) => return Ok(Some(names[i as usize].1)),
+                Err(NumberError::WrongType) => {
+                    return Err(self.wrong(key, "a string or a number", &value))
+                }
+                Err(_) => {}
+            }
+        } else if !value.is_string() {
+            return Err(self.wrong(key, "a string", &value));
+        }
+        let list: Vec<String> = names.iter().map(|(n, _)| format!("{n:?}")).collect();
+        let numbers = if numeric {
+            format!(" (or 0-{last})")
+        } else {
+            String::new()
+        };
+        let shown = match &value {
+            Value::String(s) => format!("{s:?}"),
+            other => other.to_string(),
+        };
+        Err(self.invalid(
+            key,
+            format_args!(
+                "{shown} is not allowed, expected one of {}{numbers}",
+                list.join(", ")
+            ),
+        ))
+    }
+
+    /// A yes/no setting written as `true`/`false`, `0`/`1` or `"0"`/`"1"`.
+    pub(crate) fn flag(&mut self, key: &str) -> Result<Option<bool>, Error> {
+        match self.take(key) {
+            None => Ok(None),
+            Some(Value::Bool(b)) => Ok(Some(b)),
+            Some(value) => match number_in(&value, &(0..=1)) {
+                Ok(n) => Ok(Some(n == 1)),
+                Err(NumberError::WrongType) => Err(self.wrong(key, "0, 1, true or false", &value)),
+                Err(_) => Err(self.invalid(
+                    key,
+                    format_args!(
+                        "{} is not allowed, expected 0, 1, true or false",
+                        describe(&value)
+                    ),
+                )),
+            },
+        }
+    }
+
+    pub(crate) fn object(&mut self, key: &str) -> Result<Option<Obj>, Error> {
+        match self.take(key) {
+            None => Ok(None),
+            Some(value) => Obj::from_value(value, self.path(key), self.kind).map(Some),
+        }
+    }
+
+    pub(crate) fn array(&mut self, key: &str) -> Result<Option<Vec<Value>>, Error> {
+        match self.take(key) {
+            None => Ok(None),
+            Some(Value::Array(items)) => Ok(Some(items)),
+            Some(other) => Err(self.wrong(key, "a list", &other)),
+        }
+    }
+
+    /// A list of strings, each parsed by `parse`; absent means empty.
+    pub(crate) fn list<T>(
+        &mut self,
+        key: &str,
+        mut parse: impl FnMut(&str) -> Result<T, String>,
+    ) -> Result<Vec<T>, Error> {
+        let items = self.array(key)?.unwrap_or_default();
+        let mut out = Vec::with_capacity(items.len());
+        for (i, item) in items.into_iter().enumerate() {
+            let field = format!("{key}[{i}]");
+            match item {
+                Value::String(s) => out.push(parse(&s).map_err(|why| self.invalid(&field, why))?),
+                other => return Err(self.wrong(&field, "a string", &other)),
+            }
+        }
+        Ok(out)
+    }
+
+    /// The fields nobody took: kept so that they are written back unchanged.
+    pub(crate) fn into_rest(self) -> Map<String, Value> {
+        self.map
+    }
+}
+
+/// Why a value is not an acceptable number.
+pub(crate) enum NumberError {
+    WrongType,
+    NotWhole(String),
+    OutOfRange(String),
+}
+
+impl NumberError {
+    pub(crate) fn into_error(self, obj: &Obj, key: &str, value: &Value) -> Error {
+        match self {
+            NumberError::WrongType => obj.wrong(key, "a number", value),
+            NumberError::NotWhole(msg) | NumberError::OutOfRange(msg) => obj.invalid(key, msg),
+        }
+    }
+}
+
+/// Reads a whole number in `range` from a JSON number or a string of digits.
+pub(crate) fn number_in(value: &Value, range: &RangeInclusive<u64>) -> Result<u64, NumberError> {
+    let expected = format!("expected {}-{}", range.start(), range.end());
+    let out_of_range = |shown: &dyn Display| {
+        NumberError::OutOfRange(format!("{shown} is out of range, {expected}"))
+    };
+    let n = match value {
+        Value::Number(n) => match (n.as_u64(), n.as_i64()) {
+            (Some(u), _) => u,
+            (None, Some(i)) => return Err(out_of_range(&i)),
+            (None, None) => {
+                return Err(NumberError::NotWhole(format!(
+                    "{n} is not a whole number, {expected}"
+                )))
+            }
+        },
+        Value::String(s) => match s.trim().parse::<u64>() {
+            Ok(u) => u,
+            Err(_) if s.trim().parse::<i64>().is_ok() => return Err(out_of_range(&s.trim())),
+            Err(_) => {
+                return Err(NumberError::NotWhole(format!(
+                    "{s:?} is not a whole number, {expected}"
+                )))
+            }
+        },
+        _ => return Err(NumberError::WrongType),
+    };
+    if range.contains(&n) {
+        Ok(n)
+    } else {
+        Err(out_of_range(&n))
+    }
+}
+
+pub(crate) fn invalid(kind: Kind, field: String, message: impl Display) -> Error {
+    let message = message.to_string();
+    match kind {
+        Kind::Config => Error::InvalidConfig { field, message },
+        Kind::Result => Error::InvalidResult { field, message },
+    }
+}
+
+pub(crate) fn join(prefix: &str, key: &str) -> String {
+    match (prefix.is_empty(), key.starts_with('[')) {
+        (true, _) => key.to_string(),
+        (false, true) => format!("{prefix}{key}"),
+        (false, false) => format!("{prefix}.{key}"),
+    }
+}
+
+/// How a JSON value is named in an error message.
+pub(crate) fn describe(value: &Value) -> String {
+    match value {
+        Value::Null => "null".into(),
+        Value::Bool(b) => format!("{b}"),
+        Value::Number(n) => format!("the number {n}"),
+        Value::String(s) => format!("the string {s:?}"),
+        Value::Array(_) => "a list".into(),
+        Value::Object(_) => "an object".into(),
+    }
+}
+
+/// The name `value` has in a keyword table.
+pub(crate) fn name_of<T: PartialEq + Copy>(table: &[(&'static str, T)], value: T) -> &'static str {
+    table
+        .iter()
+        .find(|(_, t)| *t == value)
+        .map(|(n, _)| *n)
+        .unwrap_or_default()
+}
+
+/// Writes `value` under `key` when there is one.
+pub(crate) fn put<T: Into<Value>>(map: &mut Map<String, Value>, key: &str, value: Option<T>) {
+    if let Some(v) = value {
+        map.insert(key.to_string(), v.into());
+    }
+}
+
+/// Writes a list of displayable items under `key` unless it is empty.
+pub(crate) fn put_list<T: Display>(map: &mut Map<String, Value>, key: &str, items: &[T]) {
+    if !items.is_empty() {
+        let list = items.iter().map(|i| Value::String(i.to_string())).collect();
+        map.insert(key.to_string(), Value::Array(list));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn obj(v: Value) -> Obj {
+        Obj::from_value(v, "runtimeConfig".into(), Kind::Config).unwrap()
+    }
+
+    #[test]
+    fn numbers_may_be_strings() {
+        let mut o = obj(json!({"a": "100", "b": 7, "c": " 3 "}));
+        assert_eq!(o.number("a", 0..=1000).unwrap(), Some(100));
+        assert_eq!(o.number("b", 0..=10).unwrap(), Some(7));
+        assert_eq!(o.number("c", 0..=10).unwrap(), Some(3));
+        assert_eq!(o.number("missing", 0..=10).unwrap(), None);
+    }
+
+    #[test]
+    fn number_errors_name_the_full_path_and_the_range() {
+        let mut o = obj(json!({"a": -1, "b": "x", "c": 1.5, "d": [1], "e": 11}));
+        let msg = |r: Result<Option<u64>, Error>| r.unwrap_err().to_string();
+        assert_eq!(
+            msg(o.number("a", 0..=10)),
+            "runtimeConfig.a: -1 is out of range, expected 0-10"
+        );
+        assert_eq!(
+            msg(o.number("b", 0..=10)),
+            "runtimeConfig.b: \"x\" is not a whole number, expected 0-10"
+        );
+        assert!(msg(o.number("c", 0..=10)).contains("1.5 is not a whole number"));
+        assert_eq!(
+            msg(o.number("d", 0..=10)),
+            "runtimeConfig.d: expected a number, found a list"
+        );
+        assert_eq!(
+            msg(o.number("e", 0..=10)),
+            "runtimeConfig.e: 11 is out of range, expected 0-10"
+        );
+    }
+
+    #[test]
+    fn null_is_absent_and_unknown_fields_are_kept() {
+        let mut o = obj(json!({"a": null, "keep": {"x": 1}}));
+        assert_eq!(o.string("a").unwrap(), None);
+        let rest = o.into_rest();
+        assert_eq!(rest.get("keep"), Some(&json!({"x": 1})));
+        assert!(!rest.contains_key("a"));
+    }
+
+    #[test]
+    fn list_items_are_named_by_index() {
+        let mut o = obj(json!({"ips": ["a", 5]}));
+        let err = o.list("ips", |s| Ok(s.to_string())).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "runtimeConfig.ips[1]: expected a string, found the number 5"
+        );
+    }
+}

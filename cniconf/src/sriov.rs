@@ -1,0 +1,341 @@
+//! The `sriov` plugin's configuration.
+
+use std::ops::RangeInclusive;
+use std::path::PathBuf;
+
+use serde_json::Value;
+
+use crate::conf::NetConf;
+use crate::env::CniArgs;
+use crate::error::{json_bytes, Error};
+use crate::json::{name_of, put, Kind, Obj};
+use crate::names::{IfName, MacAddr, PciAddr};
+
+const VLAN: RangeInclusive<u64> = 0..=4094;
+const QOS: RangeInclusive<u64> = 0..=7;
+const RATE: RangeInclusive<u64> = 0..=u32::MAX as u64;
+
+/// The VLAN protocol of a VF's port VLAN (`vlanProto`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VlanProto {
+    /// 802.1Q, the default.
+    Dot1Q,
+    /// 802.1ad (QinQ); needs a non-zero `vlan`.
+    Dot1Ad,
+}
+
+const VLAN_PROTOS: [(&str, VlanProto); 2] =
+    [("802.1q", VlanProto::Dot1Q), ("802.1ad", VlanProto::Dot1Ad)];
+
+/// A VF's administrative link state (`link_state`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LinkState {
+    /// Follow the PF's link.
+    Auto,
+    /// Always up.
+    Enable,
+    /// Always down.
+    Disable,
+}
+
+const LINK_STATES: [(&str, LinkState); 3] = [
+    ("auto", LinkState::Auto),
+    ("enable", LinkState::Enable),
+    ("disable", LinkState::Disable),
+];
+
+/// How much the plugin logs (`logLevel`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum LogLevel {
+    /// Only what makes the plugin stop.
+    Panic,
+    /// Errors.
+    Error,
+    /// Warnings and errors.
+    Warning,
+    /// Progress, warnings and errors (the default).
+    Info,
+    /// Everything.
+    Debug,
+}
+
+const LOG_LEVELS: [(&str, LogLevel); 5] = [
+    ("panic", LogLevel::Panic),
+    ("error", LogLevel::Error),
+    ("warning", LogLevel::Warning),
+    ("info", LogLevel::Info),
+    ("debug", LogLevel::Debug),
+];
+
+const ON_OFF: [(&str, bool); 2] = [("off", false), ("on", true)];
+
+/// Which VF the plugin should use.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum VfSelector {
+    /// A VF the device plugin allocated, by PCI address. `expected_pf` is the
+    /// configured `master`, if any: the VF should belong to it.
+    Device {
+        /// The VF's PCI address.
+        pci: PciAddr,
+        /// The PF the config names with `master`, if it names one.
+        expected_pf: Option<IfName>,
+    },
+    /// Any free VF of this PF (`master`), chosen by the plugin.
+    FreeVfOf(IfName),
+}
+
+/// The `sriov` plugin's configuration: every field sriov-cni accepts, plus
+/// PF selection by `master` and `dataDir`.
+///
+/// Parsing checks each rule and names the field at fault;
+/// [`SriovConf::validate`] re-checks a value built or changed in code.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SriovConf {
+    /// The fields every plugin shares; unknown fields stay in `net.extra`.
+    pub net: NetConf,
+    /// `deviceID`: the VF's PCI address.
+    pub device_id: Option<PciAddr>,
+    /// `master`: the PF to take a free VF from.
+    pub master: Option<IfName>,
+    /// `vlan`: port VLAN, 0-4094 (0 removes it).
+    pub vlan: Option<u16>,
+    /// `vlanQoS`: 802.1p priority, 0-7; needs `vlan`.
+    pub vlan_qos: Option<u8>,
+    /// `vlanProto`; needs `vlan`.
+    pub vlan_proto: Option<VlanProto>,
+    /// `mac`: the MAC address the VF should get.
+    pub mac: Option<MacAddr>,
+    /// `spoofchk`: `"on"` or `"off"`.
+    pub spoofchk: Option<bool>,
+    /// `trust`: `"on"` or `"off"`.
+    pub trust: Option<bool>,
+    /// `link_state`.
+    pub link_state: Option<LinkState>,
+    /// `min_tx_rate` in Mbps; 0 disables the limit.
+    pub min_tx_rate: Option<u32>,
+    /// `max_tx_rate` in Mbps; 0 disables the limit.
+    pub max_tx_rate: Option<u32>,
+    /// `logLevel`.
+    pub log_level: Option<LogLevel>,
+    /// `logFile`: where logs go instead of stderr.
+    pub log_file: Option<String>,
+    /// `dataDir`: where the plugin keeps its per-attachment state.
+    pub data_dir: Option<PathBuf>,
+}
+
+impl SriovConf {
+    /// Parses and checks an `sriov` configuration.
+    pub fn from_slice(bytes: &[u8]) -> Result<SriovConf, Error> {
+        let mut o = Obj::parse(bytes, "network configuration", Kind::Config)?;
+        let device_id = o.parsed("deviceID", PciAddr::check)?;
+        let master = o.parsed("master", IfName::check)?;
+        let vlan = o.number("vlan", VLAN)?.map(|n| n as u16);
+        let vlan_qos = o.number("vlanQoS", QOS)?.map(|n| n as u8);
+        let vlan_proto = o.keyword("vlanProto", &VLAN_PROTOS, false)?;
+        let mac = o.parsed("mac", MacAddr::check)?;
+        let spoofchk = on_off(&mut o, "spoofchk")?;
+        let trust = on_off(&mut o, "trust")?;
+        let link_state = o.keyword("link_state", &LINK_STATES, false)?;
+        let min_tx_rate = o.number("min_tx_rate", RATE)?.map(|n| n as u32);
+        let max_tx_rate = o.number("max_tx_rate", RATE)?.map(|n| n as u32);
+        let log_level = o.keyword("logLevel", &LOG_LEVELS, false)?;
+        let log_file = o.string("logFile")?;
+        let data_dir = o.string("dataDir")?.map(PathBuf::from);
+        let conf = SriovConf {
+            net: NetConf::from_obj(o)?,
+            device_id,
+            master,
+            vlan,
+            vlan_qos,
+            vlan_proto,
+            mac,
+            spoofchk,
+            trust,
+            link_state,
+            min_tx_rate,
+            max_tx_rate,
+            log_level,
+            log_file,
+            data_dir,
+        };
+        conf.validate()?;
+        Ok(conf)
+    }
+
+    /// Checks every rule that ties fields together, and the ranges of
+    /// numeric fields: the same rules parsing applies.
+    pub fn validate(&self) -> Result<(), Error> {
+        let bad = |field: &str, message: String| {
+            Err(Error::InvalidConfig {
+                field: field.into(),
+                message,
+            })
+        };
+        if let Some(v) = self.vlan.filter(|v| !VLAN.contains(&u64::from(*v))) {
+            return bad("vlan", format!("{v} is out of range, expected 0-4094"));
+        }
+        if let Some(q) = self.vlan_qos.filter(|q| !QOS.contains(&u64::from(*q))) {
+            return bad("vlanQoS", format!("{q} is out of range, expected 0-7"));
+        }
+        match self.vlan {
+            None if self.vlan_qos.is_some() => {
+                return bad(
+                    "vlanQoS",
+                    "is set without vlan, expected vlan to be set too".into(),
+                )
+            }
+            None if self.vlan_proto.is_some() => {
+                return bad(
+                    "vlanProto",
+                    "is set without vlan, expected vlan to be set too".into(),
+                )
+            }
+            Some(0) if self.vlan_qos.is_some_and(|q| q != 0) => {
+                return bad(
+                    "vlanQoS",
+                    "is non-zero while vlan is 0, expected a non-zero vlan".into(),
+                )
+            }
+            Some(0) if self.vlan_proto == Some(VlanProto::Dot1Ad) => {
+                return bad(
+                    "vlanProto",
+                    "is 802.1ad while vlan is 0, expected a non-zero vlan".into(),
+                )
+            }
+            _ => {}
+        }
+        if let (Some(min), Some(max)) = (self.min_tx_rate, self.max_tx_rate) {
+            if max != 0 && min > max {
+                return bad(
+                    "min_tx_rate",
+                    format!("{min} is above max_tx_rate {max}, expected at most {max}"),
+                );
+            }
+        }
+        if let Some(dir) = self.data_dir.as_ref().filter(|d| !d.is_absolute()) {
+            return bad(
+                "dataDir",
+                format!(
+                    "{dir:?} is not an absolute path, expected one such as /var/lib/cni/netplumb"
+                ),
+            );
+        }
+        self.runtime_device_id().map(|_| ())
+    }
+
+    /// `runtimeConfig.deviceID`, read as a PCI address.
+    fn runtime_device_id(&self) -> Result<Option<PciAddr>, Error> {
+        let Some(text) = self
+            .net
+            .runtime_config
+            .as_ref()
+            .and_then(|rc| rc.device_id.as_deref())
+        else {
+            return Ok(None);
+        };
+        PciAddr::check(text)
+            .map(Some)
+            .map_err(|message| Error::InvalidConfig {
+                field: "runtimeConfig.deviceID".into(),
+                message,
+            })
+    }
+
+    /// Which VF to use.
+    ///
+    /// `runtimeConfig.deviceID` (the device plugin's allocation, passed by
+    /// the runtime for this invocation) wins over the config's `deviceID`,
+    /// as runtime values win over static ones in sriov-cni; either wins over
+    /// `master`, which then only names the PF the VF should belong to.
+    pub fn vf_selector(&self) -> Result<VfSelector, Error> {
+        match (self.runtime_device_id()?.or(self.device_id), &self.master) {
+            (Some(pci), master) => Ok(VfSelector::Device {
+                pci,
+                expected_pf: master.clone(),
+            }),
+            (None, Some(pf)) => Ok(VfSelector::FreeVfOf(pf.clone())),
+            (None, None) => Err(Error::InvalidConfig {
+                field: "deviceID".into(),
+                message: "missing, expected the VF's PCI address in deviceID or \
+                          runtimeConfig.deviceID, or the PF's name in master"
+                    .into(),
+            }),
+        }
+    }
+
+    /// The MAC address the VF should get: `runtimeConfig.mac` wins over a
+    /// `MAC` in `CNI_ARGS`, which wins over `mac`, as in sriov-cni.
+    pub fn effective_mac(&self, args: &CniArgs) -> Result<Option<MacAddr>, Error> {
+        if let Some(mac) = self.net.runtime_config.as_ref().and_then(|rc| rc.mac) {
+            return Ok(Some(mac));
+        }
+        if let Some(text) = args.get("MAC") {
+            return MacAddr::check(text)
+                .map(Some)
+                .map_err(|message| Error::InvalidEnv {
+                    var: "CNI_ARGS",
+                    message: format!("MAC: {message}"),
+                });
+        }
+        Ok(self.mac)
+    }
+
+    /// The configuration as a JSON object, in canonical form.
+    pub fn to_json(&self) -> Value {
+        let mut map = self.net.to_map();
+        put(&mut map, "deviceID", self.device_id.map(|d| d.to_string()));
+        put(
+            &mut map,
+            "master",
+            self.master.as_ref().map(|m| m.to_string()),
+        );
+        put(&mut map, "vlan", self.vlan);
+        put(&mut map, "vlanQoS", self.vlan_qos);
+        put(
+            &mut map,
+            "vlanProto",
+            self.vlan_proto.map(|p| name_of(&VLAN_PROTOS, p)),
+        );
+        put(&mut map, "mac", self.mac.map(|m| m.to_string()));
+        put(
+            &mut map,
+            "spoofchk",
+            self.spoofchk.map(|b| name_of(&ON_OFF, b)),
+        );
+        put(&mut map, "trust", self.trust.map(|b| name_of(&ON_OFF, b)));
+        put(
+            &mut map,
+            "link_state",
+            self.link_state.map(|s| name_of(&LINK_STATES, s)),
+        );
+        put(&mut map, "min_tx_rate", self.min_tx_rate);
+        put(&mut map, "max_tx_rate", self.max_tx_rate);
+        put(
+            &mut map,
+            "logLevel",
+            self.log_level.map(|l| name_of(&LOG_LEVELS, l)),
+        );
+        put(&mut map, "logFile", self.log_file.clone());
+        put(
+            &mut map,
+            "dataDir",
+            self.data_dir
+                .as_ref()
+                .map(|d| d.to_string_lossy().into_owned()),
+        );
+        Value::Object(map)
+    }
+
+    /// The configuration as JSON bytes.
+    pub fn to_vec(&self) -> Vec<u8> {
+        json_bytes(&self.to_json())
+    }
+}
+
+/// `"on"`/`"off"` as sriov-cni writes it; JSON `true`/`false` too.
+fn on_off(o: &mut Obj, key: &str) -> Result<Option<bool>, Error> {
+    if o.peek(key).is_some_and(Value::is_boolean) {
+        return o.boolean(key);
+    }
+    o.keyword(key, &ON_OFF, false)
+}

@@ -1,0 +1,703 @@
+//! Real-world configurations (see tests/data/README.md), one test per
+//! validation rule, and one malformed input of each kind.
+
+use netplumb_cniconf::{
+    codes, BondConf, BondMode, CniArgs, CniVersion, Error, FailOverMac, LinkState, LogLevel,
+    NetConf, NetConfList, SriovConf, VfSelector, VlanProto, XmitHashPolicy,
+};
+use serde_json::{json, Value};
+
+fn data(name: &str) -> Vec<u8> {
+    let path = format!("{}/tests/data/{name}", env!("CARGO_MANIFEST_DIR"));
+    std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+// ---- seeds ----
+
+#[test]
+fn seed_002_macvlan_conflist_with_whereabouts() {
+    let mut list =
+        NetConfList::from_slice(&data("seed-002-macvlan-whereabouts.conflist.json")).unwrap();
+    assert_eq!(list.cni_version.as_deref(), Some("0.3.1"));
+    assert_eq!(list.name, None);
+    assert_eq!(list.version().unwrap(), CniVersion::V0_3_1);
+    assert_eq!(list.plugins.len(), 1);
+    // Without a name the runtime cannot run the list; Multus names it after
+    // the attachment definition.
+    assert_eq!(
+        list.plugin_conf(0).unwrap_err().to_string(),
+        "name: missing, expected the network's name"
+    );
+    list.name = Some("macvlan-conf".into());
+    let conf = list.plugin_conf(0).unwrap();
+    assert_eq!(conf.name, "macvlan-conf");
+    assert_eq!(conf.plugin_type, "macvlan");
+    assert_eq!(conf.cni_version, Some(CniVersion::V0_3_1));
+    assert_eq!(conf.capabilities.get("ips"), Some(&true));
+    assert_eq!(conf.extra["master"], "eth0");
+    assert_eq!(conf.extra["mode"], "bridge");
+    let ipam = conf.ipam.unwrap();
+    assert_eq!(ipam.plugin_type, "whereabouts");
+    assert_eq!(ipam.extra["range"], "192.168.20.0/24");
+    assert_eq!(ipam.extra["range_start"], "192.168.20.10");
+    assert_eq!(ipam.extra["gateway"], "192.168.20.1");
+}
+
+#[test]
+fn seed_003_sriov_by_master() {
+    let conf = SriovConf::from_slice(&data("seed-003-sriov-master.json")).unwrap();
+    assert_eq!(conf.net.name, "mynet");
+    assert_eq!(conf.net.plugin_type, "sriov");
+    assert_eq!(conf.net.cni_version, None);
+    assert_eq!(conf.net.result_version(), CniVersion::V0_3_0);
+    assert_eq!(conf.master.as_ref().unwrap().as_str(), "enp1s0f1");
+    assert_eq!(conf.device_id, None);
+    assert_eq!(
+        conf.vf_selector().unwrap(),
+        VfSelector::FreeVfOf("enp1s0f1".parse().unwrap())
+    );
+    let ipam = conf.net.ipam.as_ref().unwrap();
+    assert_eq!(ipam.plugin_type, "host-local");
+    assert_eq!(ipam.extra["subnet"], "10.55.206.0/26");
+    assert_eq!(ipam.extra["routes"], json!([{"dst": "0.0.0.0/0"}]));
+    assert_eq!(conf.vlan, None);
+}
+
+#[test]
+fn seed_004_bond_attachment_definition() {
+    let conf = BondConf::from_slice(&data("seed-004-bond.json")).unwrap();
+    assert_eq!(conf.net.name, "bond-net1");
+    assert_eq!(conf.net.cni_version, Some(CniVersion::V0_3_1));
+    assert_eq!(conf.mode, BondMode::ActiveBackup);
+    assert_eq!(conf.miimon, 100);
+    assert_eq!(conf.fail_over_mac, Some(FailOverMac::Active));
+    assert!(conf.links_in_container);
+    assert_eq!(conf.mtu, Some(1500));
+    let links: Vec<&str> = conf.links.iter().map(|l| l.as_str()).collect();
+    assert_eq!(links, ["net1", "net2"]);
+    assert_eq!(
+        conf.net.ipam.as_ref().unwrap().extra["gateway"],
+        "10.56.217.1"
+    );
+    // Strict out: canonical names and numbers, in the forms bond-cni reads.
+    let out = conf.to_json();
+    assert_eq!(out["mode"], "active-backup");
+    assert_eq!(out["miimon"], "100");
+    assert_eq!(out["failOverMac"], 1);
+    assert_eq!(BondConf::from_slice(&conf.to_vec()).unwrap(), conf);
+}
+
+// ---- the plugins' own README examples ----
+
+#[test]
+fn readme_sriov_with_ipam() {
+    let conf = SriovConf::from_slice(&data("readme-sriov-ipam.json")).unwrap();
+    assert_eq!(conf.device_id.unwrap().to_string(), "0000:03:02.0");
+    assert_eq!(conf.vlan, Some(2222));
+    assert_eq!(
+        conf.net.ipam.as_ref().unwrap().extra["rangeEnd"],
+        "10.56.217.181"
+    );
+    assert!(matches!(
+        conf.vf_selector().unwrap(),
+        VfSelector::Device {
+            expected_pf: None,
+            ..
+        }
+    ));
+}
+
+#[test]
+fn readme_sriov_dpdk() {
+    let conf = SriovConf::from_slice(&data("readme-sriov-dpdk.json")).unwrap();
+    assert_eq!(conf.net.name, "sriov-dpdk");
+    assert_eq!(conf.vlan, Some(1000));
+    assert_eq!(conf.net.ipam, None);
+}
+
+#[test]
+fn readme_sriov_every_field() {
+    let conf = SriovConf::from_slice(&data("readme-sriov-all-fields.json")).unwrap();
+    assert_eq!(conf.mac.unwrap().to_string(), "ca:fe:c0:ff:ee:00");
+    assert_eq!(
+        (conf.vlan, conf.vlan_qos, conf.vlan_proto),
+        (Some(1000), Some(4), Some(VlanProto::Dot1Ad))
+    );
+    assert_eq!((conf.min_tx_rate, conf.max_tx_rate), (Some(100), Some(200)));
+    assert_eq!((conf.spoofchk, conf.trust), (Some(false), Some(true)));
+    assert_eq!(conf.link_state, Some(LinkState::Enable));
+    assert_eq!(conf.log_level, Some(LogLevel::Debug));
+    assert_eq!(conf.log_file.as_deref(), Some("/tmp/sriov.log"));
+    let out = conf.to_json();
+    assert_eq!(out["spoofchk"], "off");
+    assert_eq!(out["vlanProto"], "802.1ad");
+    assert_eq!(SriovConf::from_slice(&conf.to_vec()).unwrap(), conf);
+}
+
+#[test]
+fn readme_sriov_vf_flags_example_is_missing_a_comma() {
+    let err = SriovConf::from_slice(&data("readme-sriov-vf-flags-missing-comma.json")).unwrap_err();
+    assert_eq!(err.code(), codes::DECODING_FAILURE);
+    assert!(
+        err.to_string()
+            .starts_with("network configuration is not valid JSON"),
+        "{err}"
+    );
+    assert!(err.to_string().contains("line 10"), "{err}");
+}
+
+#[test]
+fn readme_sriov_bond_port_gets_its_device_at_runtime() {
+    let mut conf = SriovConf::from_slice(&data("readme-sriov-bond-port.json")).unwrap();
+    assert_eq!(conf.spoofchk, Some(false));
+    let err = conf.vf_selector().unwrap_err();
+    assert_eq!(err.code(), codes::INVALID_NETWORK_CONFIG);
+    assert!(err.to_string().starts_with("deviceID: missing"), "{err}");
+    // Multus adds the device plugin's allocation before running the plugin.
+    conf.device_id = Some("0000:03:02.1".parse().unwrap());
+    assert!(matches!(
+        conf.vf_selector().unwrap(),
+        VfSelector::Device { .. }
+    ));
+}
+
+#[test]
+fn readme_bond_standalone_delegate() {
+    let outer = NetConf::from_slice(&data("readme-bond-standalone-delegate.json")).unwrap();
+    assert_eq!(outer.plugin_type, "flannel");
+    // flannel hands its delegate the network's name.
+    let mut delegate = outer.extra["delegate"].clone();
+    delegate["name"] = outer.name.clone().into();
+    let conf = BondConf::from_slice(delegate.to_string().as_bytes()).unwrap();
+    assert_eq!(conf.mode, BondMode::ActiveBackup);
+    assert_eq!(conf.miimon, 100);
+    assert!(!conf.links_in_container);
+    assert_eq!(conf.links[1].as_str(), "ens3f2d1");
+}
+
+#[test]
+fn readme_bond_net1() {
+    let conf = BondConf::from_slice(&data("readme-bond-net1.json")).unwrap();
+    assert_eq!(conf.net.name, "bond-net1");
+    assert_eq!(conf.fail_over_mac, Some(FailOverMac::Active));
+}
+
+#[test]
+fn e2e_bond_balance_xor_with_hash_policy() {
+    let mut v: Value = serde_json::from_slice(&data("e2e-bond-mode2-layer2plus3.json")).unwrap();
+    v["name"] = "bond-mode2-layer2plus3".into();
+    let conf = BondConf::from_slice(v.to_string().as_bytes()).unwrap();
+    assert_eq!(conf.mode, BondMode::BalanceXor);
+    assert_eq!(conf.xmit_hash_policy, Some(XmitHashPolicy::Layer23));
+    assert_eq!(conf.ifname.as_ref().unwrap().as_str(), "bond0");
+    assert_eq!(conf.mtu, Some(1300));
+    assert_eq!(conf.net.cni_version, Some(CniVersion::V1_1_0));
+}
+
+// ---- sriov rules, one test each ----
+
+fn sriov(extra: Value) -> Result<SriovConf, Error> {
+    let mut v =
+        json!({"cniVersion": "1.0.0", "name": "n", "type": "sriov", "deviceID": "0000:03:02.0"});
+    for (k, x) in extra.as_object().unwrap() {
+        v[k] = x.clone();
+    }
+    SriovConf::from_slice(v.to_string().as_bytes())
+}
+
+fn sriov_err(extra: Value) -> String {
+    let err = sriov(extra).unwrap_err();
+    assert_eq!(err.code(), codes::INVALID_NETWORK_CONFIG, "{err}");
+    err.to_string()
+}
+
+#[test]
+fn sriov_vlan_range() {
+    assert_eq!(sriov(json!({"vlan": 4094})).unwrap().vlan, Some(4094));
+    assert_eq!(
+        sriov_err(json!({"vlan": 5000})),
+        "vlan: 5000 is out of range, expected 0-4094"
+    );
+    assert_eq!(
+        sriov_err(json!({"vlan": -1})),
+        "vlan: -1 is out of range, expected 0-4094"
+    );
+}
+
+#[test]
+fn sriov_qos_range() {
+    assert_eq!(
+        sriov_err(json!({"vlan": 10, "vlanQoS": 8})),
+        "vlanQoS: 8 is out of range, expected 0-7"
+    );
+}
+
+#[test]
+fn sriov_qos_needs_vlan() {
+    assert_eq!(
+        sriov_err(json!({"vlanQoS": 1})),
+        "vlanQoS: is set without vlan, expected vlan to be set too"
+    );
+}
+
+#[test]
+fn sriov_proto_needs_vlan() {
+    assert_eq!(
+        sriov_err(json!({"vlanProto": "802.1q"})),
+        "vlanProto: is set without vlan, expected vlan to be set too"
+    );
+}
+
+#[test]
+fn sriov_nonzero_qos_needs_nonzero_vlan() {
+    assert!(sriov(json!({"vlan": 0, "vlanQoS": 0})).is_ok());
+    assert_eq!(
+        sriov_err(json!({"vlan": 0, "vlanQoS": 3})),
+        "vlanQoS: is non-zero while vlan is 0, expected a non-zero vlan"
+    );
+}
+
+#[test]
+fn sriov_802_1ad_needs_nonzero_vlan() {
+    assert_eq!(
+        sriov_err(json!({"vlan": 0, "vlanProto": "802.1ad"})),
+        "vlanProto: is 802.1ad while vlan is 0, expected a non-zero vlan"
+    );
+}
+
+#[test]
+fn sriov_vlan_proto_values() {
+    for (text, proto) in [
+        ("802.1q", VlanProto::Dot1Q),
+        ("802.1Q", VlanProto::Dot1Q),
+        ("802.1ad", VlanProto::Dot1Ad),
+        ("802.1AD", VlanProto::Dot1Ad),
+    ] {
+        assert_eq!(
+            sriov(json!({"vlan": 5, "vlanProto": text}))
+                .unwrap()
+                .vlan_proto,
+            Some(proto)
+        );
+    }
+    assert_eq!(
+        sriov_err(json!({"vlan": 5, "vlanProto": "802.1x"})),
+        "vlanProto: \"802.1x\" is not allowed, expected one of \"802.1q\", \"802.1ad\""
+    );
+}
+
+#[test]
+fn sriov_spoofchk_and_trust_values() {
+    let c = sriov(json!({"spoofchk": "on", "trust": false})).unwrap();
+    assert_eq!((c.spoofchk, c.trust), (Some(true), Some(false)));
+    assert_eq!(
+        sriov_err(json!({"spoofchk": "yes"})),
+        "spoofchk: \"yes\" is not allowed, expected one of \"off\", \"on\""
+    );
+    assert_eq!(
+        sriov_err(json!({"trust": "enabled"})),
+        "trust: \"enabled\" is not allowed, expected one of \"off\", \"on\""
+    );
+}
+
+#[test]
+fn sriov_link_state_values() {
+    assert_eq!(
+        sriov(json!({"link_state": "disable"})).unwrap().link_state,
+        Some(LinkState::Disable)
+    );
+    assert_eq!(
+        sriov_err(json!({"link_state": "up"})),
+        "link_state: \"up\" is not allowed, expected one of \"auto\", \"enable\", \"disable\""
+    );
+}
+
+#[test]
+fn sriov_min_rate_not_above_max() {
+    assert!(sriov(json!({"min_tx_rate": 100, "max_tx_rate": 100})).is_ok());
+    assert!(
+        sriov(json!({"min_tx_rate": 100, "max_tx_rate": 0})).is_ok(),
+        "max 0 means no limit"
+    );
+    assert_eq!(
+        sriov_err(json!({"min_tx_rate": 200, "max_tx_rate": 100})),
+        "min_tx_rate: 200 is above max_tx_rate 100, expected at most 100"
+    );
+}
+
+#[test]
+fn sriov_mac_syntax() {
+    assert!(sriov_err(json!({"mac": "ca:fe"})).starts_with("mac: \"ca:fe\" is not a MAC address"));
+    let err = sriov(json!({"runtimeConfig": {"mac": "zz"}})).unwrap_err();
+    assert!(
+        err.to_string()
+            .starts_with("runtimeConfig.mac: \"zz\" is not a MAC address"),
+        "{err}"
+    );
+}
+
+#[test]
+fn sriov_device_id_syntax() {
+    assert!(sriov_err(json!({"deviceID": "eth0"}))
+        .starts_with("deviceID: \"eth0\" is not a PCI address"));
+    assert!(
+        sriov_err(json!({"runtimeConfig": {"deviceID": "0000:03:02"}}))
+            .starts_with("runtimeConfig.deviceID: \"0000:03:02\" is not a PCI address")
+    );
+}
+
+#[test]
+fn sriov_master_is_an_interface_name() {
+    assert!(sriov_err(json!({"master": "a-name-that-is-too-long"})).starts_with("master: "));
+}
+
+#[test]
+fn sriov_log_level_values() {
+    assert!(sriov_err(json!({"logLevel": "verbose"}))
+        .starts_with("logLevel: \"verbose\" is not allowed"));
+}
+
+#[test]
+fn sriov_data_dir_is_absolute() {
+    assert_eq!(
+        sriov(json!({"dataDir": "/var/lib/x"}))
+            .unwrap()
+            .data_dir
+            .unwrap()
+            .to_str(),
+        Some("/var/lib/x")
+    );
+    assert!(sriov_err(json!({"dataDir": "state"}))
+        .starts_with("dataDir: \"state\" is not an absolute path"));
+}
+
+#[test]
+fn sriov_runtime_device_id_wins() {
+    let c = sriov(json!({"master": "enp1s0f1", "runtimeConfig": {"deviceID": "0000:03:02.5"}}))
+        .unwrap();
+    assert_eq!(
+        c.vf_selector().unwrap(),
+        VfSelector::Device {
+            pci: "0000:03:02.5".parse().unwrap(),
+            expected_pf: Some("enp1s0f1".parse().unwrap())
+        }
+    );
+}
+
+#[test]
+fn sriov_mac_precedence() {
+    let args: CniArgs = "MAC=02:00:00:00:00:02".parse().unwrap();
+    let c = sriov(json!({"mac": "02:00:00:00:00:01"})).unwrap();
+    assert_eq!(
+        c.effective_mac(&CniArgs::default())
+            .unwrap()
+            .unwrap()
+            .to_string(),
+        "02:00:00:00:00:01"
+    );
+    assert_eq!(
+        c.effective_mac(&args).unwrap().unwrap().to_string(),
+        "02:00:00:00:00:02"
+    );
+    let c =
+        sriov(json!({"mac": "02:00:00:00:00:01", "runtimeConfig": {"mac": "02:00:00:00:00:03"}}))
+            .unwrap();
+    assert_eq!(
+        c.effective_mac(&args).unwrap().unwrap().to_string(),
+        "02:00:00:00:00:03"
+    );
+    let bad: CniArgs = "MAC=nope".parse().unwrap();
+    let err = sriov(json!({})).unwrap().effective_mac(&bad).unwrap_err();
+    assert_eq!(err.code(), codes::INVALID_ENV);
+    assert!(
+        err.to_string().starts_with("CNI_ARGS: MAC: \"nope\""),
+        "{err}"
+    );
+}
+
+#[test]
+fn sriov_validate_checks_values_set_in_code() {
+    let mut c = sriov(json!({})).unwrap();
+    c.vlan = Some(4095);
+    assert_eq!(
+        c.validate().unwrap_err().to_string(),
+        "vlan: 4095 is out of range, expected 0-4094"
+    );
+}
+
+// ---- bond rules, one test each ----
+
+fn bond(extra: Value) -> Result<BondConf, Error> {
+    let mut v = json!({"cniVersion": "1.0.0", "name": "n", "type": "bond", "mode": "active-backup",
+                       "miimon": 100, "links": [{"name": "net1"}, {"name": "net2"}]});
+    for (k, x) in extra.as_object().unwrap() {
+        if x.is_null() {
+            v.as_object_mut().unwrap().remove(k);
+        } else {
+            v[k] = x.clone();
+        }
+    }
+    BondConf::from_slice(v.to_string().as_bytes())
+}
+
+fn bond_err(extra: Value) -> String {
+    let err = bond(extra).unwrap_err();
+    assert_eq!(err.code(), codes::INVALID_NETWORK_CONFIG, "{err}");
+    err.to_string()
+}
+
+#[test]
+fn bond_mode_names_and_numbers() {
+    let names = [
+        "balance-rr",
+        "active-backup",
+        "balance-xor",
+        "broadcast",
+        "802.3ad",
+        "balance-tlb",
+        "balance-alb",
+    ];
+    for (n, name) in names.iter().enumerate() {
+        let by_name = bond(json!({"mode": name})).unwrap().mode;
+        assert_eq!(by_name.as_str(), *name);
+        assert_eq!(by_name.number() as usize, n);
+        assert_eq!(bond(json!({"mode": n})).unwrap().mode, by_name);
+        assert_eq!(bond(json!({"mode": n.to_string()})).unwrap().mode, by_name);
+    }
+    assert!(bond_err(json!({"mode": 7}))
+        .starts_with("mode: 7 is not allowed, expected one of \"balance-rr\""));
+    assert!(bond_err(json!({"mode": "lacp"})).ends_with("\"balance-alb\" (or 0-6)"));
+    assert_eq!(
+        bond_err(json!({"mode": null})),
+        "mode: missing, expected a bonding mode such as \"active-backup\" or 1"
+    );
+}
+
+#[test]
+fn bond_numbers_may_be_strings() {
+    let c =
+        bond(json!({"miimon": "250", "mtu": "9000", "updelay": "500", "downdelay": 500})).unwrap();
+    assert_eq!(
+        (c.miimon, c.mtu, c.updelay, c.downdelay),
+        (250, Some(9000), Some(500), Some(500))
+    );
+    assert_eq!(
+        bond_err(json!({"miimon": "fast"})),
+        "miimon: \"fast\" is not a whole number, expected 0-2147483647"
+    );
+}
+
+#[test]
+fn bond_miimon_is_required() {
+    assert!(bond_err(json!({"miimon": null})).starts_with("miimon: missing"));
+}
+
+#[test]
+fn bond_fail_over_mac_values() {
+    for (v, want) in [
+        (json!(0), FailOverMac::None),
+        (json!("1"), FailOverMac::Active),
+        (json!("follow"), FailOverMac::Follow),
+    ] {
+        assert_eq!(
+            bond(json!({"failOverMac": v})).unwrap().fail_over_mac,
+            Some(want)
+        );
+    }
+    assert!(bond_err(json!({"failOverMac": 3})).starts_with("failOverMac: 3 is not allowed"));
+}
+
+#[test]
+fn bond_needs_two_links() {
+    assert_eq!(
+        bond_err(json!({"links": [{"name": "net1"}]})),
+        "links: has 1 link(s), expected at least 2"
+    );
+    assert!(bond_err(json!({"links": null})).starts_with("links: missing"));
+}
+
+#[test]
+fn bond_links_are_interface_names() {
+    assert!(
+        bond_err(json!({"links": [{"name": "net1"}, {"name": "bad/name"}]}))
+            .starts_with("links[1].name: \"bad/name\" contains '/'")
+    );
+    assert!(
+        bond_err(json!({"links": [{"name": "net1"}, {}]})).starts_with("links[1].name: missing")
+    );
+    let c = bond(json!({"links": ["net1", "net3"]})).unwrap();
+    assert_eq!(c.links[1].as_str(), "net3");
+}
+
+#[test]
+fn bond_links_are_distinct() {
+    assert_eq!(
+        bond_err(json!({"links": [{"name": "net1"}, {"name": "net1"}]})),
+        "links[1].name: \"net1\" is listed twice, expected distinct links"
+    );
+}
+
+#[test]
+fn bond_primary_is_one_of_the_links() {
+    assert_eq!(
+        bond(json!({"primary": "net2"}))
+            .unwrap()
+            .primary
+            .unwrap()
+            .as_str(),
+        "net2"
+    );
+    assert_eq!(
+        bond_err(json!({"primary": "net3"})),
+        "primary: \"net3\" is not one of the links, expected one of net1, net2"
+    );
+}
+
+#[test]
+fn bond_primary_needs_a_mode_with_a_primary() {
+    assert_eq!(
+        bond_err(json!({"primary": "net1", "mode": "balance-rr"})),
+        "primary: does not apply to mode balance-rr, expected mode active-backup, balance-tlb, balance-alb"
+    );
+}
+
+#[test]
+fn bond_xmit_hash_policy_values_and_modes() {
+    let c = bond(json!({"mode": "802.3ad", "xmitHashPolicy": "layer3+4"})).unwrap();
+    assert_eq!(c.xmit_hash_policy, Some(XmitHashPolicy::Layer34));
+    assert!(
+        bond_err(json!({"mode": "802.3ad", "xmitHashPolicy": "layer9"}))
+            .starts_with("xmitHashPolicy: \"layer9\" is not allowed")
+    );
+    assert!(bond_err(json!({"xmitHashPolicy": "layer2"}))
+        .starts_with("xmitHashPolicy: does not apply to mode active-backup"));
+}
+
+#[test]
+fn bond_tlb_dynamic_lb_needs_tlb_or_alb() {
+    assert_eq!(
+        bond(json!({"mode": "balance-tlb", "tlbDynamicLb": 1}))
+            .unwrap()
+            .tlb_dynamic_lb,
+        Some(true)
+    );
+    assert!(bond_err(json!({"tlbDynamicLb": 1}))
+        .starts_with("tlbDynamicLb: does not apply to mode active-backup"));
+    assert!(bond_err(json!({"mode": "balance-tlb", "tlbDynamicLb": 2}))
+        .starts_with("tlbDynamicLb: the number 2 is not allowed"));
+}
+
+#[test]
+fn bond_all_slaves_active_is_0_or_1() {
+    assert_eq!(
+        bond(json!({"allSlavesActive": 1}))
+            .unwrap()
+            .all_slaves_active,
+        Some(true)
+    );
+    assert_eq!(
+        bond(json!({"allSlavesActive": false}))
+            .unwrap()
+            .all_slaves_active,
+        Some(false)
+    );
+    assert!(bond_err(json!({"allSlavesActive": 5}))
+        .starts_with("allSlavesActive: the number 5 is not allowed, expected 0, 1, true or false"));
+}
+
+#[test]
+fn bond_mtu_range() {
+    assert_eq!(
+        bond(json!({"mtu": 0})).unwrap().mtu,
+        None,
+        "0 means the default, as in bond-cni"
+    );
+    assert_eq!(
+        bond_err(json!({"mtu": 67})),
+        "mtu: 67 is out of range, expected 68-65535 (or 0 for the default)"
+    );
+    assert_eq!(
+        bond_err(json!({"mtu": 70000})),
+        "mtu: 70000 is out of range, expected 0-65535"
+    );
+}
+
+#[test]
+fn bond_delays_need_miimon() {
+    assert_eq!(
+        bond_err(json!({"miimon": 0, "updelay": 200})),
+        "updelay: is set while miimon is 0, expected miimon above 0"
+    );
+    assert_eq!(
+        bond_err(json!({"miimon": 0, "downdelay": 200})),
+        "downdelay: is set while miimon is 0, expected miimon above 0"
+    );
+}
+
+#[test]
+fn bond_ifname_is_an_interface_name() {
+    assert!(bond_err(json!({"ifname": "bond 0"})).starts_with("ifname: \"bond 0\" contains ' '"));
+}
+
+#[test]
+fn bond_unknown_fields_survive() {
+    let c = bond(json!({"vendor": {"x": [1]}})).unwrap();
+    assert_eq!(c.to_json()["vendor"], json!({"x": [1]}));
+}
+
+// ---- one malformed input of each kind ----
+
+#[test]
+fn malformed_bad_json_is_code_6() {
+    let err = BondConf::from_slice(b"{\"mode\": ").unwrap_err();
+    assert_eq!(err.code(), codes::DECODING_FAILURE);
+    assert!(
+        err.to_string()
+            .starts_with("network configuration is not valid JSON"),
+        "{err}"
+    );
+}
+
+#[test]
+fn malformed_wrong_type_is_code_6_naming_the_field() {
+    let err = bond(json!({"linksInContainer": "yes"})).unwrap_err();
+    assert_eq!(err.code(), codes::DECODING_FAILURE);
+    assert_eq!(
+        err.to_string(),
+        "linksInContainer: expected true or false, found the string \"yes\""
+    );
+    let err = sriov(json!({"vlan": [1]})).unwrap_err();
+    assert_eq!(err.to_string(), "vlan: expected a number, found a list");
+}
+
+#[test]
+fn malformed_out_of_range_is_code_7_naming_the_field() {
+    assert_eq!(
+        sriov_err(json!({"vlan": 5000})),
+        "vlan: 5000 is out of range, expected 0-4094"
+    );
+}
+
+#[test]
+fn malformed_missing_env_is_code_4_naming_the_variable() {
+    let err = netplumb_cniconf::Env::from_vars([
+        ("CNI_COMMAND", "CHECK"),
+        ("CNI_CONTAINERID", "c"),
+        ("CNI_IFNAME", "net1"),
+    ])
+    .unwrap_err();
+    assert_eq!(err.code(), codes::INVALID_ENV);
+    assert_eq!(err.to_string(), "CNI_NETNS is not set; CHECK needs it");
+}
+
+#[test]
+fn malformed_unsupported_version_is_code_1() {
+    let err = sriov(json!({"cniVersion": "0.1.0"})).unwrap_err();
+    assert_eq!(err.code(), codes::INCOMPATIBLE_VERSION);
+    let reply = err.to_reply(CniVersion::LATEST).to_json();
+    assert_eq!(reply["code"], 1);
+    assert!(reply["msg"]
+        .as_str()
+        .unwrap()
+        .starts_with("cniVersion: \"0.1.0\" is not supported"));
+}

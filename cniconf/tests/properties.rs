@@ -1,0 +1,545 @@
+//! Properties: serialize then parse is the identity; converting results
+//! between versions keeps what both versions hold; no input panics a parser.
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+use ipnetwork::IpNetwork;
+use netplumb_cniconf::{
+    BondConf, BondMode, CniArgs, CniResult, CniVersion, Dns, Env, ErrorReply, FailOverMac,
+    GcAttachment, IfName, Interface, IpConfig, Ipam, LinkState, LogLevel, MacAddr, NetConf,
+    NetConfList, PciAddr, Route, RuntimeConfig, SriovConf, VlanProto, XmitHashPolicy,
+};
+use proptest::collection::{btree_map, vec};
+use proptest::option;
+use proptest::prelude::*;
+use serde_json::{Map, Value};
+
+// ---- strategies ----
+
+fn ifname() -> impl Strategy<Value = IfName> {
+    "[a-z][a-z0-9._-]{0,14}".prop_map(|s| s.parse().unwrap())
+}
+
+fn identifier() -> impl Strategy<Value = String> {
+    "[A-Za-z0-9][A-Za-z0-9_.-]{0,20}"
+}
+
+fn version() -> impl Strategy<Value = CniVersion> {
+    prop::sample::select(CniVersion::ALL.to_vec())
+}
+
+fn ip() -> impl Strategy<Value = IpAddr> {
+    prop_oneof![
+        any::<u32>().prop_map(|a| IpAddr::V4(Ipv4Addr::from(a))),
+        any::<u128>().prop_map(|a| IpAddr::V6(Ipv6Addr::from(a))),
+    ]
+}
+
+fn cidr() -> impl Strategy<Value = IpNetwork> {
+    ip().prop_flat_map(|ip| {
+        let max: u8 = if ip.is_ipv4() { 32 } else { 128 };
+        (Just(ip), 0..=max).prop_map(|(ip, p)| IpNetwork::new(ip, p).unwrap())
+    })
+}
+
+fn text() -> impl Strategy<Value = String> {
+    "[ -~]{0,12}"
+}
+
+/// JSON without floats, whose text form may not round-trip exactly.
+fn json_value() -> impl Strategy<Value = Value> {
+    let leaf = prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::Bool),
+        any::<i64>().prop_map(Value::from),
+        text().prop_map(Value::String),
+    ];
+    leaf.prop_recursive(3, 16, 4, |inner| {
+        prop_oneof![
+            vec(inner.clone(), 0..4).prop_map(Value::Array),
+            btree_map("[a-z]{1,6}", inner, 0..4)
+                .prop_map(|m| Value::Object(m.into_iter().collect())),
+        ]
+    })
+}
+
+/// Unknown fields: names no parser knows, values that are not null (null
+/// reads as absent).
+fn extra() -> impl Strategy<Value = Map<String, Value>> {
+    btree_map(
+        "x-[a-z]{1,6}",
+        json_value().prop_filter("not null", |v| !v.is_null()),
+        0..3,
+    )
+    .prop_map(|m| m.into_iter().collect())
+}
+
+fn dns() -> impl Strategy<Value = Dns> {
+    (
+        vec(text(), 0..3),
+        option::of(text()),
+        vec(text(), 0..3),
+        vec(text(), 0..3),
+    )
+        .prop_map(|(nameservers, domain, search, options)| Dns {
+            nameservers,
+            domain,
+            search,
+            options,
+        })
+}
+
+fn net_conf() -> impl Strategy<Value = NetConf> {
+    let ipam = option::of(
+        ("[a-z][a-z-]{0,10}", extra()).prop_map(|(plugin_type, extra)| Ipam { plugin_type, extra }),
+    );
+    let runtime = option::of(
+        (
+            option::of(any::<[u8; 6]>().prop_map(MacAddr)),
+            vec(cidr(), 0..3),
+            option::of(text()),
+            extra(),
+        )
+            .prop_map(|(mac, ips, device_id, extra)| RuntimeConfig {
+                mac,
+                ips,
+                device_id,
+                extra,
+            }),
+    );
+    let attachments = option::of(vec(
+        (identifier(), ifname()).prop_map(|(c, ifname)| GcAttachment {
+            container_id: c.parse().unwrap(),
+            ifname,
+        }),
+        0..3,
+    ));
+    (
+        (
+            option::of(version()),
+            identifier(),
+            "[a-z][a-z-]{0,10}",
+            ipam,
+            option::of(dns()),
+        ),
+        (
+            option::of(extra()),
+            runtime,
+            option::of(json_value().prop_filter("not null", |v| !v.is_null())),
+        ),
+        (
+            btree_map("[a-z]{1,8}", any::<bool>(), 0..3),
+            attachments,
+            extra(),
+        ),
+    )
+        .prop_map(
+            |(
+                (cni_version, name, plugin_type, ipam, dns),
+                (args, runtime_config, prev_result),
+                (capabilities, valid_attachments, extra),
+            )| {
+                NetConf {
+                    cni_version,
+                    name,
+                    plugin_type,
+                    ipam,
+                    dns,
+                    args,
+                    runtime_config,
+                    prev_result,
+                    capabilities,
+                    valid_attachments,
+                    extra,
+                }
+            },
+        )
+}
+
+fn pci() -> impl Strategy<Value = PciAddr> {
+    (0u32..=0xffff, any::<u8>(), 0u8..32, 0u8..8).prop_map(|(domain, bus, device, function)| {
+        PciAddr {
+            domain,
+            bus,
+            device,
+            function,
+        }
+    })
+}
+
+fn sriov_conf() -> impl Strategy<Value = SriovConf> {
+    let vlan = option::of((
+        0u16..=4094,
+        option::of(0u8..=7),
+        option::of(prop::sample::select(vec![
+            VlanProto::Dot1Q,
+            VlanProto::Dot1Ad,
+        ])),
+    ));
+    let rates = (option::of(any::<u32>()), option::of(any::<u32>()));
+    (
+        (
+            net_conf(),
+            option::of(pci()),
+            option::of(ifname()),
+            vlan,
+            option::of(any::<[u8; 6]>().prop_map(MacAddr)),
+        ),
+        (
+            option::of(any::<bool>()),
+            option::of(any::<bool>()),
+            option::of(prop::sample::select(vec![
+                LinkState::Auto,
+                LinkState::Enable,
+                LinkState::Disable,
+            ])),
+        ),
+        (
+            rates,
+            option::of(prop::sample::select(vec![
+                LogLevel::Panic,
+                LogLevel::Error,
+                LogLevel::Warning,
+                LogLevel::Info,
+                LogLevel::Debug,
+            ])),
+        ),
+        (option::of(text()), option::of("/[a-z/]{0,12}")),
+    )
+        .prop_map(
+            |(
+                (mut net, device_id, master, vlan, mac),
+                (spoofchk, trust, link_state),
+                ((min, max), log_level),
+                (log_file, data_dir),
+            )| {
+                if let Some(rc) = &mut net.runtime_config {
+                    rc.device_id = device_id.map(|d| d.to_string());
+                }
+                let (vlan, vlan_qos, vlan_proto) = match vlan {
+                    // A zero VLAN takes neither a priority nor 802.1ad.
+                    Some((0, _, _)) => (Some(0), Some(0), Some(VlanProto::Dot1Q)),
+                    Some((v, q, p)) => (Some(v), q, p),
+                    None => (None, None, None),
+                };
+                let (min_tx_rate, max_tx_rate) = match (min, max) {
+                    (Some(a), Some(b)) if b != 0 => (Some(a.min(b)), Some(a.max(b))),
+                    other => other,
+                };
+                SriovConf {
+                    net,
+                    device_id,
+                    master,
+                    vlan,
+                    vlan_qos,
+                    vlan_proto,
+                    mac,
+                    spoofchk,
+                    trust,
+                    link_state,
+                    min_tx_rate,
+                    max_tx_rate,
+                    log_level,
+                    log_file,
+                    data_dir: data_dir.map(Into::into),
+                }
+            },
+        )
+}
+
+fn bond_conf() -> impl Strategy<Value = BondConf> {
+    let modes = vec![
+        BondMode::BalanceRr,
+        BondMode::ActiveBackup,
+        BondMode::BalanceXor,
+        BondMode::Broadcast,
+        BondMode::Lacp,
+        BondMode::BalanceTlb,
+        BondMode::BalanceAlb,
+    ];
+    let policies = vec![
+        XmitHashPolicy::Layer2,
+        XmitHashPolicy::Layer34,
+        XmitHashPolicy::Layer23,
+        XmitHashPolicy::Encap23,
+        XmitHashPolicy::Encap34,
+        XmitHashPolicy::VlanSrcMac,
+    ];
+    (
+        (
+            net_conf(),
+            option::of(ifname()),
+            prop::sample::select(modes),
+            1u32..=10_000,
+        ),
+        (
+            option::of(prop::sample::select(vec![
+                FailOverMac::None,
+                FailOverMac::Active,
+                FailOverMac::Follow,
+            ])),
+            any::<bool>(),
+        ),
+        (
+            prop::collection::btree_set(ifname(), 2..5),
+            option::of(68u32..=65535),
+            option::of(any::<bool>()),
+        ),
+        (
+            option::of(prop::sample::select(policies)),
+            option::of(any::<bool>()),
+            any::<prop::sample::Index>(),
+        ),
+        (
+            option::of(0u32..100_000),
+            option::of(0u32..100_000),
+            any::<bool>(),
+        ),
+    )
+        .prop_map(
+            |(
+                (net, ifname, mode, miimon),
+                (fail_over_mac, links_in_container),
+                (links, mtu, all_slaves_active),
+                (policy, tlb, primary_index),
+                (updelay, downdelay, want_primary),
+            )| {
+                let links: Vec<IfName> = links.into_iter().collect();
+                let has = |allowed: &[BondMode]| allowed.contains(&mode);
+                let primary = (want_primary
+                    && has(&[
+                        BondMode::ActiveBackup,
+                        BondMode::BalanceTlb,
+                        BondMode::BalanceAlb,
+                    ]))
+                .then(|| primary_index.get(&links).clone());
+                BondConf {
+                    net,
+                    ifname,
+                    mode,
+                    miimon,
+                    fail_over_mac,
+                    links_in_container,
+                    links,
+                    mtu,
+                    all_slaves_active,
+                    xmit_hash_policy: policy.filter(|_| {
+                        has(&[BondMode::BalanceXor, BondMode::Lacp, BondMode::BalanceTlb])
+                    }),
+                    tlb_dynamic_lb: tlb
+                        .filter(|_| has(&[BondMode::BalanceTlb, BondMode::BalanceAlb])),
+                    primary,
+                    updelay,
+                    downdelay,
+                }
+            },
+        )
+}
+
+/// A result with every field a 1.1.0 result can hold.
+fn full_result() -> impl Strategy<Value = CniResult> {
+    let interface = (
+        "[a-z][a-z0-9]{0,10}",
+        option::of(text()),
+        option::of(any::<u32>()),
+        option::of(text()),
+        option::of(text()),
+        option::of(text()),
+    )
+        .prop_map(|(name, mac, mtu, sandbox, socket_path, pci_id)| Interface {
+            name,
+            mac,
+            mtu,
+            sandbox,
+            socket_path,
+            pci_id,
+        });
+    let ip_config = (cidr(), option::of(ip()), option::of(0u32..4)).prop_map(
+        |(address, gateway, interface)| IpConfig {
+            address,
+            gateway,
+            interface,
+        },
+    );
+    let route = (
+        cidr(),
+        option::of(ip()),
+        [
+            option::of(any::<u32>()),
+            option::of(any::<u32>()),
+            option::of(any::<u32>()),
+            option::of(any::<u32>()),
+        ],
+        option::of(any::<u8>()),
+    )
+        .prop_map(|(dst, gw, [mtu, advmss, priority, table], scope)| Route {
+            dst,
+            gw,
+            mtu,
+            advmss,
+            priority,
+            table,
+            scope,
+        });
+    (
+        vec(interface, 0..3),
+        vec(ip_config, 0..3),
+        vec(route, 0..3),
+        dns(),
+    )
+        .prop_map(|(interfaces, ips, routes, dns)| CniResult {
+            cni_version: CniVersion::V1_1_0,
+            interfaces,
+            ips,
+            routes,
+            dns,
+        })
+}
+
+// ---- properties ----
+
+proptest! {
+    #[test]
+    fn net_conf_round_trips(conf in net_conf()) {
+        prop_assert_eq!(NetConf::from_slice(&conf.to_vec()).unwrap(), conf);
+    }
+
+    #[test]
+    fn sriov_conf_round_trips(conf in sriov_conf()) {
+        conf.validate().unwrap();
+        prop_assert_eq!(SriovConf::from_slice(&conf.to_vec()).unwrap(), conf);
+    }
+
+    #[test]
+    fn bond_conf_round_trips(conf in bond_conf()) {
+        conf.validate().unwrap();
+        prop_assert_eq!(BondConf::from_slice(&conf.to_vec()).unwrap(), conf);
+    }
+
+    #[test]
+    fn conf_list_round_trips(
+        version in option::of(version().prop_map(|v| v.to_string())),
+        versions in vec(version().prop_map(|v| v.to_string()), 0..3),
+        name in option::of(identifier()),
+        flags in any::<(bool, bool)>(),
+        plugins in vec(("[a-z]{1,8}", extra()), 1..3),
+        extra in extra(),
+    ) {
+        let plugins = plugins
+            .into_iter()
+            .map(|(t, mut m)| { m.insert("type".into(), t.into()); m })
+            .collect();
+        let list = NetConfList { cni_version: version, cni_versions: versions, name, disable_check: flags.0, disable_gc: flags.1, plugins, extra };
+        prop_assert_eq!(NetConfList::from_slice(&list.to_vec()).unwrap(), list);
+    }
+
+    #[test]
+    fn result_round_trips_in_every_version(full in full_result(), v in version()) {
+        let r = full.to_version(v);
+        prop_assert_eq!(CniResult::from_slice(&r.to_vec()).unwrap(), r);
+    }
+
+    #[test]
+    fn converting_keeps_what_both_versions_hold(full in full_result(), a in version(), b in version()) {
+        let there_and_back = CniResult::from_slice(&full.to_version(a).to_vec()).unwrap().to_version(b);
+        prop_assert_eq!(there_and_back, full.to_version(a.min(b)).to_version(b));
+        // Addresses, interfaces and DNS exist in every version: never lost.
+        let r = full.to_version(a).to_version(b);
+        prop_assert_eq!(r.ips, full.ips);
+        prop_assert_eq!(r.dns, full.dns);
+        prop_assert_eq!(r.interfaces.len(), full.interfaces.len());
+    }
+
+    #[test]
+    fn cni_args_round_trip(pairs in vec(("[A-Za-z0-9_]{1,8}", "[ -:<>-~]{0,10}"), 0..4)) {
+        let args = CniArgs::from_pairs(pairs).unwrap();
+        prop_assert_eq!(args.to_string().parse::<CniArgs>().unwrap(), args);
+    }
+
+    #[test]
+    fn no_bytes_panic_a_parser(bytes in vec(any::<u8>(), 0..256)) {
+        parse_everything(&bytes);
+    }
+
+    #[test]
+    fn no_json_value_panics_a_parser(value in any_json()) {
+        parse_everything(value.to_string().as_bytes());
+        if let Value::Object(mut map) = value {
+            // Make the parsers get past the fields they check first.
+            map.insert("name".into(), "n".into());
+            map.insert("type".into(), "t".into());
+            map.insert("cniVersion".into(), "1.1.0".into());
+            parse_everything(Value::Object(map).to_string().as_bytes());
+        }
+    }
+
+    #[test]
+    fn no_env_panics(vars in vec((prop::sample::select(vec!["CNI_COMMAND", "CNI_CONTAINERID", "CNI_NETNS", "CNI_IFNAME", "CNI_ARGS", "CNI_PATH"]), "\\PC{0,20}"), 0..8)) {
+        let _ = Env::from_vars(vars);
+    }
+}
+
+/// Arbitrary JSON, floats included, shaped like configs often enough to
+/// reach past the first checks.
+fn any_json() -> impl Strategy<Value = Value> {
+    let keys = prop::sample::select(vec![
+        "vlan",
+        "vlanQoS",
+        "vlanProto",
+        "mode",
+        "miimon",
+        "links",
+        "name",
+        "ipam",
+        "type",
+        "ips",
+        "interfaces",
+        "routes",
+        "dns",
+        "runtimeConfig",
+        "plugins",
+        "address",
+        "dst",
+        "gw",
+        "mtu",
+        "capabilities",
+        "prevResult",
+        "cni.dev/valid-attachments",
+        "failOverMac",
+        "primary",
+    ]);
+    let leaf = prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::Bool),
+        any::<i64>().prop_map(Value::from),
+        any::<f64>().prop_map(Value::from),
+        "\\PC{0,12}".prop_map(Value::String),
+        Just(Value::String("0000:03:02.0".into())),
+        Just(Value::String("192.0.2.1/24".into())),
+        Just(Value::String("1.1.0".into())),
+    ];
+    leaf.prop_recursive(4, 32, 5, move |inner| {
+        prop_oneof![
+            vec(inner.clone(), 0..5).prop_map(Value::Array),
+            btree_map(keys.clone(), inner, 0..5).prop_map(|m| Value::Object(
+                m.into_iter().map(|(k, v)| (k.to_string(), v)).collect()
+            )),
+        ]
+    })
+}
+
+fn parse_everything(bytes: &[u8]) {
+    let _ = NetConf::from_slice(bytes).map(|c| c.prev_result());
+    let _ = SriovConf::from_slice(bytes).map(|c| c.vf_selector());
+    let _ = BondConf::from_slice(bytes);
+    let _ = NetConfList::from_slice(bytes).map(|l| (l.version(), l.plugin_conf(0)));
+    let _ = ErrorReply::from_slice(bytes);
+    if let Ok(r) = CniResult::from_slice(bytes) {
+        for v in CniVersion::ALL {
+            let _ = r.to_version(v).to_vec();
+        }
+    }
+    if let Ok(text) = std::str::from_utf8(bytes) {
+        let _ = text.parse::<CniArgs>();
+    }
+}
