@@ -1,0 +1,569 @@
+//! Discovery: PFs, VFs and the inventory, read from sysfs.
+
+use std::io;
+use std::path::{Path, PathBuf};
+
+use crate::model::USERSPACE_DRIVERS;
+use crate::{
+    Device, Error, HwAddr, IfName, Inventory, Netdev, Nic, PciAddr, PfLink, Sysfs, Vf, VfNetdev,
+};
+
+/// PCI base class of network controllers (the top byte of `class`).
+const NETWORK_CLASS: u32 = 0x02;
+
+/// The highest VF index SR-IOV can express (`TotalVFs` is 16 bits).
+const MAX_VF_INDEX: u32 = u16::MAX as u32;
+
+fn pci_dir(addr: PciAddr) -> PathBuf {
+    PathBuf::from(format!("bus/pci/devices/{addr}"))
+}
+
+fn netdev_dir(name: &IfName) -> PathBuf {
+    PathBuf::from(format!("class/net/{name}"))
+}
+
+fn virtfn(pf_dir: &Path, index: u32) -> PathBuf {
+    pf_dir.join(format!("virtfn{index}"))
+}
+
+/// The PCI address a link target or resolved path ends in.
+fn addr_of(path: &Path) -> Option<PciAddr> {
+    path.file_name()?.to_str()?.parse().ok()
+}
+
+impl Sysfs {
+    /// Every network PCI function that is not a VF, in address order, each
+    /// SR-IOV one with its enabled VFs.
+    ///
+    /// This is the one call that lists all devices. Any device it cannot
+    /// make sense of is an error naming the device and file, not a gap in
+    /// the list.
+    pub fn inventory(&self) -> Result<Inventory, Error> {
+        let devices = Path::new("bus/pci/devices");
+        let names = self.read_dir_raw(devices).map_err(|source| Error::List {
+            path: self.full(devices),
+            source,
+        })?;
+        let mut addrs = names
+            .iter()
+            .map(|name| {
+                name.parse::<PciAddr>().map_err(|_| Error::UnexpectedEntry {
+                    path: self.full(&devices.join(name)),
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        addrs.sort();
+        let mut interfaces = Vec::new();
+        for addr in addrs {
+            let device = Device::Pci(addr);
+            let dir = pci_dir(addr);
+            if !self.is_network(&device, &dir)? {
+                continue;
+            }
+            // VFs are listed under their PF.
+            if self.read_link_opt(&device, &dir.join("physfn"))?.is_some() {
+                continue;
+            }
+            interfaces.push(self.read_nic(addr, &device)?);
+        }
+        Ok(Inventory { interfaces })
+    }
+
+    /// The SR-IOV physical function whose netdev is `name`, with its VFs.
+    pub fn pf(&self, name: &IfName) -> Result<Nic, Error> {
+        let addr = self.netdev_pci_addr(name)?;
+        self.sriov_nic(addr, &Device::PfNetdev(name.clone()))
+    }
+
+    /// The SR-IOV physical function at `addr`, with its VFs.
+    pub fn pf_by_addr(&self, addr: PciAddr) -> Result<Nic, Error> {
+        self.sriov_nic(addr, &Device::Pf(addr))
+    }
+
+    /// The VF at `addr`.
+    ///
+    /// A device without a `physfn` link is accepted as a VF seen from inside
+    /// a VM (with no PF) when it is a network device and not SR-IOV capable
+    /// itself.
+    pub fn vf(&self, addr: PciAddr) -> Result<Vf, Error> {
+        let dir = pci_dir(addr);
+        self.require_device(addr, &dir)?;
+        let device = Device::Vf(addr);
+        let physfn = dir.join("physfn");
+        match self.read_link_opt(&device, &physfn)? {
+            Some(target) => {
+                let pf = addr_of(&target).ok_or_else(|| Error::BadLink {
+                    device: device.clone(),
+                    path: self.full(&physfn),
+                    target,
+                })?;
+                let pf_link = self.pf_link(addr, pf)?;
+                self.read_vf(addr, Some(pf_link))
+            }
+            None => {
+                if !self.is_network(&device, &dir)? {
+                    return Err(Error::NotVf {
+                        addr,
+                        reason: "it has no physfn link and is not a network device",
+                    });
+                }
+                if self.exists(&device, &dir.join("sriov_totalvfs"))? {
+                    return Err(Error::NotVf {
+                        addr,
+                        reason: "it is an SR-IOV physical function",
+                    });
+                }
+                self.read_vf(addr, None)
+            }
+        }
+    }
+
+    /// VF number `index` of the PF whose netdev is `pf`.
+    pub fn vf_by_index(&self, pf: &IfName, index: u32) -> Result<Vf, Error> {
+        let pf_addr = self.netdev_pci_addr(pf)?;
+        let pf_dir = pci_dir(pf_addr);
+        let pf_device = Device::PfNetdev(pf.clone());
+        let Some(addr) = self.virtfn_target(&pf_device, &pf_dir, index)? else {
+            let numvfs = pf_dir.join("sriov_numvfs");
+            let num_vfs = self
+                .read_u32_opt(&pf_device, &numvfs)?
+                .ok_or_else(|| Error::NotPf {
+                    device: pf_device.clone(),
+                    path: self.full(&numvfs),
+                    reason: "it has no sriov_numvfs",
+                })?;
+            return Err(Error::NoSuchVf {
+                pf: pf.clone(),
+                index,
+                num_vfs,
+            });
+        };
+        let dir = pci_dir(addr);
+        self.require_device(addr, &dir)?;
+        let physfn = dir.join("physfn");
+        let found = self
+            .read_link_opt(&Device::Vf(addr), &physfn)?
+            .and_then(|target| addr_of(&target));
+        if found != Some(pf_addr) {
+            return Err(Error::PhysfnMismatch {
+                vf: addr,
+                path: self.full(&physfn),
+                pf: pf_addr,
+                found,
+            });
+        }
+        let pf_link = PfLink {
+            addr: pf_addr,
+            name: Some(pf.clone()),
+            index,
+        };
+        self.read_vf(addr, Some(pf_link))
+    }
+
+    /// The VF whose netdev (in the host namespace) is `name`.
+    pub fn vf_by_netdev(&self, name: &IfName) -> Result<Vf, Error> {
+        self.vf(self.netdev_pci_addr(name)?)
+    }
+
+    /// The PCI function behind a netdev, from its `device` link.
+    ///
+    /// virtio-net netdevs hang off a virtio device one level below the PCI
+    /// function; that function is the answer for them too.
+    pub(crate) fn netdev_pci_addr(&self, name: &IfName) -> Result<PciAddr, Error> {
+        let device = Device::Netdev(name.clone());
+        let link = netdev_dir(name).join("device");
+        match self.resolve_raw(&link) {
+            Ok(path) => addr_of(&path)
+                .or_else(|| {
+                    let below_pci = path.file_name()?.to_str()?.starts_with("virtio");
+                    below_pci.then(|| addr_of(path.parent()?)).flatten()
+                })
+                .ok_or_else(|| Error::NotPci {
+                    name: name.clone(),
+                    path: self.full(&link),
+                    target: Some(path),
+                }),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                if let Some(target) = self.read_link_opt(&device, &link)? {
+                    return Err(Error::BadLink {
+                        device,
+                        path: self.full(&link),
+                        target,
+                    });
+                }
+                if self.exists(&device, &netdev_dir(name))? {
+                    Err(Error::NotPci {
+                        name: name.clone(),
+                        path: self.full(&link),
+                        target: None,
+                    })
+                } else {
+                    Err(Error::NoSuchNetdev {
+                        name: name.clone(),
+                        path: self.full(&netdev_dir(name)),
+                    })
+                }
+            }
+            Err(e) => Err(self.read_error(&device, &link, e)),
+        }
+    }
+
+    fn exists(&self, device: &Device, rel: &Path) -> Result<bool, Error> {
+        self.exists_raw(rel)
+            .map_err(|e| self.read_error(device, rel, e))
+    }
+
+    fn require_device(&self, addr: PciAddr, dir: &Path) -> Result<(), Error> {
+        if self.exists(&Device::Pci(addr), dir)? {
+            Ok(())
+        } else {
+            Err(Error::NoSuchPciDevice {
+                addr,
+                path: self.full(dir),
+            })
+        }
+    }
+
+    fn is_network(&self, device: &Device, dir: &Path) -> Result<bool, Error> {
+        let rel = dir.join("class");
+        let text = self.read_attr(device, &rel)?;
+        let class = parse_hex(&text, 0xff_ffff)
+            .ok_or_else(|| self.malformed(device, &rel, &text, "a hex class code like 0x020000"))?;
+        Ok(class >> 16 == NETWORK_CLASS)
+    }
+
+    fn read_id(&self, device: &Device, rel: &Path) -> Result<u16, Error> {
+        let text = self.read_attr(device, rel)?;
+        parse_hex(&text, 0xffff)
+            .map(|id| id as u16)
+            .ok_or_else(|| self.malformed(device, rel, &text, "a hex ID like 0x8086"))
+    }
+
+    fn read_driver(&self, device: &Device, dir: &Path) -> Result<Option<String>, Error> {
+        let link = dir.join("driver");
+        self.read_link_opt(device, &link)?
+            .map(|target| {
+                target
+                    .file_name()
+                    .and_then(|n| n.to_str())
+                    .map(str::to_owned)
+                    .ok_or_else(|| {
+                        self.malformed(
+                            device,
+                            &link,
+                            &target.to_string_lossy(),
+                            "a link to a driver directory",
+                        )
+                    })
+            })
+            .transpose()
+    }
+
+    /// The directory holding a device's netdevs: `net/`, or for virtio-pci
+    /// `virtioN/net/`. `None` when there is none.
+    fn net_dir(&self, device: &Device, dir: &Path) -> Result<Option<PathBuf>, Error> {
+        let net = dir.join("net");
+        if self.exists(device, &net)? {
+            return Ok(Some(net));
+        }
+        let entries = match self.read_dir_raw(dir) {
+            Ok(entries) => entries,
+            Err(e) => return Err(self.read_error(device, dir, e)),
+        };
+        for entry in entries.iter().filter(|e| is_virtio_child(e)) {
+            let net = dir.join(entry).join("net");
+            if self.exists(device, &net)? {
+                return Ok(Some(net));
+            }
+        }
+        Ok(None)
+    }
+
+    /// The first netdev (by name) in a `net/` directory.
+    fn first_netdev(&self, device: &Device, net_dir: &Path) -> Result<Option<IfName>, Error> {
+        let names = self
+            .read_dir_raw(net_dir)
+            .map_err(|e| self.read_error(device, net_dir, e))?;
+        names
+            .first()
+            .map(|name| {
+                IfName::new(name.as_str()).map_err(|_| {
+                    self.malformed(device, &net_dir.join(name), name, "a valid interface name")
+                })
+            })
+            .transpose()
+    }
+
+    fn read_netdev(&self, device: &Device, dir: &Path) -> Result<Option<Netdev>, Error> {
+        let Some(net_dir) = self.net_dir(device, dir)? else {
+            return Ok(None);
+        };
+        let Some(name) = self.first_netdev(device, &net_dir)? else {
+            return Ok(None);
+        };
+        let dir = net_dir.join(name.as_str());
+        let address = dir.join("address");
+        let text = self.read_attr(device, &address)?;
+        let mac = text.parse::<HwAddr>().map_err(|_| {
+            self.malformed(
+                device,
+                &address,
+                &text,
+                "a hardware address like 02:00:5e:10:00:01",
+            )
+        })?;
+        let mtu = self.read_u32(device, &dir.join("mtu"))?;
+        let speed = dir.join("speed");
+        // The kernel refuses to read `speed` (EINVAL) for some drivers while
+        // the link is down, and writes -1 when it does not know the speed.
+        let speed_mbps = match self.read_raw(&speed) {
+            Ok(text) => {
+                let text = text.trim();
+                let mbps = text
+                    .parse::<i64>()
+                    .map_err(|_| self.malformed(device, &speed, text, "a speed in Mb/s, or -1"))?;
+                u32::try_from(mbps).ok().filter(|m| *m != u32::MAX)
+            }
+            Err(_) => None,
+        };
+        Ok(Some(Netdev {
+            name,
+            mac,
+            mtu,
+            speed_mbps,
+        }))
+    }
+
+    fn read_numa_node(&self, device: &Device, dir: &Path) -> Result<Option<u32>, Error> {
+        let rel = dir.join("numa_node");
+        let Some(text) = self.read_attr_opt(device, &rel)? else {
+            return Ok(None);
+        };
+        let node = text
+            .parse::<i64>()
+            .map_err(|_| self.malformed(device, &rel, &text, "a NUMA node number, or -1"))?;
+        Ok(u32::try_from(node).ok())
+    }
+
+    /// The target of the PF's `virtfnN` link; `None` when there is none.
+    fn virtfn_target(
+        &self,
+        pf: &Device,
+        pf_dir: &Path,
+        index: u32,
+    ) -> Result<Option<PciAddr>, Error> {
+        let link = virtfn(pf_dir, index);
+        self.read_link_opt(pf, &link)?
+            .map(|target| {
+                addr_of(&target).ok_or_else(|| Error::BadLink {
+                    device: pf.clone(),
+                    path: self.full(&link),
+                    target,
+                })
+            })
+            .transpose()
+    }
+
+    /// A NIC that must be SR-IOV capable.
+    fn sriov_nic(&self, addr: PciAddr, device: &Device) -> Result<Nic, Error> {
+        let nic = self.read_nic(addr, device)?;
+        if nic.is_sriov() {
+            Ok(nic)
+        } else {
+            Err(Error::NotPf {
+                device: device.clone(),
+                path: self.full(&pci_dir(addr).join("sriov_totalvfs")),
+                reason: "sriov_totalvfs is missing or 0",
+            })
+        }
+    }
+
+    fn read_nic(&self, addr: PciAddr, device: &Device) -> Result<Nic, Error> {
+        let dir = pci_dir(addr);
+        self.require_device(addr, &dir)?;
+        let netdev = self.read_netdev(device, &dir)?;
+        let total_vfs = self
+            .read_u32_opt(device, &dir.join("sriov_totalvfs"))?
+            .unwrap_or(0);
+        let mut num_vfs = 0;
+        let mut vfs = Vec::new();
+        if total_vfs > 0 {
+            let numvfs = dir.join("sriov_numvfs");
+            num_vfs = self.read_u32(device, &numvfs)?;
+            if num_vfs > total_vfs {
+                return Err(self.malformed(
+                    device,
+                    &numvfs,
+                    &num_vfs.to_string(),
+                    "at most sriov_totalvfs",
+                ));
+            }
+            let pf_name = netdev.as_ref().map(|n| n.name.clone());
+            for index in 0..num_vfs {
+                let vf = self.virtfn_target(device, &dir, index)?.ok_or_else(|| {
+                    Error::VirtfnMissing {
+                        pf: device.clone(),
+                        num_vfs,
+                        path: self.full(&virtfn(&dir, index)),
+                    }
+                })?;
+                let pf_link = PfLink {
+                    addr,
+                    name: pf_name.clone(),
+                    index,
+                };
+                vfs.push(self.read_vf(vf, Some(pf_link))?);
+            }
+        }
+        Ok(Nic {
+            addr,
+            vendor_id: self.read_id(device, &dir.join("vendor"))?,
+            device_id: self.read_id(device, &dir.join("device"))?,
+            driver: self.read_driver(device, &dir)?,
+            netdev,
+            numa_node: self.read_numa_node(device, &dir)?,
+            total_vfs,
+            num_vfs,
+            vfs,
+        })
+    }
+
+    /// Where VF `vf` sits on PF `pf`.
+    fn pf_link(&self, vf: PciAddr, pf: PciAddr) -> Result<PfLink, Error> {
+        let pf_dir = pci_dir(pf);
+        let device = Device::Pf(pf);
+        if !self.exists(&device, &pf_dir)? {
+            return Err(Error::NoSuchPciDevice {
+                addr: pf,
+                path: self.full(&pf_dir),
+            });
+        }
+        let index = self.vf_index(vf, pf, &pf_dir)?;
+        let name = match self.net_dir(&device, &pf_dir)? {
+            Some(net_dir) => self.first_netdev(&device, &net_dir)?,
+            None => None,
+        };
+        Ok(PfLink {
+            addr: pf,
+            name,
+            index,
+        })
+    }
+
+    /// The index of `vf` on `pf`.
+    ///
+    /// VF n sits at routing ID `pf + offset + n * stride`, so the index
+    /// follows from `sriov_offset` and `sriov_stride` and one `virtfnN` link
+    /// confirms it. Without those files (or if they disagree with the
+    /// links) the PF's `virtfnN` links are read in order.
+    fn vf_index(&self, vf: PciAddr, pf: PciAddr, pf_dir: &Path) -> Result<u32, Error> {
+        let device = Device::Pf(pf);
+        if let Some(index) = self.vf_index_by_offset(vf, pf, pf_dir)? {
+            if self.virtfn_target(&device, pf_dir, index)? == Some(vf) {
+                return Ok(index);
+            }
+        }
+        for index in 0..=MAX_VF_INDEX {
+            match self.virtfn_target(&device, pf_dir, index)? {
+                Some(target) if target == vf => return Ok(index),
+                Some(_) => {}
+                None => break,
+            }
+        }
+        Err(Error::VfNotListed {
+            vf,
+            pf,
+            path: self.full(pf_dir),
+        })
+    }
+
+    fn vf_index_by_offset(
+        &self,
+        vf: PciAddr,
+        pf: PciAddr,
+        pf_dir: &Path,
+    ) -> Result<Option<u32>, Error> {
+        if vf.domain() != pf.domain() {
+            return Ok(None);
+        }
+        let device = Device::Pf(pf);
+        // These are hints checked against a virtfn link, so a malformed one
+        // only means taking the slower path.
+        let hint = |file: &str| -> Result<Option<u32>, Error> {
+            Ok(self
+                .read_attr_opt(&device, &pf_dir.join(file))?
+                .and_then(|text| text.parse().ok()))
+        };
+        let (Some(offset), Some(stride)) = (hint("sriov_offset")?, hint("sriov_stride")?) else {
+            return Ok(None);
+        };
+        let distance = i64::from(vf.routing_id()) - i64::from(pf.routing_id()) - i64::from(offset);
+        let stride = i64::from(stride);
+        if stride == 0 || distance < 0 || distance % stride != 0 {
+            return Ok(None);
+        }
+        Ok(u32::try_from(distance / stride).ok())
+    }
+
+    /// Reads a VF whose place on its PF (if any) is already known.
+    fn read_vf(&self, addr: PciAddr, pf: Option<PfLink>) -> Result<Vf, Error> {
+        let dir = pci_dir(addr);
+        self.require_device(addr, &dir)?;
+        let device = Device::Vf(addr);
+        let driver = self.read_driver(&device, &dir)?;
+        let netdev = match driver.as_deref() {
+            None => VfNetdev::Unbound,
+            Some(driver) if USERSPACE_DRIVERS.contains(&driver) => VfNetdev::Userspace,
+            Some(_) => match self.read_netdev(&device, &dir)? {
+                Some(netdev) => VfNetdev::Host(netdev),
+                None => VfNetdev::Moved,
+            },
+        };
+        Ok(Vf {
+            addr,
+            vendor_id: self.read_id(&device, &dir.join("vendor"))?,
+            device_id: self.read_id(&device, &dir.join("device"))?,
+            driver,
+            pf,
+            netdev,
+        })
+    }
+}
+
+/// `virtio` followed by digits: the virtio device under a virtio-pci function.
+fn is_virtio_child(name: &str) -> bool {
+    name.strip_prefix("virtio")
+        .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+}
+
+/// `0x`-prefixed hex no greater than `max`, as sysfs writes IDs and classes.
+fn parse_hex(text: &str, max: u32) -> Option<u32> {
+    let digits = text.strip_prefix("0x")?;
+    if digits.is_empty() || digits.len() > 8 || !digits.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return None;
+    }
+    u32::from_str_radix(digits, 16).ok().filter(|v| *v <= max)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parse_hex_takes_what_sysfs_writes() {
+        assert_eq!(parse_hex("0x8086", 0xffff), Some(0x8086));
+        assert_eq!(parse_hex("0x020000", 0xff_ffff), Some(0x020000));
+        assert_eq!(parse_hex("8086", 0xffff), None);
+        assert_eq!(parse_hex("0x", 0xffff), None);
+        assert_eq!(parse_hex("0x10000", 0xffff), None);
+        assert_eq!(parse_hex("0x+1", 0xffff), None);
+    }
+
+    #[test]
+    fn virtio_children_are_recognised() {
+        assert!(is_virtio_child("virtio2"));
+        assert!(!is_virtio_child("virtio"));
+        assert!(!is_virtio_child("virtio-ports"));
+        assert!(!is_virtio_child("net"));
+    }
+}

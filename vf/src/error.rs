@@ -1,0 +1,275 @@
+//! The crate's error type.
+
+use std::fmt;
+use std::io;
+use std::path::PathBuf;
+
+use crate::{IfName, PciAddr};
+
+/// The device an error is about, as the caller would recognise it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Device {
+    /// A PCI function not (yet) known to be a PF or a VF.
+    Pci(PciAddr),
+    /// A physical function, by PCI address.
+    Pf(PciAddr),
+    /// A physical function, by its netdev name.
+    PfNetdev(IfName),
+    /// A virtual function, by PCI address.
+    Vf(PciAddr),
+    /// A network interface, by name.
+    Netdev(IfName),
+}
+
+impl fmt::Display for Device {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Device::Pci(addr) => write!(f, "PCI device {addr}"),
+            Device::Pf(addr) => write!(f, "PF {addr}"),
+            Device::PfNetdev(name) => write!(f, "PF {name}"),
+            Device::Vf(addr) => write!(f, "VF {addr}"),
+            Device::Netdev(name) => write!(f, "netdev {name}"),
+        }
+    }
+}
+
+/// Everything that can go wrong in this crate.
+///
+/// Sysfs errors name the device and the file involved, so that a message
+/// alone tells which device and which file to look at.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// Text that is not a PCI address.
+    #[error(
+        "invalid PCI address {input:?}: {reason}; expected domain:bus:device.function \
+         like 0000:01:10.0 (or 01:10.0 for domain 0000)"
+    )]
+    InvalidPciAddr {
+        /// The text given.
+        input: String,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+
+    /// Text that the kernel would refuse as an interface name.
+    #[error(
+        "invalid interface name {input:?}: {reason}; a name is 1 to 15 bytes, not \".\" \
+         or \"..\", without '/', ':' or whitespace"
+    )]
+    InvalidIfName {
+        /// The text given.
+        input: String,
+        /// Which rule it breaks.
+        reason: &'static str,
+    },
+
+    /// Text that is not a hardware address.
+    #[error(
+        "invalid hardware address {input:?}: expected 1 to 32 two-digit hex bytes separated \
+         by ':', like 02:00:5e:10:00:01"
+    )]
+    InvalidHwAddr {
+        /// The text given.
+        input: String,
+    },
+
+    /// No PCI device has this address.
+    #[error("PCI device {addr} not found: {path} does not exist")]
+    NoSuchPciDevice {
+        /// The address looked up.
+        addr: PciAddr,
+        /// The sysfs path that is missing.
+        path: PathBuf,
+    },
+
+    /// No network interface has this name in the namespace sysfs shows.
+    #[error("no network interface {name} in the host namespace: {path} does not exist")]
+    NoSuchNetdev {
+        /// The name looked up.
+        name: IfName,
+        /// The sysfs path that is missing.
+        path: PathBuf,
+    },
+
+    /// The interface is not backed by a PCI device (a software device such
+    /// as `lo` or a veth, or a device on another bus).
+    #[error("netdev {name} is not a PCI device: {path} {}", target_note(target))]
+    NotPci {
+        /// The interface.
+        name: IfName,
+        /// Its `device` link.
+        path: PathBuf,
+        /// Where the link points, when it exists.
+        target: Option<PathBuf>,
+    },
+
+    /// The device is not a virtual function, nor a NIC that could be one
+    /// passed into a VM.
+    #[error("{addr} is not a VF: {reason}")]
+    NotVf {
+        /// The device.
+        addr: PciAddr,
+        /// Why not.
+        reason: &'static str,
+    },
+
+    /// The device cannot have VFs.
+    #[error("{device} is not an SR-IOV physical function: {reason} ({path})")]
+    NotPf {
+        /// The device.
+        device: Device,
+        /// The file that shows it.
+        path: PathBuf,
+        /// What that file shows.
+        reason: &'static str,
+    },
+
+    /// The PF has no VF with this index.
+    #[error("PF {pf} has no VF {index} (numvfs {num_vfs})")]
+    NoSuchVf {
+        /// The PF.
+        pf: IfName,
+        /// The index asked for.
+        index: u32,
+        /// How many VFs the PF has enabled.
+        num_vfs: u32,
+    },
+
+    /// A VF's `physfn` names a PF none of whose `virtfnN` links lead back.
+    #[error("VF {vf}: its PF {pf} has no virtfn link to it (looked in {path})")]
+    VfNotListed {
+        /// The VF.
+        vf: PciAddr,
+        /// The PF its `physfn` link names.
+        pf: PciAddr,
+        /// The PF's directory.
+        path: PathBuf,
+    },
+
+    /// A PF's `virtfnN` link leads to a VF whose `physfn` does not lead back.
+    #[error(
+        "VF {vf}: {path} {}, but PF {pf} lists it as its VF",
+        physfn_note(found)
+    )]
+    PhysfnMismatch {
+        /// The VF.
+        vf: PciAddr,
+        /// The VF's `physfn` link.
+        path: PathBuf,
+        /// The PF that lists the VF.
+        pf: PciAddr,
+        /// The PF the `physfn` link names, if the link exists.
+        found: Option<PciAddr>,
+    },
+
+    /// A directory of PCI devices holds an entry that is not a PCI address.
+    #[error("unexpected entry {path}: expected PCI addresses like 0000:01:10.0")]
+    UnexpectedEntry {
+        /// The entry.
+        path: PathBuf,
+    },
+
+    /// A PF reports more VFs than it has `virtfnN` links.
+    #[error("{pf}: sriov_numvfs is {num_vfs} but {path} is missing")]
+    VirtfnMissing {
+        /// The PF.
+        pf: Device,
+        /// The value of `sriov_numvfs`.
+        num_vfs: u32,
+        /// The first missing link.
+        path: PathBuf,
+    },
+
+    /// A link that should name a PCI device points elsewhere.
+    #[error("{device}: {path} points to {target}, which is not a PCI device")]
+    BadLink {
+        /// The device the link belongs to.
+        device: Device,
+        /// The link.
+        path: PathBuf,
+        /// Its target.
+        target: PathBuf,
+    },
+
+    /// A sysfs file, link or directory could not be read.
+    #[error("{device}: reading {path}: {source}")]
+    Read {
+        /// The device the file belongs to.
+        device: Device,
+        /// The file, link or directory.
+        path: PathBuf,
+        /// The operating system's error.
+        source: io::Error,
+    },
+
+    /// A sysfs directory listing could not be read.
+    #[error("listing {path}: {source}")]
+    List {
+        /// The directory.
+        path: PathBuf,
+        /// The operating system's error.
+        source: io::Error,
+    },
+
+    /// A sysfs file holds something other than what the kernel writes there.
+    #[error("{device}: {path} holds {content:?}, expected {expected}")]
+    Malformed {
+        /// The device the file belongs to.
+        device: Device,
+        /// The file, or the link or directory entry.
+        path: PathBuf,
+        /// What it holds (cut to 64 characters).
+        content: String,
+        /// What would be right.
+        expected: &'static str,
+    },
+
+    /// More VFs asked for than the PF supports.
+    #[error("PF {pf}: cannot enable {requested} VFs, sriov_totalvfs is {total}")]
+    TooManyVfs {
+        /// The PF.
+        pf: IfName,
+        /// The count asked for.
+        requested: u32,
+        /// The PF's `sriov_totalvfs`.
+        total: u32,
+    },
+
+    /// Writing `sriov_numvfs` failed.
+    #[error(
+        "PF {pf}: changing numvfs from {from} to {to}: writing {written} to {path}: {source}; \
+         the PF is left with {left_with} VFs"
+    )]
+    SetNumVfs {
+        /// The PF.
+        pf: IfName,
+        /// The `sriov_numvfs` file.
+        path: PathBuf,
+        /// The count before the change.
+        from: u32,
+        /// The count asked for.
+        to: u32,
+        /// The value whose write failed.
+        written: u32,
+        /// The count the PF has now, as far as the writes that succeeded tell.
+        left_with: u32,
+        /// The kernel's error (EBUSY, ENOMEM, EIO from the driver...).
+        source: io::Error,
+    },
+}
+
+fn target_note(target: &Option<PathBuf>) -> String {
+    match target {
+        Some(target) => format!("points to {}", target.display()),
+        None => "does not exist (a software interface)".to_owned(),
+    }
+}
+
+fn physfn_note(found: &Option<PciAddr>) -> String {
+    match found {
+        Some(pf) => format!("names PF {pf}"),
+        None => "does not exist".to_owned(),
+    }
+}

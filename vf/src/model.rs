@@ -1,0 +1,149 @@
+//! What discovery finds.
+
+use crate::{HwAddr, IfName, PciAddr};
+
+/// A network interface visible in the host namespace.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Netdev {
+    /// Its name.
+    pub name: IfName,
+    /// Its current hardware address.
+    pub mac: HwAddr,
+    /// Its MTU.
+    pub mtu: u32,
+    /// Link speed in Mb/s; `None` when the kernel does not know it (link
+    /// down, no carrier, or a driver that does not report it).
+    pub speed_mbps: Option<u32>,
+}
+
+/// A network PCI function that is not a VF: an SR-IOV physical function
+/// (`total_vfs > 0`), or a plain NIC.
+///
+/// A NIC without SR-IOV may itself be a VF passed into this machine as a
+/// VM: inside a VM a VF has no `physfn` link, so sysfs cannot tell it from
+/// any other NIC. [`Sysfs::vf`](crate::Sysfs::vf) accepts such a NIC as a
+/// VF without a PF.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Nic {
+    /// Its PCI address.
+    pub addr: PciAddr,
+    /// PCI vendor ID.
+    pub vendor_id: u16,
+    /// PCI device ID.
+    pub device_id: u16,
+    /// The bound driver, if any.
+    pub driver: Option<String>,
+    /// Its netdev, when it has one in the host namespace. When a function
+    /// has several (one per port), this is the first by name.
+    pub netdev: Option<Netdev>,
+    /// The NUMA node it is attached to; `None` on machines without NUMA
+    /// information.
+    pub numa_node: Option<u32>,
+    /// How many VFs it supports (`sriov_totalvfs`); 0 without SR-IOV.
+    pub total_vfs: u32,
+    /// How many VFs are enabled (`sriov_numvfs`).
+    pub num_vfs: u32,
+    /// The enabled VFs, in index order.
+    pub vfs: Vec<Vf>,
+}
+
+impl Nic {
+    /// Whether it can have VFs.
+    pub fn is_sriov(&self) -> bool {
+        self.total_vfs > 0
+    }
+
+    /// Its netdev's name, if it has one in the host namespace.
+    pub fn name(&self) -> Option<&IfName> {
+        self.netdev.as_ref().map(|n| &n.name)
+    }
+}
+
+/// A virtual function.
+///
+/// Carries what the netlink side needs to address it through its PF: the
+/// PF's netdev name and the VF index.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Vf {
+    /// Its PCI address.
+    pub addr: PciAddr,
+    /// PCI vendor ID.
+    pub vendor_id: u16,
+    /// PCI device ID.
+    pub device_id: u16,
+    /// The bound driver, if any.
+    pub driver: Option<String>,
+    /// Its PF; `None` for a VF seen from inside a VM, where the PF is not
+    /// visible.
+    pub pf: Option<PfLink>,
+    /// Where its netdev is.
+    pub netdev: VfNetdev,
+}
+
+impl Vf {
+    /// Its index on its PF (the `N` of the PF's `virtfnN` link).
+    pub fn index(&self) -> Option<u32> {
+        self.pf.as_ref().map(|pf| pf.index)
+    }
+
+    /// Its netdev's name, when the netdev is in the host namespace.
+    pub fn netdev_name(&self) -> Option<&IfName> {
+        match &self.netdev {
+            VfNetdev::Host(netdev) => Some(&netdev.name),
+            _ => None,
+        }
+    }
+
+    /// Its PF's netdev name, when it has a visible PF with a netdev.
+    pub fn pf_name(&self) -> Option<&IfName> {
+        self.pf.as_ref().and_then(|pf| pf.name.as_ref())
+    }
+}
+
+/// A VF's physical function, and the VF's place on it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct PfLink {
+    /// The PF's PCI address.
+    pub addr: PciAddr,
+    /// The PF's netdev name; `None` when the PF has no netdev in the host
+    /// namespace (bound to a userspace driver, say).
+    pub name: Option<IfName>,
+    /// The VF's index on the PF.
+    pub index: u32,
+}
+
+/// Where a VF's netdev is.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum VfNetdev {
+    /// In the host namespace.
+    Host(Netdev),
+    /// A netdev driver is bound but no netdev shows in the host's sysfs: it
+    /// has been moved into another namespace (a pod).
+    Moved,
+    /// Bound to a driver that hands the device to userspace and makes no
+    /// netdev (see [`USERSPACE_DRIVERS`]): a DPDK VF, or one held for a VM.
+    Userspace,
+    /// No driver is bound.
+    Unbound,
+}
+
+/// Drivers that hand a device to userspace instead of making a netdev:
+/// `vfio-pci`, `uio_pci_generic` and `igb_uio` (DPDK), and `pci-stub`
+/// (devices held for assignment to a VM).
+pub const USERSPACE_DRIVERS: &[&str] = &["vfio-pci", "uio_pci_generic", "igb_uio", "pci-stub"];
+
+/// Every network PCI function that is not a VF, each SR-IOV one with its VFs.
+///
+/// With the `serde` feature it serializes like the `status` of the SR-IOV
+/// network operator's `SriovNetworkNodeState`: `{"interfaces": [...]}`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Inventory {
+    /// The NICs, in PCI address order.
+    pub interfaces: Vec<Nic>,
+}

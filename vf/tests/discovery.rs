@@ -1,0 +1,527 @@
+//! Discovery on fake sysfs trees: every lookup path, every kind of VF, and
+//! malformed trees.
+
+use std::fs;
+use std::os::unix::fs::symlink;
+use std::path::Path;
+
+use netplumb_vf::testing::{FakeNetdev, FakeNic, FakeSysfs, FakeVf, FakeVfNetdev};
+use netplumb_vf::{Device, Error, IfName, PciAddr, VfNetdev};
+
+fn addr(s: &str) -> PciAddr {
+    s.parse().unwrap()
+}
+
+fn name(s: &str) -> IfName {
+    s.parse().unwrap()
+}
+
+/// Points an existing link somewhere else.
+fn relink(link: &Path, target: &str) {
+    fs::remove_file(link).unwrap();
+    symlink(target, link).unwrap();
+}
+
+const PF0: &str = "0000:01:00.0";
+const PF1: &str = "0000:01:00.1";
+
+/// Two igb PFs with 7 of 7 and 2 of 7 VFs enabled, as in the lab.
+fn two_pfs() -> FakeSysfs {
+    let fake = FakeSysfs::new().unwrap();
+    fake.add(&FakeNic::pf(addr(PF0), "enp1s0f0", 7, 7)).unwrap();
+    fake.add(&FakeNic::pf(addr(PF1), "enp1s0f1", 7, 2)).unwrap();
+    fake
+}
+
+#[test]
+fn pf_by_name_reads_every_field() {
+    let fake = two_pfs();
+    let pf = fake.sysfs().pf(&name("enp1s0f1")).unwrap();
+    assert_eq!(pf.addr, addr(PF1));
+    assert_eq!((pf.vendor_id, pf.device_id), (0x8086, 0x10c9));
+    assert_eq!(pf.driver.as_deref(), Some("igb"));
+    let netdev = pf.netdev.as_ref().unwrap();
+    assert_eq!(netdev.name, name("enp1s0f1"));
+    assert_eq!(netdev.mac.to_string(), "02:5e:00:01:01:00");
+    assert_eq!((netdev.mtu, netdev.speed_mbps), (1500, Some(1000)));
+    assert_eq!(pf.numa_node, Some(0));
+    assert_eq!((pf.total_vfs, pf.num_vfs), (7, 2));
+    // 82576: VF n of function 1 at routing ID 0x101 + 128 + 2n.
+    let vf_addrs: Vec<String> = pf.vfs.iter().map(|vf| vf.addr.to_string()).collect();
+    assert_eq!(vf_addrs, ["0000:01:10.1", "0000:01:10.3"]);
+    assert_eq!(pf.vfs[1].index(), Some(1));
+    assert_eq!(pf.vfs[1].pf_name(), Some(&name("enp1s0f1")));
+    assert_eq!(pf.vfs[1].netdev_name(), Some(&name("enp1s0f1v1")));
+    assert_eq!(fake.sysfs().pf_by_addr(addr(PF1)).unwrap(), pf);
+}
+
+#[test]
+fn pf_lookups_refuse_what_is_not_a_pf() {
+    let fake = two_pfs();
+    fake.add(&FakeNic::plain(addr("0000:03:00.0"), "eth9"))
+        .unwrap();
+    let sysfs = fake.sysfs();
+    let err = sysfs.pf(&name("eth9")).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::NotPf {
+                device: Device::PfNetdev(_),
+                ..
+            }
+        ),
+        "{err}"
+    );
+    assert!(
+        err.to_string()
+            .starts_with("PF eth9 is not an SR-IOV physical function"),
+        "{err}"
+    );
+    let vf = sysfs.pf_by_addr(addr("0000:01:10.0")).unwrap_err();
+    assert!(matches!(vf, Error::NotPf { .. }), "{vf}");
+    let missing = sysfs.pf_by_addr(addr("0000:09:00.0")).unwrap_err();
+    assert!(
+        matches!(missing, Error::NoSuchPciDevice { .. }),
+        "{missing}"
+    );
+    let err = sysfs.pf(&name("nope0")).unwrap_err();
+    assert!(matches!(err, Error::NoSuchNetdev { .. }), "{err}");
+}
+
+#[test]
+fn vf_is_found_the_same_by_address_by_index_and_by_netdev() {
+    let fake = two_pfs();
+    let sysfs = fake.sysfs();
+    let by_addr = sysfs.vf(addr("0000:01:10.6")).unwrap();
+    let pf = by_addr.pf.as_ref().unwrap();
+    assert_eq!(
+        (pf.addr, pf.name.as_ref(), pf.index),
+        (addr(PF0), Some(&name("enp1s0f0")), 3)
+    );
+    assert_eq!(by_addr.driver.as_deref(), Some("igbvf"));
+    assert_eq!((by_addr.vendor_id, by_addr.device_id), (0x8086, 0x10ca));
+    let VfNetdev::Host(netdev) = &by_addr.netdev else {
+        panic!("{:?}", by_addr.netdev)
+    };
+    assert_eq!(netdev.name, name("enp1s0f0v3"));
+    assert_eq!(sysfs.vf_by_index(&name("enp1s0f0"), 3).unwrap(), by_addr);
+    assert_eq!(sysfs.vf_by_netdev(&name("enp1s0f0v3")).unwrap(), by_addr);
+    let short: PciAddr = "01:10.6".parse().unwrap();
+    assert_eq!(sysfs.vf(short).unwrap(), by_addr);
+}
+
+#[test]
+fn missing_vf_index_names_the_pf_and_its_count() {
+    let fake = FakeSysfs::new().unwrap();
+    fake.add(&FakeNic::pf(addr(PF1), "enp1s0f1", 8, 7)).unwrap();
+    let err = fake.sysfs().vf_by_index(&name("enp1s0f1"), 9).unwrap_err();
+    assert_eq!(err.to_string(), "PF enp1s0f1 has no VF 9 (numvfs 7)");
+    let plain = FakeSysfs::new().unwrap();
+    plain
+        .add(&FakeNic::plain(addr("0000:03:00.0"), "eth9"))
+        .unwrap();
+    let err = plain.sysfs().vf_by_index(&name("eth9"), 0).unwrap_err();
+    assert!(matches!(err, Error::NotPf { .. }), "{err}");
+}
+
+#[test]
+fn vf_by_netdev_refuses_pfs_and_software_devices() {
+    let fake = two_pfs();
+    let sysfs = fake.sysfs();
+    let err = sysfs.vf_by_netdev(&name("enp1s0f0")).unwrap_err();
+    assert!(
+        err.to_string().contains("is an SR-IOV physical function"),
+        "{err}"
+    );
+    // A software device: a class/net entry with no device link.
+    fs::create_dir_all(fake.path("devices/virtual/net/lo")).unwrap();
+    symlink("../../devices/virtual/net/lo", fake.path("class/net/lo")).unwrap();
+    let err = sysfs.vf_by_netdev(&name("lo")).unwrap_err();
+    assert!(matches!(err, Error::NotPci { target: None, .. }), "{err}");
+    assert!(
+        err.to_string().starts_with("netdev lo is not a PCI device"),
+        "{err}"
+    );
+}
+
+#[test]
+fn vf_index_is_found_without_offset_files_and_despite_wrong_ones() {
+    for (offset_files, stride) in [(false, 2), (true, 2)] {
+        let fake = FakeSysfs::new().unwrap();
+        let mut pf = FakeNic::pf(addr(PF0), "enp1s0f0", 7, 7);
+        pf.sriov.as_mut().unwrap().offset_files = offset_files;
+        pf.sriov.as_mut().unwrap().stride = stride;
+        fake.add(&pf).unwrap();
+        if offset_files {
+            // Hints that disagree with the links must not win.
+            fs::write(fake.device_dir(addr(PF0)).join("sriov_stride"), "4\n").unwrap();
+        }
+        let sysfs = fake.sysfs();
+        for index in 0..7 {
+            let vf = sysfs.vf(pf.vf_addr(index).unwrap()).unwrap();
+            assert_eq!(vf.index(), Some(index), "offset files: {offset_files}");
+        }
+    }
+}
+
+#[test]
+fn dpdk_vf_has_no_netdev_but_keeps_its_pf() {
+    let fake = FakeSysfs::new().unwrap();
+    let mut pf = FakeNic::pf(addr(PF0), "enp1s0f0", 7, 3);
+    for (vf, driver) in
+        pf.sriov
+            .as_mut()
+            .unwrap()
+            .vfs
+            .iter_mut()
+            .zip(["vfio-pci", "uio_pci_generic", "igb_uio"])
+    {
+        *vf = FakeVf {
+            driver: Some(driver.to_owned()),
+            netdev: FakeVfNetdev::None,
+        };
+    }
+    fake.add(&pf).unwrap();
+    let sysfs = fake.sysfs();
+    for index in 0..3 {
+        let vf = sysfs.vf(pf.vf_addr(index).unwrap()).unwrap();
+        assert_eq!(vf.netdev, VfNetdev::Userspace);
+        assert_eq!(vf.index(), Some(index));
+        assert_eq!(vf.pf_name(), Some(&name("enp1s0f0")));
+    }
+    assert_eq!(
+        sysfs.vf(pf.vf_addr(0).unwrap()).unwrap().driver.as_deref(),
+        Some("vfio-pci")
+    );
+}
+
+#[test]
+fn vf_in_a_vm_is_a_nic_without_physfn() {
+    let fake = FakeSysfs::new().unwrap();
+    let nic = FakeNic::plain(addr("0000:00:05.0"), "ens5");
+    fake.add(&nic).unwrap();
+    let sysfs = fake.sysfs();
+    let vf = sysfs.vf(nic.addr).unwrap();
+    assert_eq!(vf.pf, None);
+    assert_eq!(vf.index(), None);
+    assert_eq!(vf.netdev_name(), Some(&name("ens5")));
+    assert_eq!(sysfs.vf_by_netdev(&name("ens5")).unwrap(), vf);
+    let inventory = sysfs.inventory().unwrap();
+    assert_eq!(inventory.interfaces.len(), 1);
+    assert!(!inventory.interfaces[0].is_sriov());
+    assert_eq!(inventory.interfaces[0].numa_node, None);
+}
+
+#[test]
+fn non_network_device_without_physfn_is_not_a_vf() {
+    let fake = FakeSysfs::new().unwrap();
+    let mut nvme = FakeNic::plain(addr("0000:00:06.0"), "unused0");
+    nvme.class = 0x010802;
+    nvme.netdev = None;
+    fake.add(&nvme).unwrap();
+    let err = fake.sysfs().vf(nvme.addr).unwrap_err();
+    assert!(err.to_string().contains("not a network device"), "{err}");
+    assert_eq!(fake.sysfs().inventory().unwrap().interfaces, []);
+}
+
+#[test]
+fn moved_vf_is_told_from_dpdk_and_unbound() {
+    let fake = FakeSysfs::new().unwrap();
+    let mut pf = FakeNic::pf(addr(PF0), "enp1s0f0", 7, 4);
+    let vfs = &mut pf.sriov.as_mut().unwrap().vfs;
+    vfs[0].netdev = FakeVfNetdev::Moved { keep_net_dir: true };
+    vfs[1].netdev = FakeVfNetdev::Moved {
+        keep_net_dir: false,
+    };
+    vfs[2] = FakeVf {
+        driver: None,
+        netdev: FakeVfNetdev::None,
+    };
+    fake.add(&pf).unwrap();
+    let sysfs = fake.sysfs();
+    let state = |i| sysfs.vf(pf.vf_addr(i).unwrap()).unwrap().netdev;
+    assert_eq!(state(0), VfNetdev::Moved);
+    assert_eq!(state(1), VfNetdev::Moved);
+    assert_eq!(state(2), VfNetdev::Unbound);
+    assert!(matches!(state(3), VfNetdev::Host(_)));
+    let err = sysfs.vf_by_netdev(&name("enp1s0f0v0")).unwrap_err();
+    assert!(matches!(err, Error::NoSuchNetdev { .. }), "{err}");
+}
+
+#[test]
+fn link_speed_is_unknown_when_down_or_unreadable() {
+    let fake = FakeSysfs::new().unwrap();
+    let mut nic = FakeNic::plain(addr("0000:00:05.0"), "ens5");
+    nic.netdev.as_mut().unwrap().speed = Some("-1".to_owned());
+    fake.add(&nic).unwrap();
+    let mut other = FakeNic::plain(addr("0000:00:06.0"), "ens6");
+    other.netdev.as_mut().unwrap().speed = None;
+    fake.add(&other).unwrap();
+    let inventory = fake.sysfs().inventory().unwrap();
+    for nic in &inventory.interfaces {
+        assert_eq!(nic.netdev.as_ref().unwrap().speed_mbps, None);
+    }
+    fs::write(fake.device_dir(nic.addr).join("net/ens5/speed"), "fast\n").unwrap();
+    let err = fake.sysfs().inventory().unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("\"fast\", expected a speed in Mb/s"),
+        "{err}"
+    );
+}
+
+#[test]
+fn virtio_netdev_is_found_below_its_pci_function() {
+    let fake = FakeSysfs::new().unwrap();
+    let mut nic = FakeNic::plain(addr("0000:00:03.0"), "eth0");
+    nic.virtio = true;
+    nic.driver = Some("virtio-pci".to_owned());
+    fake.add(&nic).unwrap();
+    let sysfs = fake.sysfs();
+    let inventory = sysfs.inventory().unwrap();
+    assert_eq!(inventory.interfaces[0].name(), Some(&name("eth0")));
+    assert_eq!(sysfs.vf_by_netdev(&name("eth0")).unwrap().addr, nic.addr);
+}
+
+#[test]
+fn inventory_lists_pfs_with_their_vfs_and_plain_nics() {
+    let fake = two_pfs();
+    fake.add(&FakeNic::plain(addr("0000:00:19.0"), "eno1"))
+        .unwrap();
+    let inventory = fake.sysfs().inventory().unwrap();
+    let names: Vec<_> = inventory
+        .interfaces
+        .iter()
+        .map(|n| n.name().unwrap().to_string())
+        .collect();
+    assert_eq!(names, ["eno1", "enp1s0f0", "enp1s0f1"]);
+    assert_eq!(inventory.interfaces[1].vfs.len(), 7);
+    assert_eq!(inventory.interfaces[2].vfs.len(), 2);
+    for (i, vf) in inventory.interfaces[1].vfs.iter().enumerate() {
+        assert_eq!(vf.index(), Some(i as u32));
+        assert_eq!(fake.sysfs().vf(vf.addr).unwrap(), *vf);
+    }
+}
+
+#[test]
+fn inventory_serializes_like_the_operator_node_state() {
+    let fake = FakeSysfs::new().unwrap();
+    let mut pf = FakeNic::pf(addr(PF0), "enp1s0f0", 7, 2);
+    pf.netdev.as_mut().unwrap().speed = Some("10000".to_owned());
+    pf.sriov.as_mut().unwrap().vfs[1] = FakeVf {
+        driver: Some("vfio-pci".to_owned()),
+        netdev: FakeVfNetdev::None,
+    };
+    fake.add(&pf).unwrap();
+    let json = serde_json::to_value(fake.sysfs().inventory().unwrap()).unwrap();
+    let expected = serde_json::json!({"interfaces": [{
+        "pciAddress": "0000:01:00.0", "vendor": "8086", "deviceID": "10c9", "driver": "igb",
+        "name": "enp1s0f0", "mac": "02:5e:00:01:00:00", "mtu": 1500, "linkSpeed": "10000 Mb/s",
+        "numaNode": 0, "totalvfs": 7, "numVfs": 2,
+        "Vfs": [
+            {"pciAddress": "0000:01:10.0", "vendor": "8086", "deviceID": "10ca", "driver": "igbvf",
+             "vfID": 0, "pfPciAddress": "0000:01:00.0", "pfName": "enp1s0f0",
+             "name": "enp1s0f0v0", "mac": "02:5e:00:01:00:01", "mtu": 1500,
+             "linkSpeed": "1000 Mb/s", "netdevState": "host"},
+            {"pciAddress": "0000:01:10.2", "vendor": "8086", "deviceID": "10ca", "driver": "vfio-pci",
+             "vfID": 1, "pfPciAddress": "0000:01:00.0", "pfName": "enp1s0f0",
+             "netdevState": "userspace"}
+        ]
+    }]});
+    assert_eq!(json, expected);
+}
+
+#[test]
+fn newtypes_round_trip_through_serde() {
+    let addr: PciAddr = serde_json::from_str("\"01:10.2\"").unwrap();
+    assert_eq!(serde_json::to_string(&addr).unwrap(), "\"0000:01:10.2\"");
+    let err = serde_json::from_str::<IfName>("\"eth0:1\"")
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("':'"), "{err}");
+    assert!(serde_json::from_str::<PciAddr>("7").is_err());
+}
+
+#[test]
+fn fake_netdev_builder_is_deterministic() {
+    let netdev = FakeNetdev::new("x", 0x0102_0304, 25000);
+    assert_eq!(netdev.mac, "02:5e:01:02:03:04");
+    assert_eq!(netdev.speed.as_deref(), Some("25000"));
+}
+
+// --- malformed trees: a clear error naming device and file, never a panic ---
+
+#[test]
+fn dangling_physfn_names_the_missing_pf() {
+    let fake = two_pfs();
+    let vf = addr("0000:01:10.0");
+    let physfn = fake.device_dir(vf).join("physfn");
+    relink(&physfn, "../0000:05:00.0");
+    let err = fake.sysfs().vf(vf).unwrap_err();
+    assert!(
+        matches!(err, Error::NoSuchPciDevice { addr, .. } if addr == "0000:05:00.0".parse().unwrap()),
+        "{err}"
+    );
+}
+
+#[test]
+fn physfn_to_garbage_is_a_bad_link() {
+    let fake = two_pfs();
+    let vf = addr("0000:01:10.0");
+    let physfn = fake.device_dir(vf).join("physfn");
+    relink(&physfn, "../not-a-device");
+    let err = fake.sysfs().vf(vf).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::BadLink {
+                device: Device::Vf(_),
+                ..
+            }
+        ),
+        "{err}"
+    );
+    assert!(err.to_string().starts_with("VF 0000:01:10.0: "), "{err}");
+}
+
+#[test]
+fn vf_missing_its_physfn_is_reported_by_index_lookup() {
+    let fake = two_pfs();
+    fs::remove_file(fake.device_dir(addr("0000:01:10.2")).join("physfn")).unwrap();
+    let err = fake.sysfs().vf_by_index(&name("enp1s0f0"), 1).unwrap_err();
+    assert!(err.to_string().starts_with("VF 0000:01:10.2: "), "{err}");
+    assert!(
+        err.to_string()
+            .contains("physfn does not exist, but PF 0000:01:00.0 lists it"),
+        "{err}"
+    );
+}
+
+#[test]
+fn non_numeric_numvfs_is_malformed() {
+    let fake = two_pfs();
+    fs::write(fake.device_dir(addr(PF0)).join("sriov_numvfs"), "seven\n").unwrap();
+    for err in [
+        fake.sysfs().pf(&name("enp1s0f0")).unwrap_err(),
+        fake.sysfs().inventory().unwrap_err(),
+    ] {
+        assert!(matches!(err, Error::Malformed { .. }), "{err}");
+        assert!(
+            err.to_string()
+                .contains("sriov_numvfs holds \"seven\", expected a decimal number"),
+            "{err}"
+        );
+    }
+}
+
+#[test]
+fn missing_vendor_file_is_a_read_error() {
+    let fake = two_pfs();
+    fs::remove_file(fake.device_dir(addr("0000:01:10.4")).join("vendor")).unwrap();
+    let err = fake.sysfs().vf(addr("0000:01:10.4")).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::Read {
+                device: Device::Vf(_),
+                ..
+            }
+        ),
+        "{err}"
+    );
+    assert!(err.to_string().contains("0000:01:10.4/vendor"), "{err}");
+}
+
+#[test]
+fn virtfn_link_to_nowhere_is_an_error_not_a_panic() {
+    let fake = two_pfs();
+    let link = fake.device_dir(addr(PF1)).join("virtfn1");
+    relink(&link, "../0000:01:1f.7");
+    let sysfs = fake.sysfs();
+    let err = sysfs.vf_by_index(&name("enp1s0f1"), 1).unwrap_err();
+    assert!(matches!(err, Error::NoSuchPciDevice { .. }), "{err}");
+    assert!(matches!(
+        sysfs.inventory().unwrap_err(),
+        Error::NoSuchPciDevice { .. }
+    ));
+    relink(&link, "nowhere");
+    let err = sysfs.pf(&name("enp1s0f1")).unwrap_err();
+    assert!(matches!(err, Error::BadLink { .. }), "{err}");
+    let err = sysfs.vf(addr("0000:01:10.3")).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::BadLink {
+                device: Device::Pf(_),
+                ..
+            }
+        ),
+        "{err}"
+    );
+    // Both links lead to VF 0: VF 1 can no longer be placed on its PF.
+    relink(&link, "../0000:01:10.1");
+    let err = sysfs.vf(addr("0000:01:10.3")).unwrap_err();
+    assert!(matches!(err, Error::VfNotListed { .. }), "{err}");
+    assert!(
+        err.to_string()
+            .starts_with("VF 0000:01:10.3: its PF 0000:01:00.1 has no virtfn link"),
+        "{err}"
+    );
+}
+
+#[test]
+fn fewer_virtfn_links_than_numvfs_is_reported() {
+    let fake = two_pfs();
+    fs::remove_file(fake.device_dir(addr(PF0)).join("virtfn4")).unwrap();
+    let err = fake.sysfs().pf(&name("enp1s0f0")).unwrap_err();
+    assert!(
+        err.to_string()
+            .starts_with("PF enp1s0f0: sriov_numvfs is 7 but "),
+        "{err}"
+    );
+}
+
+#[test]
+fn dangling_netdev_device_link_is_a_bad_link() {
+    let fake = two_pfs();
+    let link = fake.device_dir(addr(PF0)).join("net/enp1s0f0/device");
+    relink(&link, "../../../gone");
+    let err = fake.sysfs().pf(&name("enp1s0f0")).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::BadLink {
+                device: Device::Netdev(_),
+                ..
+            }
+        ),
+        "{err}"
+    );
+}
+
+#[test]
+fn bad_names_and_entries_are_malformed() {
+    let fake = two_pfs();
+    let net = fake.device_dir(addr("0000:01:10.0")).join("net");
+    fs::rename(net.join("enp1s0f0v0"), net.join("bad:name")).unwrap();
+    let err = fake.sysfs().vf(addr("0000:01:10.0")).unwrap_err();
+    assert!(
+        err.to_string().contains("expected a valid interface name"),
+        "{err}"
+    );
+    fs::create_dir(fake.path("bus/pci/devices/junk")).unwrap();
+    let err = fake.sysfs().inventory().unwrap_err();
+    assert!(matches!(err, Error::UnexpectedEntry { .. }), "{err}");
+}
+
+#[test]
+fn missing_sysfs_root_is_a_listing_error() {
+    let fake = FakeSysfs::new().unwrap();
+    let sysfs = netplumb_vf::Sysfs::new(fake.path("nonexistent"));
+    let err = sysfs.inventory().unwrap_err();
+    assert!(matches!(err, Error::List { .. }), "{err}");
+    assert!(
+        err.to_string().contains("nonexistent/bus/pci/devices"),
+        "{err}"
+    );
+}
