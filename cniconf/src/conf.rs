@@ -316,16 +316,15 @@ fn read_capabilities(o: &mut Obj) -> Result<BTreeMap<String, bool>, Error> {
 }
 
 fn read_attachments(o: &mut Obj) -> Result<Option<Vec<GcAttachment>>, Error> {
-    // The spec's name wins when a runtime sends both.
-    let key = if o.has(VALID_ATTACHMENTS) {
-        VALID_ATTACHMENTS
-    } else {
-        OLD_ATTACHMENTS
+    // Both keys are taken, so neither lingers among the unknown fields; the
+    // spec's name wins when a runtime sends both.
+    let valid = o.array(VALID_ATTACHMENTS)?;
+    let old = o.array(OLD_ATTACHMENTS)?;
+    let (key, items) = match (valid, old) {
+        (Some(items), _) => (VALID_ATTACHMENTS, items),
+        (None, Some(items)) => (OLD_ATTACHMENTS, items),
+        (None, None) => return Ok(None),
     };
-    let Some(items) = o.array(key)? else {
-        return Ok(None);
-    };
-    o.take(OLD_ATTACHMENTS);
     let mut out = Vec::with_capacity(items.len());
     for (i, item) in items.into_iter().enumerate() {
         let mut a = Obj::from_value(item, o.path(&format!("{key}[{i}]")), o.kind())?;
@@ -532,6 +531,16 @@ mod tests {
         );
         assert_eq!(c.extra["vendorField"], json!([1, 2]));
         assert_eq!(c.prev_result().unwrap().unwrap().ips.len(), 1);
+        assert_eq!(NetConf::from_slice(&c.to_vec()).unwrap(), c);
+    }
+
+    #[test]
+    fn null_attachments_key_does_not_linger() {
+        let c = conf(json!({"cniVersion": "1.1.0", "name": "n", "type": "t",
+            "cni.dev/valid-attachments": null,
+            "cni.dev/attachments": [{"containerID": "c2", "ifname": "eth0"}]}))
+        .unwrap();
+        assert!(c.extra.is_empty());
         assert_eq!(NetConf::from_slice(&c.to_vec()).unwrap(), c);
     }
 
