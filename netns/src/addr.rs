@@ -1,0 +1,168 @@
+//! IP addresses on links.
+
+use std::net::IpAddr;
+
+use ipnetwork::IpNetwork;
+use netlink_packet_core::{NLM_F_CREATE, NLM_F_EXCL};
+use netlink_packet_route::address::{AddressAttribute, AddressMessage, AddressScope};
+use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
+
+use crate::attr::{attributes, string_of, u32_of};
+use crate::netlink::{Op, RawMessage};
+use crate::{Error, LinkRef, Netlink, Scope};
+
+const RTM_NEWADDR: u16 = 20;
+const IFADDRMSG_LEN: usize = 8;
+const IFA_ADDRESS: u16 = 1;
+const IFA_LOCAL: u16 = 2;
+const IFA_LABEL: u16 = 3;
+const IFA_FLAGS: u16 = 8;
+
+/// An address on a link.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Address {
+    /// Index of the link it is on.
+    pub link: u32,
+    /// The address and prefix length.
+    pub address: IpNetwork,
+    /// Its scope.
+    pub scope: Scope,
+    /// The IPv4 label, if any.
+    pub label: Option<String>,
+    /// `IFA_F_*` flags (e.g. `IFA_F_TENTATIVE` while IPv6 DAD runs).
+    pub flags: u32,
+}
+
+pub(crate) fn parse_address(msg: &RawMessage<'_>) -> Result<Address, String> {
+    if msg.kind != RTM_NEWADDR {
+        return Err(format!(
+            "expected RTM_NEWADDR, got message type {}",
+            msg.kind
+        ));
+    }
+    let payload = msg.payload();
+    let header = payload.get(..IFADDRMSG_LEN).ok_or_else(|| {
+        format!(
+            "address message of {} bytes has no ifaddrmsg",
+            payload.len()
+        )
+    })?;
+    let family = header[0];
+    let prefix = header[1];
+    let mut flags = u32::from(header[2]);
+    let scope = Scope::from(header[3]);
+    let link = u32::from_ne_bytes([header[4], header[5], header[6], header[7]]);
+    let mut local = None;
+    let mut address = None;
+    let mut label = None;
+    for attr in attributes(&payload[IFADDRMSG_LEN..]) {
+        let (kind, value) = attr?;
+        match kind {
+            IFA_ADDRESS => address = Some(ip_of(family, value)?),
+            IFA_LOCAL => local = Some(ip_of(family, value)?),
+            IFA_LABEL => label = Some(string_of(value, "IFA_LABEL")?),
+            IFA_FLAGS => flags = u32_of(value, "IFA_FLAGS")?,
+            _ => {}
+        }
+    }
+    // For IPv4 the link's own address is IFA_LOCAL (IFA_ADDRESS is the peer
+    // on point-to-point links); IPv6 sends only IFA_ADDRESS.
+    let ip = local
+        .or(address)
+        .ok_or("address message without IFA_LOCAL or IFA_ADDRESS")?;
+    let address = IpNetwork::new(ip, prefix).map_err(|e| format!("bad prefix: {e}"))?;
+    Ok(Address {
+        link,
+        address,
+        scope,
+        label,
+        flags,
+    })
+}
+
+pub(crate) fn ip_of(family: u8, value: &[u8]) -> Result<IpAddr, String> {
+    match (i32::from(family), value.len()) {
+        (libc::AF_INET, 4) => Ok(IpAddr::from(
+            <[u8; 4]>::try_from(value).expect("length checked"),
+        )),
+        (libc::AF_INET6, 16) => Ok(IpAddr::from(
+            <[u8; 16]>::try_from(value).expect("length checked"),
+        )),
+        (family, len) => Err(format!("{len}-byte address in family {family}")),
+    }
+}
+
+pub(crate) fn family_of(ip: IpAddr) -> AddressFamily {
+    match ip {
+        IpAddr::V4(_) => AddressFamily::Inet,
+        IpAddr::V6(_) => AddressFamily::Inet6,
+    }
+}
+
+/// An `RTM_NEWADDR`/`RTM_DELADDR` for `address` on link `index`, laid out
+/// as `ip address add` sends it (`IFA_LOCAL` then `IFA_ADDRESS`).
+pub(crate) fn address_request(index: u32, address: IpNetwork, add: bool) -> RouteNetlinkMessage {
+    let mut msg = AddressMessage::default();
+    msg.header.family = family_of(address.ip());
+    msg.header.prefix_len = address.prefix();
+    msg.header.scope = AddressScope::Universe;
+    msg.header.index = index;
+    msg.attributes.push(AddressAttribute::Local(address.ip()));
+    msg.attributes.push(AddressAttribute::Address(address.ip()));
+    if add {
+        RouteNetlinkMessage::NewAddress(msg)
+    } else {
+        RouteNetlinkMessage::DelAddress(msg)
+    }
+}
+
+pub(crate) fn dump_addresses_request(index: Option<u32>) -> RouteNetlinkMessage {
+    let mut msg = AddressMessage::default();
+    msg.header.index = index.unwrap_or(0);
+    RouteNetlinkMessage::GetAddress(msg)
+}
+
+impl Netlink {
+    /// Adds `address` (with its prefix length) to the link. Adding an
+    /// address the link already has fails with `EEXIST`.
+    pub fn add_address(&self, link: impl Into<LinkRef>, address: IpNetwork) -> Result<(), Error> {
+        self.change_address("add address", link.into(), address, true)
+    }
+
+    /// Removes `address` from the link.
+    pub fn delete_address(
+        &self,
+        link: impl Into<LinkRef>,
+        address: IpNetwork,
+    ) -> Result<(), Error> {
+        self.change_address("delete address", link.into(), address, false)
+    }
+
+    /// Lists IPv4 and IPv6 addresses, of one link or of all links.
+    pub fn addresses(&self, link: Option<LinkRef>) -> Result<Vec<Address>, Error> {
+        let index = link.map(|l| self.index_of(l)).transpose()?;
+        let op = Op::new("dump addresses");
+        self.dump(op, dump_addresses_request(index), |m| {
+            let address = parse_address(m).map_err(|d| op.decode_error(d))?;
+            Ok(Some(address).filter(|a| index.is_none_or(|i| a.link == i)))
+        })
+    }
+
+    fn change_address(
+        &self,
+        what: &str,
+        link: LinkRef,
+        address: IpNetwork,
+        add: bool,
+    ) -> Result<(), Error> {
+        let index = self.index_of(&link)?;
+        let what = format!("{what} {address}");
+        let flags = if add { NLM_F_CREATE | NLM_F_EXCL } else { 0 };
+        self.request_ack(
+            Op::on(&what, &link),
+            address_request(index, address, add),
+            flags,
+        )
+    }
+}

@@ -1,0 +1,111 @@
+//! Up-front capability checks, so a plugin can fail early with a message
+//! that names what is missing instead of failing halfway with `EPERM`.
+
+use std::fmt;
+
+use crate::Error;
+
+/// A Linux capability this crate's callers need.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Capability {
+    /// `CAP_NET_ADMIN`: change links, addresses and routes.
+    NetAdmin,
+    /// `CAP_SYS_ADMIN`: enter namespaces (`setns`) and mount named ones.
+    SysAdmin,
+}
+
+impl Capability {
+    /// What a CNI plugin that moves links between namespaces needs.
+    pub const PLUGIN: &'static [Capability] = &[Capability::NetAdmin, Capability::SysAdmin];
+
+    fn as_caps(self) -> caps::Capability {
+        match self {
+            Capability::NetAdmin => caps::Capability::CAP_NET_ADMIN,
+            Capability::SysAdmin => caps::Capability::CAP_SYS_ADMIN,
+        }
+    }
+}
+
+impl fmt::Display for Capability {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Capability::NetAdmin => "CAP_NET_ADMIN",
+            Capability::SysAdmin => "CAP_SYS_ADMIN",
+        })
+    }
+}
+
+/// Checks that the calling thread's effective set holds every capability in
+/// `needed`.
+///
+/// On failure the error lists all missing capabilities, not just the first.
+/// Capabilities are per thread on Linux; call this from the thread that will
+/// do the work (threads this crate starts inherit the caller's set).
+pub fn require_capabilities(needed: &[Capability]) -> Result<(), Error> {
+    let mut missing = Vec::new();
+    for &cap in needed {
+        let held = caps::has_cap(None, caps::CapSet::Effective, cap.as_caps()).map_err(|e| {
+            Error::CapabilityQuery {
+                detail: e.to_string(),
+            }
+        })?;
+        if !held && !missing.contains(&cap) {
+            missing.push(cap);
+        }
+    }
+    if missing.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::MissingCapabilities { missing })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn is_root() -> bool {
+        nix::unistd::geteuid().is_root()
+    }
+
+    #[test]
+    fn nothing_needed_is_always_held() {
+        require_capabilities(&[]).unwrap();
+    }
+
+    #[test]
+    fn root_holds_plugin_capabilities() {
+        if !is_root() {
+            eprintln!("skipped: root_holds_plugin_capabilities needs root");
+            return;
+        }
+        require_capabilities(Capability::PLUGIN).unwrap();
+    }
+
+    #[test]
+    fn a_dropped_capability_is_named() {
+        if !is_root() {
+            eprintln!("skipped: a_dropped_capability_is_named needs root");
+            return;
+        }
+        // Capability sets are per thread: drop one on a thread that then ends.
+        std::thread::spawn(|| {
+            caps::drop(
+                None,
+                caps::CapSet::Effective,
+                caps::Capability::CAP_SYS_ADMIN,
+            )
+            .unwrap();
+            match require_capabilities(Capability::PLUGIN) {
+                Err(Error::MissingCapabilities { missing }) => {
+                    assert_eq!(missing, vec![Capability::SysAdmin]);
+                }
+                other => panic!("expected MissingCapabilities, got {other:?}"),
+            }
+        })
+        .join()
+        .unwrap();
+        require_capabilities(Capability::PLUGIN).unwrap();
+    }
+}

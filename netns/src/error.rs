@@ -1,0 +1,282 @@
+//! The crate's one error type.
+
+use std::fmt;
+use std::io;
+use std::path::PathBuf;
+
+use crate::caps::Capability;
+
+/// Everything that can go wrong in this crate.
+///
+/// Variants carry what a caller needs to act on or report the failure: which
+/// namespace path, which operation on which link, the kernel's errno and its
+/// extended-ack text.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The namespace file does not exist: the namespace was deleted (for a
+    /// pod, the pod is gone) or the path is wrong.
+    #[error("network namespace {path} is gone: no such file")]
+    NamespaceGone {
+        /// The path that was opened.
+        path: PathBuf,
+    },
+
+    /// The file exists but is not a namespace at all (not on nsfs), e.g. a
+    /// regular file, or a `/run/netns` entry whose bind mount was removed.
+    #[error(
+        "{path} is not a namespace file; expected /run/netns/NAME, /proc/PID/ns/net \
+         or a bind mount of one"
+    )]
+    NotNamespace {
+        /// The path that was opened.
+        path: PathBuf,
+    },
+
+    /// The file is a namespace, but of another type (mount, pid, ...).
+    #[error("{path} is a {kind} namespace, not a network namespace")]
+    NotNetNamespace {
+        /// The path that was opened.
+        path: PathBuf,
+        /// The kind the kernel reported, e.g. `"mount"`.
+        kind: &'static str,
+    },
+
+    /// Opening or inspecting a namespace file failed for another reason
+    /// (permissions, I/O).
+    #[error("cannot open network namespace {path}: {source}")]
+    OpenNamespace {
+        /// The path that was opened.
+        path: PathBuf,
+        /// The underlying error.
+        #[source]
+        source: io::Error,
+    },
+
+    /// A thread could not enter the namespace (`setns`).
+    #[error("cannot enter network namespace {path}: {source}")]
+    EnterNamespace {
+        /// The namespace's path.
+        path: PathBuf,
+        /// The underlying error.
+        #[source]
+        source: io::Error,
+    },
+
+    /// A named namespace with this name already exists.
+    #[error("network namespace {path} already exists")]
+    NamespaceExists {
+        /// The path that would have been created.
+        path: PathBuf,
+    },
+
+    /// Creating or removing a named namespace failed.
+    #[error("cannot {action} named network namespace {path}: {source}")]
+    NamedNamespace {
+        /// What was being done, e.g. `"create"`, `"bind mount"`, `"remove"`.
+        action: &'static str,
+        /// The namespace file.
+        path: PathBuf,
+        /// The underlying error.
+        #[source]
+        source: io::Error,
+    },
+
+    /// A helper thread could not be started.
+    #[error("cannot start a thread for network namespace {path}: {source}")]
+    Thread {
+        /// The namespace the thread was for.
+        path: PathBuf,
+        /// The underlying error.
+        #[source]
+        source: io::Error,
+    },
+
+    /// An argument was rejected before anything was sent to the kernel.
+    #[error("invalid {field} {value:?}: {expected}")]
+    InvalidArgument {
+        /// Which argument, e.g. `"link name"`.
+        field: &'static str,
+        /// The rejected value.
+        value: String,
+        /// What would have been accepted.
+        expected: &'static str,
+    },
+
+    /// The netlink socket itself failed (create, send, receive).
+    #[error("netlink socket: cannot {action}: {source}")]
+    Socket {
+        /// What was being done, e.g. `"send"`.
+        action: &'static str,
+        /// The underlying error.
+        #[source]
+        source: io::Error,
+    },
+
+    /// The kernel rejected a request.
+    #[error("{}", kernel_text(op, link.as_deref(), *errno, ext_ack.as_deref(), *attribute))]
+    Kernel {
+        /// The operation, e.g. `"set MTU"`.
+        op: String,
+        /// The link (name or index) the operation was on, if any.
+        link: Option<String>,
+        /// The positive errno the kernel returned.
+        errno: i32,
+        /// The kernel's extended-ack message, when it sent one.
+        ext_ack: Option<String>,
+        /// The netlink attribute type the kernel pointed at, when it did.
+        attribute: Option<u16>,
+    },
+
+    /// The kernel's reply could not be decoded.
+    #[error("malformed netlink reply to {op}: {detail}")]
+    Decode {
+        /// The operation whose reply was malformed.
+        op: String,
+        /// What was wrong.
+        detail: String,
+    },
+
+    /// A dump kept being interrupted by concurrent changes.
+    #[error("{op}: dump interrupted by concurrent changes {attempts} times in a row")]
+    DumpInterrupted {
+        /// The dump operation.
+        op: String,
+        /// How many times it was tried.
+        attempts: u32,
+    },
+
+    /// The calling thread lacks capabilities the caller asked for.
+    #[error(
+        "missing {}: run as root or grant them to the process",
+        CapList(missing)
+    )]
+    MissingCapabilities {
+        /// The capabilities that are not in the effective set.
+        missing: Vec<Capability>,
+    },
+
+    /// The thread's capability sets could not be read.
+    #[error("cannot read capabilities: {detail}")]
+    CapabilityQuery {
+        /// What went wrong.
+        detail: String,
+    },
+}
+
+impl Error {
+    /// The kernel's errno, when this error is a kernel rejection or wraps an
+    /// OS error.
+    pub fn errno(&self) -> Option<i32> {
+        match self {
+            Error::Kernel { errno, .. } => Some(*errno),
+            Error::OpenNamespace { source, .. }
+            | Error::EnterNamespace { source, .. }
+            | Error::NamedNamespace { source, .. }
+            | Error::Thread { source, .. }
+            | Error::Socket { source, .. } => source.raw_os_error(),
+            _ => None,
+        }
+    }
+
+    /// True when the kernel said the link does not exist (`ENODEV`).
+    pub fn is_no_such_link(&self) -> bool {
+        matches!(self, Error::Kernel { errno, .. } if *errno == libc::ENODEV)
+    }
+
+    /// True when the kernel said the object already exists (`EEXIST`).
+    pub fn is_already_exists(&self) -> bool {
+        matches!(self, Error::Kernel { errno, .. } if *errno == libc::EEXIST)
+    }
+}
+
+fn kernel_text(
+    op: &str,
+    link: Option<&str>,
+    errno: i32,
+    ext_ack: Option<&str>,
+    attribute: Option<u16>,
+) -> String {
+    use fmt::Write;
+    let mut text = String::from(op);
+    if let Some(link) = link {
+        let _ = write!(text, " on link {link}");
+    }
+    let _ = write!(text, ": {}", io::Error::from_raw_os_error(errno));
+    if let Some(msg) = ext_ack {
+        let _ = write!(text, "; kernel says: {msg}");
+    }
+    if let Some(attr) = attribute {
+        let _ = write!(text, " (attribute type {attr})");
+    }
+    text
+}
+
+struct CapList<'a>(&'a [Capability]);
+
+impl fmt::Display for CapList<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, cap) in self.0.iter().enumerate() {
+            if i > 0 {
+                f.write_str(" and ")?;
+            }
+            write!(f, "{cap}")?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kernel_error_names_op_link_errno_and_ext_ack() {
+        let e = Error::Kernel {
+            op: "add address 192.0.2.1/24".into(),
+            link: Some("eth0".into()),
+            errno: libc::EEXIST,
+            ext_ack: Some("ipv4: Address already assigned".into()),
+            attribute: None,
+        };
+        let text = e.to_string();
+        assert!(
+            text.starts_with("add address 192.0.2.1/24 on link eth0: "),
+            "{text}"
+        );
+        assert!(text.contains("File exists"), "{text}");
+        assert!(
+            text.ends_with("kernel says: ipv4: Address already assigned"),
+            "{text}"
+        );
+        assert!(e.is_already_exists());
+        assert!(!e.is_no_such_link());
+        assert_eq!(e.errno(), Some(libc::EEXIST));
+    }
+
+    #[test]
+    fn kernel_error_without_ext_ack_or_link() {
+        let e = Error::Kernel {
+            op: "dump links".into(),
+            link: None,
+            errno: libc::ENODEV,
+            ext_ack: None,
+            attribute: Some(4),
+        };
+        let text = e.to_string();
+        assert!(text.starts_with("dump links: No such device"), "{text}");
+        assert!(text.ends_with("(attribute type 4)"), "{text}");
+        assert!(e.is_no_such_link());
+    }
+
+    #[test]
+    fn missing_capabilities_are_all_named() {
+        let e = Error::MissingCapabilities {
+            missing: vec![Capability::NetAdmin, Capability::SysAdmin],
+        };
+        assert_eq!(
+            e.to_string(),
+            "missing CAP_NET_ADMIN and CAP_SYS_ADMIN: run as root or grant them to the process"
+        );
+    }
+}

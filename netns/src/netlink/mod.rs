@@ -1,0 +1,455 @@
+//! The synchronous rtnetlink client.
+//!
+//! One [`Netlink`] is one `NETLINK_ROUTE` socket, bound for life to the
+//! namespace it was created in. Requests carry sequence numbers; dumps are
+//! retried when the kernel flags them inconsistent (`NLM_F_DUMP_INTR`);
+//! every datagram is peeked first (`MSG_PEEK|MSG_TRUNC`) so the receive
+//! buffer can grow to fit it; errors carry the kernel's extended-ack text.
+
+mod ack;
+mod buffer;
+
+use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, MutexGuard};
+
+use netlink_packet_core::{
+    NetlinkHeader, NetlinkMessage, NetlinkPayload, NLMSG_DONE, NLMSG_ERROR, NLM_F_ACK, NLM_F_DUMP,
+    NLM_F_DUMP_INTR, NLM_F_MULTIPART, NLM_F_REQUEST,
+};
+use netlink_packet_route::RouteNetlinkMessage;
+use netlink_sys::{protocols::NETLINK_ROUTE, Socket, SocketAddr};
+
+use crate::Error;
+
+use buffer::RecvBuffer;
+pub use buffer::INITIAL_RECV_BUFFER;
+
+/// How often a dump is retried when the kernel reports that the objects
+/// changed while it was being dumped.
+const DUMP_ATTEMPTS: u32 = 10;
+
+const NLMSG_HDRLEN: usize = 16;
+
+/// An rtnetlink client bound to one network namespace.
+///
+/// Created by [`NetNs::netlink`](crate::NetNs::netlink). It is `Send` and
+/// `Sync`: requests from several threads are serialised on the one socket.
+#[derive(Debug)]
+pub struct Netlink {
+    transport: Mutex<Transport>,
+    round_trips: AtomicU64,
+}
+
+#[derive(Debug)]
+struct Transport {
+    socket: Socket,
+    seq: u32,
+    recv: RecvBuffer,
+    send: Vec<u8>,
+}
+
+/// What one request is, for error messages: the operation and the link it
+/// is on.
+#[derive(Clone, Copy)]
+pub(crate) struct Op<'a> {
+    pub what: &'a str,
+    pub link: Option<&'a dyn fmt::Display>,
+}
+
+impl<'a> Op<'a> {
+    pub fn new(what: &'a str) -> Op<'a> {
+        Op { what, link: None }
+    }
+
+    pub fn on(what: &'a str, link: &'a dyn fmt::Display) -> Op<'a> {
+        Op {
+            what,
+            link: Some(link),
+        }
+    }
+
+    pub fn decode_error(&self, detail: impl Into<String>) -> Error {
+        Error::Decode {
+            op: self.describe(),
+            detail: detail.into(),
+        }
+    }
+
+    fn describe(&self) -> String {
+        match self.link {
+            Some(link) => format!("{} on link {link}", self.what),
+            None => self.what.to_string(),
+        }
+    }
+}
+
+/// One netlink message inside a received datagram.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct RawMessage<'a> {
+    pub kind: u16,
+    pub flags: u16,
+    pub seq: u32,
+    /// The whole message, header included.
+    pub bytes: &'a [u8],
+}
+
+impl<'a> RawMessage<'a> {
+    /// The message after its netlink header.
+    pub fn payload(&self) -> &'a [u8] {
+        &self.bytes[NLMSG_HDRLEN..]
+    }
+}
+
+/// Splits a datagram into its netlink messages.
+pub(crate) fn split_messages(datagram: &[u8]) -> Result<Vec<RawMessage<'_>>, String> {
+    let mut out = Vec::new();
+    let mut rest = datagram;
+    while !rest.is_empty() {
+        if rest.len() < NLMSG_HDRLEN {
+            return Err(format!(
+                "{} trailing bytes, less than a netlink header",
+                rest.len()
+            ));
+        }
+        let len = u32::from_ne_bytes([rest[0], rest[1], rest[2], rest[3]]) as usize;
+        if len < NLMSG_HDRLEN || len > rest.len() {
+            return Err(format!(
+                "netlink message claims {len} bytes with {} left in the datagram",
+                rest.len()
+            ));
+        }
+        out.push(RawMessage {
+            kind: u16::from_ne_bytes([rest[4], rest[5]]),
+            flags: u16::from_ne_bytes([rest[6], rest[7]]),
+            seq: u32::from_ne_bytes([rest[8], rest[9], rest[10], rest[11]]),
+            bytes: &rest[..len],
+        });
+        let next = (len + 3) & !3;
+        rest = rest.get(next..).unwrap_or_default();
+    }
+    Ok(out)
+}
+
+/// Serialises one request.
+pub(crate) fn encode_request(msg: RouteNetlinkMessage, flags: u16, seq: u32) -> Vec<u8> {
+    let mut header = NetlinkHeader::default();
+    header.flags = NLM_F_REQUEST | flags;
+    header.sequence_number = seq;
+    let mut message = NetlinkMessage::new(header, NetlinkPayload::from(msg));
+    message.finalize();
+    let mut bytes = vec![0; message.buffer_len()];
+    message.serialize(&mut bytes);
+    bytes
+}
+
+/// How the kernel ends its answer to a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Reply {
+    /// One `NLMSG_ERROR` (code 0 on success), after any replies.
+    Ack,
+    /// One reply message, or an `NLMSG_ERROR`.
+    One,
+    /// Multipart messages up to `NLMSG_DONE`, or an `NLMSG_ERROR`.
+    Dump,
+}
+
+impl Netlink {
+    /// Opens a client in the calling thread's namespace.
+    pub(crate) fn open_here() -> Result<Netlink, Error> {
+        let sock_err =
+            |action: &'static str| move |source: std::io::Error| Error::Socket { action, source };
+        let mut socket = Socket::new(NETLINK_ROUTE).map_err(sock_err("create"))?;
+        socket.bind_auto().map_err(sock_err("bind"))?;
+        socket
+            .connect(&SocketAddr::new(0, 0))
+            .map_err(sock_err("connect to the kernel"))?;
+        socket
+            .set_ext_ack(true)
+            .map_err(sock_err("enable NETLINK_EXT_ACK"))?;
+        // The kernel then echoes only our header in errors, not the request.
+        socket
+            .set_cap_ack(true)
+            .map_err(sock_err("enable NETLINK_CAP_ACK"))?;
+        // Strict checking lets the kernel filter dumps by the header fields
+        // we set; kernels before 4.20 lack it and we filter ourselves anyway.
+        let _ = socket.set_netlink_get_strict_chk(true);
+        Ok(Netlink {
+            transport: Mutex::new(Transport {
+                socket,
+                seq: 0,
+                recv: RecvBuffer::new(),
+                send: Vec::new(),
+            }),
+            round_trips: AtomicU64::new(0),
+        })
+    }
+
+    /// How many requests this client has sent to the kernel and read the
+    /// full answer of (a retried dump counts each attempt).
+    pub fn round_trips(&self) -> u64 {
+        self.round_trips.load(Ordering::Relaxed)
+    }
+
+    /// The current size of the receive buffer. It starts at
+    /// [`INITIAL_RECV_BUFFER`] and grows when the kernel sends a larger
+    /// datagram.
+    pub fn recv_buffer_len(&self) -> usize {
+        self.lock().recv.len()
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Transport> {
+        // A panic in another thread mid-request leaves at worst stale
+        // replies, which sequence numbers already skip.
+        self.transport.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Sends a request that changes something and waits for its ack.
+    pub(crate) fn request_ack(
+        &self,
+        op: Op<'_>,
+        msg: RouteNetlinkMessage,
+        flags: u16,
+    ) -> Result<(), Error> {
+        self.exchange(op, msg, NLM_F_ACK | flags, Reply::Ack, &mut |_| Ok(()))
+            .map(|_| ())
+    }
+
+    /// Sends a request and decodes every reply message before the ack.
+    #[cfg(feature = "raw")]
+    pub(crate) fn request_collect<T>(
+        &self,
+        op: Op<'_>,
+        msg: RouteNetlinkMessage,
+        flags: u16,
+        mut decode: impl FnMut(&RawMessage<'_>) -> Result<Option<T>, Error>,
+    ) -> Result<Vec<T>, Error> {
+        let mut out = Vec::new();
+        self.exchange(op, msg, NLM_F_ACK | flags, Reply::Ack, &mut |m| {
+            out.extend(decode(m)?);
+            Ok(())
+        })?;
+        Ok(out)
+    }
+
+    /// Sends a get request and decodes its one reply.
+    pub(crate) fn request_one<T>(
+        &self,
+        op: Op<'_>,
+        msg: RouteNetlinkMessage,
+        mut decode: impl FnMut(&RawMessage<'_>) -> Result<T, Error>,
+    ) -> Result<T, Error> {
+        let mut out = None;
+        self.exchange(op, msg, 0, Reply::One, &mut |m| {
+            out = Some(decode(m)?);
+            Ok(())
+        })?;
+        out.ok_or_else(|| op.decode_error("the kernel answered with neither a reply nor an error"))
+    }
+
+    /// Dumps, retrying while the kernel reports the dump inconsistent.
+    /// `decode` returns `None` for messages the caller filters out.
+    pub(crate) fn dump<T>(
+        &self,
+        op: Op<'_>,
+        msg: RouteNetlinkMessage,
+        mut decode: impl FnMut(&RawMessage<'_>) -> Result<Option<T>, Error>,
+    ) -> Result<Vec<T>, Error> {
+        for _ in 0..DUMP_ATTEMPTS {
+            let mut out = Vec::new();
+            let interrupted =
+                self.exchange(op, msg.clone(), NLM_F_DUMP, Reply::Dump, &mut |m| {
+                    out.extend(decode(m)?);
+                    Ok(())
+                })?;
+            if !interrupted {
+                return Ok(out);
+            }
+        }
+        Err(Error::DumpInterrupted {
+            op: op.describe(),
+            attempts: DUMP_ATTEMPTS,
+        })
+    }
+
+    /// One round trip: send `msg`, feed every reply message with our
+    /// sequence number to `on_msg` until the answer ends. Returns whether a
+    /// dump was flagged `NLM_F_DUMP_INTR`.
+    ///
+    /// The answer is always read to its end, even after `on_msg` fails, so
+    /// no leftover replies or half-read dump stay on the socket.
+    fn exchange(
+        &self,
+        op: Op<'_>,
+        msg: RouteNetlinkMessage,
+        flags: u16,
+        reply: Reply,
+        on_msg: &mut dyn FnMut(&RawMessage<'_>) -> Result<(), Error>,
+    ) -> Result<bool, Error> {
+        let mut guard = self.lock();
+        let t = &mut *guard;
+        t.seq = t.seq.wrapping_add(1).max(1);
+        let seq = t.seq;
+        t.send = encode_request(msg, flags, seq);
+        t.socket.send(&t.send, 0).map_err(|source| Error::Socket {
+            action: "send",
+            source,
+        })?;
+        self.round_trips.fetch_add(1, Ordering::Relaxed);
+
+        let mut first_err: Option<Error> = None;
+        let mut interrupted = false;
+        loop {
+            let len = t.recv_datagram()?;
+            let datagram = t.recv.filled(len);
+            let messages = split_messages(datagram).map_err(|d| op.decode_error(d))?;
+            let mut done = false;
+            for m in messages {
+                // Replies to an earlier request that was abandoned.
+                if m.seq != seq {
+                    continue;
+                }
+                interrupted |= m.flags & NLM_F_DUMP_INTR != 0;
+                match m.kind {
+                    NLMSG_ERROR => {
+                        let ack = ack::parse_error(m.flags, m.payload())
+                            .map_err(|d| op.decode_error(d))?;
+                        if ack.errno != 0 {
+                            first_err.get_or_insert_with(|| kernel_error(op, &ack, &t.send));
+                        }
+                        done = true;
+                    }
+                    NLMSG_DONE => {
+                        let ack = ack::parse_done(m.flags, m.payload())
+                            .map_err(|d| op.decode_error(d))?;
+                        if ack.errno != 0 {
+                            first_err.get_or_insert_with(|| kernel_error(op, &ack, &t.send));
+                        }
+                        done = true;
+                    }
+                    // Nothing for us in these.
+                    netlink_packet_core::NLMSG_NOOP | netlink_packet_core::NLMSG_OVERRUN => {}
+                    _ => {
+                        if first_err.is_none() {
+                            if let Err(e) = on_msg(&m) {
+                                first_err = Some(e);
+                            }
+                        }
+                        if reply == Reply::One && m.flags & NLM_F_MULTIPART == 0 {
+                            done = true;
+                        }
+                    }
+                }
+                if done {
+                    break;
+                }
+            }
+            if done {
+                break;
+            }
+        }
+        match first_err {
+            Some(e) => Err(e),
+            None => Ok(interrupted),
+        }
+    }
+}
+
+impl Transport {
+    /// Receives one datagram whole: peek at its size, grow the buffer to
+    /// fit, then read it.
+    fn recv_datagram(&mut self) -> Result<usize, Error> {
+        let recv_err = |source| Error::Socket {
+            action: "receive",
+            source,
+        };
+        loop {
+            let mut probe: &mut [u8] = &mut [];
+            let size = match self
+                .socket
+                .recv(&mut probe, libc::MSG_PEEK | libc::MSG_TRUNC)
+            {
+                Ok(size) => size,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(recv_err(e)),
+            };
+            let mut room = self.recv.room_for(size);
+            match self.socket.recv(&mut room, 0) {
+                Ok(got) => return Ok(got),
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(recv_err(e)),
+            }
+        }
+    }
+}
+
+fn kernel_error(op: Op<'_>, ack: &ack::Ack, request: &[u8]) -> Error {
+    Error::Kernel {
+        op: op.what.to_string(),
+        link: op.link.map(|l| l.to_string()),
+        errno: ack.errno,
+        ext_ack: ack.ext.message.clone(),
+        attribute: ack.ext.attribute(request),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn message(kind: u16, flags: u16, seq: u32, payload: &[u8]) -> Vec<u8> {
+        let len = (NLMSG_HDRLEN + payload.len()) as u32;
+        let mut m = len.to_ne_bytes().to_vec();
+        m.extend_from_slice(&kind.to_ne_bytes());
+        m.extend_from_slice(&flags.to_ne_bytes());
+        m.extend_from_slice(&seq.to_ne_bytes());
+        m.extend_from_slice(&0u32.to_ne_bytes());
+        m.extend_from_slice(payload);
+        while !m.len().is_multiple_of(4) {
+            m.push(0);
+        }
+        m
+    }
+
+    #[test]
+    fn splits_aligned_messages() {
+        let mut datagram = message(16, 2, 7, &[1, 2, 3, 4, 5]);
+        datagram.extend(message(3, 2, 7, &[0, 0, 0, 0]));
+        let messages = split_messages(&datagram).unwrap();
+        assert_eq!(messages.len(), 2);
+        assert_eq!(messages[0].kind, 16);
+        assert_eq!(messages[0].payload(), &[1, 2, 3, 4, 5]);
+        assert_eq!(messages[1].kind, NLMSG_DONE);
+        assert_eq!(messages[1].seq, 7);
+        assert_eq!(messages[1].flags, NLM_F_MULTIPART);
+    }
+
+    #[test]
+    fn rejects_lying_lengths() {
+        let mut datagram = message(16, 0, 1, &[0; 8]);
+        datagram[0] = 200;
+        assert!(split_messages(&datagram).is_err());
+        assert!(split_messages(&datagram[..10]).is_err());
+        datagram[0] = 4;
+        assert!(split_messages(&datagram).is_err());
+    }
+
+    #[test]
+    fn encoded_request_has_header_flags_and_sequence() {
+        let msg = RouteNetlinkMessage::GetLink(Default::default());
+        let bytes = encode_request(msg, NLM_F_DUMP, 42);
+        let m = split_messages(&bytes).unwrap();
+        assert_eq!(m.len(), 1);
+        assert_eq!(m[0].kind, 18); // RTM_GETLINK
+        assert_eq!(m[0].flags, NLM_F_REQUEST | NLM_F_DUMP);
+        assert_eq!(m[0].seq, 42);
+        assert_eq!(m[0].bytes.len(), bytes.len());
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn split_never_panics(bytes: Vec<u8>) {
+            let _ = split_messages(&bytes);
+        }
+    }
+}

@@ -1,0 +1,280 @@
+//! Routes.
+
+use std::net::IpAddr;
+
+use ipnetwork::IpNetwork;
+use netlink_packet_core::{NLM_F_CREATE, NLM_F_EXCL};
+use netlink_packet_route::route::{
+    RouteAddress, RouteAttribute, RouteMessage, RouteProtocol, RouteScope, RouteType,
+};
+use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
+
+use crate::addr::{family_of, ip_of};
+use crate::attr::{attributes, u32_of};
+use crate::netlink::{Op, RawMessage};
+use crate::{Error, Netlink, Scope};
+
+const RTM_NEWROUTE: u16 = 24;
+const RTMSG_LEN: usize = 12;
+const RTA_DST: u16 = 1;
+const RTA_OIF: u16 = 4;
+const RTA_GATEWAY: u16 = 5;
+const RTA_PRIORITY: u16 = 6;
+const RTA_PREFSRC: u16 = 7;
+const RTA_TABLE: u16 = 15;
+const RTN_UNICAST: u8 = 1;
+
+/// The main routing table (`RT_TABLE_MAIN`).
+pub const MAIN_TABLE: u32 = 254;
+
+/// A unicast route.
+///
+/// Build one with [`Route::new`] and the setters:
+/// `Route::new(dst).via(gw).dev(index).metric(100)`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Route {
+    /// The destination network (`0.0.0.0/0` or `::/0` for a default route).
+    pub destination: IpNetwork,
+    /// The next hop, if the route is not directly connected.
+    pub gateway: Option<IpAddr>,
+    /// Index of the outgoing link.
+    pub link: Option<u32>,
+    /// The metric (priority); `None` lets the kernel choose (0 for IPv4,
+    /// 1024 for IPv6).
+    pub metric: Option<u32>,
+    /// The routing table.
+    pub table: u32,
+    /// The scope (ignored by the kernel for IPv6).
+    pub scope: Scope,
+    /// The preferred source address.
+    pub source: Option<IpAddr>,
+}
+
+impl Route {
+    /// A route to `destination` in the main table with global scope.
+    pub fn new(destination: IpNetwork) -> Route {
+        Route {
+            destination,
+            gateway: None,
+            link: None,
+            metric: None,
+            table: MAIN_TABLE,
+            scope: Scope::Universe,
+            source: None,
+        }
+    }
+
+    /// Sets the next hop.
+    pub fn via(mut self, gateway: IpAddr) -> Route {
+        self.gateway = Some(gateway);
+        self
+    }
+
+    /// Sets the outgoing link (by index).
+    pub fn dev(mut self, link: u32) -> Route {
+        self.link = Some(link);
+        self
+    }
+
+    /// Sets the metric.
+    pub fn metric(mut self, metric: u32) -> Route {
+        self.metric = Some(metric);
+        self
+    }
+
+    /// Sets the routing table.
+    pub fn table(mut self, table: u32) -> Route {
+        self.table = table;
+        self
+    }
+
+    /// Sets the scope.
+    pub fn scope(mut self, scope: Scope) -> Route {
+        self.scope = scope;
+        self
+    }
+
+    /// Sets the preferred source address.
+    pub fn source(mut self, source: IpAddr) -> Route {
+        self.source = Some(source);
+        self
+    }
+
+    fn validate(&self) -> Result<(), Error> {
+        let v4 = self.destination.is_ipv4();
+        let mixed = |ip: Option<IpAddr>| ip.is_some_and(|ip| ip.is_ipv4() != v4);
+        if mixed(self.gateway) {
+            return Err(Error::InvalidArgument {
+                field: "route gateway",
+                value: format!("{:?}", self.gateway),
+                expected: "an address of the destination's family",
+            });
+        }
+        if mixed(self.source) {
+            return Err(Error::InvalidArgument {
+                field: "route source",
+                value: format!("{:?}", self.source),
+                expected: "an address of the destination's family",
+            });
+        }
+        if self.destination.ip() != self.destination.network() {
+            return Err(Error::InvalidArgument {
+                field: "route destination",
+                value: self.destination.to_string(),
+                expected: "a network address with no host bits set, e.g. 192.0.2.0/24",
+            });
+        }
+        if self.table == 0 {
+            return Err(Error::InvalidArgument {
+                field: "route table",
+                value: "0".into(),
+                expected: "a table id from 1 to 4294967295 (254 is main)",
+            });
+        }
+        Ok(())
+    }
+}
+
+/// An `RTM_NEWROUTE`/`RTM_DELROUTE` for `route`, with protocol `boot` as
+/// `ip route add` uses. Tables above 255 go in `RTA_TABLE`.
+pub(crate) fn route_request(route: &Route, add: bool) -> Result<RouteNetlinkMessage, Error> {
+    route.validate()?;
+    let mut msg = RouteMessage::default();
+    msg.header.address_family = family_of(route.destination.ip());
+    msg.header.destination_prefix_length = route.destination.prefix();
+    msg.header.protocol = if add {
+        RouteProtocol::Boot
+    } else {
+        RouteProtocol::Unspec
+    };
+    // A delete matches any scope, as `ip route del` does.
+    msg.header.scope = if add {
+        RouteScope::from(u8::from(route.scope))
+    } else {
+        RouteScope::NoWhere
+    };
+    msg.header.kind = RouteType::Unicast;
+    match u8::try_from(route.table) {
+        Ok(table) => msg.header.table = table,
+        Err(_) => {
+            msg.header.table = 0;
+            msg.attributes.push(RouteAttribute::Table(route.table));
+        }
+    }
+    if route.destination.prefix() > 0 {
+        msg.attributes
+            .push(RouteAttribute::Destination(route_address(
+                route.destination.ip(),
+            )));
+    }
+    if let Some(gw) = route.gateway {
+        msg.attributes
+            .push(RouteAttribute::Gateway(route_address(gw)));
+    }
+    if let Some(src) = route.source {
+        msg.attributes
+            .push(RouteAttribute::PrefSource(route_address(src)));
+    }
+    if let Some(metric) = route.metric {
+        msg.attributes.push(RouteAttribute::Priority(metric));
+    }
+    if let Some(link) = route.link {
+        msg.attributes.push(RouteAttribute::Oif(link));
+    }
+    Ok(if add {
+        RouteNetlinkMessage::NewRoute(msg)
+    } else {
+        RouteNetlinkMessage::DelRoute(msg)
+    })
+}
+
+fn route_address(ip: IpAddr) -> RouteAddress {
+    match ip {
+        IpAddr::V4(v4) => RouteAddress::Inet(v4),
+        IpAddr::V6(v6) => RouteAddress::Inet6(v6),
+    }
+}
+
+pub(crate) fn dump_routes_request(family: AddressFamily) -> RouteNetlinkMessage {
+    let mut msg = RouteMessage::default();
+    msg.header.address_family = family;
+    RouteNetlinkMessage::GetRoute(msg)
+}
+
+/// Decodes an `RTM_NEWROUTE`; `None` for routes that are not unicast
+/// (local, broadcast, multicast, blackhole, ...).
+pub(crate) fn parse_route(msg: &RawMessage<'_>) -> Result<Option<Route>, String> {
+    if msg.kind != RTM_NEWROUTE {
+        return Err(format!(
+            "expected RTM_NEWROUTE, got message type {}",
+            msg.kind
+        ));
+    }
+    let payload = msg.payload();
+    let header = payload
+        .get(..RTMSG_LEN)
+        .ok_or_else(|| format!("route message of {} bytes has no rtmsg", payload.len()))?;
+    let family = header[0];
+    let prefix = header[1];
+    if header[7] != RTN_UNICAST {
+        return Ok(None);
+    }
+    let zero = match i32::from(family) {
+        libc::AF_INET => IpAddr::from([0u8; 4]),
+        libc::AF_INET6 => IpAddr::from([0u8; 16]),
+        // Unicast routes of other families (MPLS, ...) are not ours.
+        _ => return Ok(None),
+    };
+    let mut route = Route::new(IpNetwork::new(zero, 0).expect("zero prefix is valid"));
+    route.table = u32::from(header[4]);
+    route.scope = Scope::from(header[6]);
+    let mut destination = zero;
+    for attr in attributes(&payload[RTMSG_LEN..]) {
+        let (kind, value) = attr?;
+        match kind {
+            RTA_DST => destination = ip_of(family, value)?,
+            RTA_GATEWAY => route.gateway = Some(ip_of(family, value)?),
+            RTA_PREFSRC => route.source = Some(ip_of(family, value)?),
+            RTA_OIF => route.link = Some(u32_of(value, "RTA_OIF")?),
+            RTA_PRIORITY => route.metric = Some(u32_of(value, "RTA_PRIORITY")?),
+            RTA_TABLE => route.table = u32_of(value, "RTA_TABLE")?,
+            _ => {}
+        }
+    }
+    route.destination =
+        IpNetwork::new(destination, prefix).map_err(|e| format!("bad route prefix: {e}"))?;
+    Ok(Some(route))
+}
+
+impl Netlink {
+    /// Adds a route. Adding one that exists fails with `EEXIST`.
+    pub fn add_route(&self, route: &Route) -> Result<(), Error> {
+        let what = format!("add route {}", route.destination);
+        let req = route_request(route, true)?;
+        self.request_ack(Op::new(&what), req, NLM_F_CREATE | NLM_F_EXCL)
+    }
+
+    /// Deletes the route matching `route`: its destination and table, and
+    /// its gateway, link and metric where given, in any scope.
+    pub fn delete_route(&self, route: &Route) -> Result<(), Error> {
+        let what = format!("delete route {}", route.destination);
+        let req = route_request(route, false)?;
+        self.request_ack(Op::new(&what), req, 0)
+    }
+
+    /// Lists the IPv4 and IPv6 unicast routes of every table.
+    pub fn routes(&self) -> Result<Vec<Route>, Error> {
+        let mut all = Vec::new();
+        for (what, family) in [
+            ("dump IPv4 routes", AddressFamily::Inet),
+            ("dump IPv6 routes", AddressFamily::Inet6),
+        ] {
+            let op = Op::new(what);
+            all.extend(self.dump(op, dump_routes_request(family), |m| {
+                parse_route(m).map_err(|d| op.decode_error(d))
+            })?);
+        }
+        Ok(all)
+    }
+}

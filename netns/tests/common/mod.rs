@@ -1,0 +1,30 @@
+//! Helpers shared by the integration tests.
+
+#![allow(dead_code)]
+
+use std::sync::atomic::{AtomicU32, Ordering};
+
+/// True when running as root; otherwise prints the skip line the test
+/// conventions ask for.
+pub fn root_or_skip(test: &str) -> bool {
+    if nix::unistd::geteuid().is_root() {
+        true
+    } else {
+        eprintln!("skipped: {test} needs root");
+        false
+    }
+}
+
+/// A name unique to this process and call: `prefix` + pid + counter,
+/// at most 15 bytes for a prefix of up to 3.
+pub fn unique(prefix: &str) -> String {
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    format!("{prefix}{}x{n}", std::process::id() % 10_000_000)
+}
+
+/// The inode of the calling thread's network namespace.
+pub fn thread_netns_inode() -> u64 {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata("/proc/thread-self/ns/net").unwrap().ino()
+}

@@ -1,0 +1,140 @@
+//! Namespace handles: opening, checking, named namespaces, `run`.
+
+mod common;
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+use common::{root_or_skip, thread_netns_inode, unique};
+use netplumb_netns::{Error, NetNs};
+
+#[test]
+fn open_tells_missing_regular_file_and_other_namespace_apart() {
+    let file = std::env::temp_dir().join(unique("np-regular-"));
+    std::fs::write(&file, b"not a namespace").unwrap();
+    let regular = NetNs::open(&file);
+    std::fs::remove_file(&file).unwrap();
+    match regular {
+        Err(Error::NotNamespace { path }) => assert_eq!(path, file),
+        other => panic!("regular file: expected NotNamespace, got {other:?}"),
+    }
+
+    match NetNs::open("/proc/self/ns/mnt") {
+        Err(Error::NotNetNamespace { kind, .. }) => assert_eq!(kind, "mount"),
+        other => panic!("mount namespace: expected NotNetNamespace, got {other:?}"),
+    }
+
+    let missing = std::env::temp_dir().join(unique("np-missing-"));
+    match NetNs::open(&missing) {
+        Err(e @ Error::NamespaceGone { .. }) => {
+            assert!(e.to_string().contains("is gone"), "{e}");
+        }
+        other => panic!("missing path: expected NamespaceGone, got {other:?}"),
+    }
+}
+
+#[test]
+fn current_and_own_pid_are_the_same_namespace() {
+    let current = NetNs::current().unwrap();
+    let by_pid = NetNs::from_pid(std::process::id()).unwrap();
+    assert_eq!(current.id(), by_pid.id());
+    assert_eq!(current.id().ino, thread_netns_inode());
+    assert!(current.is_current().unwrap());
+}
+
+#[test]
+fn run_never_moves_the_calling_thread() {
+    if !root_or_skip("run_never_moves_the_calling_thread") {
+        return;
+    }
+    let before = thread_netns_inode();
+    let ns = NetNs::new_unnamed().unwrap();
+    assert_ne!(ns.id().ino, before);
+
+    let inside = ns.run(thread_netns_inode).unwrap();
+    assert_eq!(inside, ns.id().ino);
+    assert_eq!(thread_netns_inode(), before);
+
+    // Errors come back as values.
+    let result: Result<(), String> = ns.run(|| Err("from inside".to_string())).unwrap();
+    assert_eq!(result.unwrap_err(), "from inside");
+    assert_eq!(thread_netns_inode(), before);
+
+    // Panics come back as panics, with their payload.
+    let panicked = catch_unwind(AssertUnwindSafe(|| {
+        ns.run(|| panic!("boom inside the namespace")).unwrap();
+    }));
+    let payload = panicked.unwrap_err();
+    assert_eq!(
+        payload.downcast_ref::<&str>(),
+        Some(&"boom inside the namespace")
+    );
+    assert_eq!(thread_netns_inode(), before);
+}
+
+#[test]
+fn run_can_borrow_from_the_caller() {
+    if !root_or_skip("run_can_borrow_from_the_caller") {
+        return;
+    }
+    let ns = NetNs::new_unnamed().unwrap();
+    let mut seen = Vec::new();
+    ns.run(|| seen.push(thread_netns_inode())).unwrap();
+    assert_eq!(seen, vec![ns.id().ino]);
+}
+
+#[test]
+fn named_namespace_create_open_remove() {
+    if !root_or_skip("named_namespace_create_open_remove") {
+        return;
+    }
+    let name = unique("np-test-");
+    let created = NetNs::create_named(&name).unwrap();
+    let cleanup = scopeguard(&name);
+
+    let opened = NetNs::named(&name).unwrap();
+    assert_eq!(opened.id(), created.id());
+    assert_ne!(opened.id(), NetNs::current().unwrap().id());
+    match NetNs::create_named(&name) {
+        Err(Error::NamespaceExists { .. }) => {}
+        other => panic!("second create: expected NamespaceExists, got {other:?}"),
+    }
+    // The namespace created through `create_named` is usable.
+    let nl = created.netlink().unwrap();
+    assert_eq!(
+        nl.links().unwrap().len(),
+        1,
+        "a fresh namespace has only lo"
+    );
+
+    drop(cleanup);
+    match NetNs::named(&name) {
+        Err(Error::NamespaceGone { .. }) => {}
+        other => panic!("after remove: expected NamespaceGone, got {other:?}"),
+    }
+    match NetNs::remove_named(&name) {
+        Err(Error::NamespaceGone { .. }) => {}
+        other => panic!("second remove: expected NamespaceGone, got {other:?}"),
+    }
+}
+
+#[test]
+fn bad_namespace_names_change_nothing() {
+    for bad in ["", "..", "a/b"] {
+        match NetNs::create_named(bad) {
+            Err(Error::InvalidArgument { field, .. }) => assert_eq!(field, "namespace name"),
+            other => panic!("{bad:?}: expected InvalidArgument, got {other:?}"),
+        }
+    }
+}
+
+/// Removes the named namespace when dropped, so a failing assertion does
+/// not leave it behind.
+fn scopeguard(name: &str) -> impl Drop + '_ {
+    struct Remove<'a>(&'a str);
+    impl Drop for Remove<'_> {
+        fn drop(&mut self) {
+            let _ = NetNs::remove_named(self.0);
+        }
+    }
+    Remove(name)
+}

@@ -1,0 +1,488 @@
+//! The rtnetlink client against this host's kernel, inside private
+//! namespaces each test creates.
+
+mod common;
+
+use std::net::IpAddr;
+
+use common::{root_or_skip, unique};
+use ipnetwork::IpNetwork;
+use netplumb_netns::{
+    Error, LinkRef, MacAddr, NetNs, Netlink, OperState, Route, Scope, INITIAL_RECV_BUFFER,
+};
+
+/// A fresh unnamed namespace and a client in it.
+fn private_ns() -> (NetNs, Netlink) {
+    let ns = NetNs::new_unnamed().unwrap();
+    let nl = ns.netlink().unwrap();
+    (ns, nl)
+}
+
+/// Creates a veth pair with unique names and returns them.
+fn veth_pair(nl: &Netlink) -> (String, String) {
+    let (a, b) = (unique("va"), unique("vb"));
+    nl.add_veth(&a, &b, None).unwrap();
+    (a, b)
+}
+
+fn net(s: &str) -> IpNetwork {
+    s.parse().unwrap()
+}
+
+fn ip(s: &str) -> IpAddr {
+    s.parse().unwrap()
+}
+
+#[test]
+fn veth_pair_is_created_read_changed_and_deleted() {
+    if !root_or_skip("veth_pair_is_created_read_changed_and_deleted") {
+        return;
+    }
+    let (_ns, nl) = private_ns();
+    let (a, b) = veth_pair(&nl);
+
+    let link = nl.link(a.as_str()).unwrap();
+    assert_eq!(link.name, a);
+    assert_eq!(link.kind.as_deref(), Some("veth"));
+    assert!(!link.is_up());
+    assert_eq!(link.mtu, 1500);
+    assert!(link.mac.is_some_and(|m| m.is_valid_unicast()));
+    assert_eq!(nl.link(link.index).unwrap().name, a, "get by index");
+
+    let mac: MacAddr = "02:00:5e:10:00:01".parse().unwrap();
+    nl.set_mtu(a.as_str(), 9000).unwrap();
+    nl.set_mac(a.as_str(), mac).unwrap();
+    nl.set_alias(a.as_str(), "uplink to the pod").unwrap();
+    nl.set_up(a.as_str()).unwrap();
+    nl.set_up(b.as_str()).unwrap();
+    let link = nl.link(a.as_str()).unwrap();
+    assert_eq!(link.mtu, 9000);
+    assert_eq!(link.mac, Some(mac));
+    assert_eq!(link.alias.as_deref(), Some("uplink to the pod"));
+    assert!(link.is_up());
+    // With both ends up, the veth gets carrier.
+    assert!(
+        matches!(link.oper_state, OperState::Up | OperState::Unknown),
+        "{link:?}"
+    );
+
+    nl.set_down(a.as_str()).unwrap();
+    let renamed = unique("vr");
+    nl.set_name(a.as_str(), &renamed).unwrap();
+    let link = nl.link(renamed.as_str()).unwrap();
+    assert!(!link.is_up());
+    assert_eq!(link.mac, Some(mac));
+
+    nl.delete_link(renamed.as_str()).unwrap();
+    let gone = nl.link(b.as_str()).unwrap_err();
+    assert!(gone.is_no_such_link(), "{gone}");
+    let text = gone.to_string();
+    assert!(text.contains(&format!("get link on link {b}")), "{text}");
+}
+
+#[test]
+fn veth_peer_can_be_created_in_another_namespace() {
+    if !root_or_skip("veth_peer_can_be_created_in_another_namespace") {
+        return;
+    }
+    let (_ns, nl) = private_ns();
+    let (peer_ns, peer_nl) = private_ns();
+    let (a, b) = (unique("va"), unique("vb"));
+    nl.add_veth(&a, &b, Some(&peer_ns)).unwrap();
+    assert!(nl.link(b.as_str()).unwrap_err().is_no_such_link());
+    assert_eq!(
+        peer_nl.link(b.as_str()).unwrap().kind.as_deref(),
+        Some("veth")
+    );
+    assert_eq!(nl.link(a.as_str()).unwrap().kind.as_deref(), Some("veth"));
+}
+
+#[test]
+fn move_and_rename_is_one_round_trip() {
+    if !root_or_skip("move_and_rename_is_one_round_trip") {
+        return;
+    }
+    let (_ns, nl) = private_ns();
+    let (pod, pod_nl) = private_ns();
+    let (a, b) = veth_pair(&nl);
+    let index = nl.link(b.as_str()).unwrap().index;
+    // A link with the target name already exists here; the rename happens
+    // in the pod, so there is no clash.
+    nl.set_name(a.as_str(), "net1").unwrap();
+
+    let before = nl.round_trips();
+    nl.move_link(index, &pod, Some("net1")).unwrap();
+    assert_eq!(nl.round_trips() - before, 1);
+
+    let moved = pod_nl.link("net1").unwrap();
+    assert_eq!(moved.kind.as_deref(), Some("veth"));
+    assert!(nl.link(b.as_str()).unwrap_err().is_no_such_link());
+    assert_eq!(nl.link("net1").unwrap().name, "net1");
+
+    // And back again without renaming, by name (one lookup plus the move).
+    let host_ns = NetNs::new_unnamed().unwrap();
+    let before = pod_nl.round_trips();
+    pod_nl.move_link("net1", &host_ns, None).unwrap();
+    assert_eq!(pod_nl.round_trips() - before, 2);
+    assert_eq!(
+        host_ns.netlink().unwrap().link("net1").unwrap().index,
+        moved.index
+    );
+}
+
+#[test]
+fn addresses_v4_and_v6_are_added_listed_and_deleted() {
+    if !root_or_skip("addresses_v4_and_v6_are_added_listed_and_deleted") {
+        return;
+    }
+    let (_ns, nl) = private_ns();
+    let (a, b) = veth_pair(&nl);
+    let index = nl.index_of(a.as_str()).unwrap();
+    let v4 = net("192.0.2.10/24");
+    let v6 = net("2001:db8::10/64");
+    nl.add_address(index, v4).unwrap();
+    nl.add_address(a.as_str(), v6).unwrap();
+    nl.add_address(b.as_str(), net("198.51.100.1/24")).unwrap();
+
+    let mut on_a: Vec<IpNetwork> = nl
+        .addresses(Some(LinkRef::from(a.as_str())))
+        .unwrap()
+        .into_iter()
+        .map(|x| {
+            assert_eq!(x.link, index);
+            x.address
+        })
+        .collect();
+    on_a.sort();
+    assert_eq!(
+        on_a,
+        vec![v4, v6],
+        "the link is down, so no link-local address yet"
+    );
+    let v4_entry = nl
+        .addresses(None)
+        .unwrap()
+        .into_iter()
+        .find(|x| x.address == v4)
+        .unwrap();
+    assert_eq!(v4_entry.scope, Scope::Universe);
+    assert_eq!(v4_entry.label.as_deref(), Some(a.as_str()));
+    assert_eq!(nl.addresses(None).unwrap().len(), 3);
+
+    nl.delete_address(a.as_str(), v4).unwrap();
+    nl.delete_address(a.as_str(), v6).unwrap();
+    assert!(nl
+        .addresses(Some(LinkRef::Index(index)))
+        .unwrap()
+        .is_empty());
+    let again = nl.delete_address(a.as_str(), v4).unwrap_err();
+    assert_eq!(again.errno(), Some(libc::EADDRNOTAVAIL), "{again}");
+}
+
+#[test]
+fn duplicate_address_error_carries_the_kernels_text() {
+    if !root_or_skip("duplicate_address_error_carries_the_kernels_text") {
+        return;
+    }
+    let (_ns, nl) = private_ns();
+    let (a, _b) = veth_pair(&nl);
+    nl.add_address(a.as_str(), net("192.0.2.1/24")).unwrap();
+    let err = nl.add_address(a.as_str(), net("192.0.2.1/24")).unwrap_err();
+    match &err {
+        Error::Kernel {
+            op,
+            link,
+            errno,
+            ext_ack,
+            ..
+        } => {
+            assert_eq!(op, "add address 192.0.2.1/24");
+            assert_eq!(link.as_deref(), Some(a.as_str()));
+            assert_eq!(*errno, libc::EEXIST);
+            assert_eq!(ext_ack.as_deref(), Some("ipv4: Address already assigned"));
+        }
+        other => panic!("expected a kernel error, got {other:?}"),
+    }
+    assert!(err.is_already_exists());
+    assert!(err
+        .to_string()
+        .contains("kernel says: ipv4: Address already assigned"));
+}
+
+#[test]
+fn routes_with_gateway_metric_table_and_scope() {
+    if !root_or_skip("routes_with_gateway_metric_table_and_scope") {
+        return;
+    }
+    let (_ns, nl) = private_ns();
+    let (a, _b) = veth_pair(&nl);
+    let index = nl.index_of(a.as_str()).unwrap();
+    nl.set_up(a.as_str()).unwrap();
+    nl.add_address(index, net("192.0.2.10/24")).unwrap();
+    nl.add_address(index, net("2001:db8::10/64")).unwrap();
+
+    let routes = [
+        Route::new(net("198.51.100.0/24"))
+            .via(ip("192.0.2.1"))
+            .dev(index)
+            .metric(50),
+        Route::new(net("203.0.113.0/24"))
+            .dev(index)
+            .scope(Scope::Link)
+            .table(100),
+        Route::new(net("0.0.0.0/0"))
+            .via(ip("192.0.2.1"))
+            .table(1000)
+            .metric(7),
+        Route::new(net("2001:db8:1::/48"))
+            .via(ip("2001:db8::1"))
+            .dev(index)
+            .metric(300),
+    ];
+    for route in &routes {
+        nl.add_route(route).unwrap();
+    }
+    let listed = nl.routes().unwrap();
+    for want in &routes {
+        let got = listed
+            .iter()
+            .find(|r| r.destination == want.destination && r.table == want.table)
+            .unwrap_or_else(|| panic!("{want:?} not in {listed:#?}"));
+        assert_eq!(got.gateway, want.gateway, "{got:?}");
+        assert_eq!(got.metric, want.metric, "{got:?}");
+        assert_eq!(got.link, Some(index), "{got:?}");
+        if want.destination.is_ipv4() {
+            assert_eq!(got.scope, want.scope, "{got:?}");
+        }
+    }
+    // Connected routes the kernel made are listed too.
+    assert!(listed
+        .iter()
+        .any(|r| r.destination == net("192.0.2.0/24") && r.scope == Scope::Link));
+
+    let dup = nl.add_route(&routes[0]).unwrap_err();
+    assert!(dup.is_already_exists(), "{dup}");
+
+    for route in &routes {
+        nl.delete_route(route).unwrap();
+    }
+    let listed = nl.routes().unwrap();
+    for gone in &routes {
+        assert!(
+            !listed
+                .iter()
+                .any(|r| r.destination == gone.destination && r.table == gone.table),
+            "{gone:?} still listed"
+        );
+    }
+    let missing = nl.delete_route(&routes[0]).unwrap_err();
+    assert_eq!(missing.errno(), Some(libc::ESRCH), "{missing}");
+}
+
+#[test]
+fn bad_route_input_is_rejected_before_the_kernel() {
+    if !root_or_skip("bad_route_input_is_rejected_before_the_kernel") {
+        return;
+    }
+    let (_ns, nl) = private_ns();
+    let before = nl.round_trips();
+    let host_bits = nl.add_route(&Route::new(net("192.0.2.1/24"))).unwrap_err();
+    assert!(matches!(
+        host_bits,
+        Error::InvalidArgument {
+            field: "route destination",
+            ..
+        }
+    ));
+    let mixed = nl
+        .add_route(&Route::new(net("192.0.2.0/24")).via(ip("2001:db8::1")))
+        .unwrap_err();
+    assert!(matches!(
+        mixed,
+        Error::InvalidArgument {
+            field: "route gateway",
+            ..
+        }
+    ));
+    assert_eq!(nl.round_trips(), before);
+}
+
+#[test]
+fn bad_link_input_is_rejected_before_the_kernel() {
+    if !root_or_skip("bad_link_input_is_rejected_before_the_kernel") {
+        return;
+    }
+    let (_ns, nl) = private_ns();
+    let before = nl.round_trips();
+    for (err, field) in [
+        (
+            nl.add_veth("this-name-is-too-long", "ok", None)
+                .unwrap_err(),
+            "interface name",
+        ),
+        (nl.set_up("a/b").unwrap_err(), "link name"),
+        (nl.set_name(1, "has space").unwrap_err(), "interface name"),
+        (nl.set_alias(1, &"x".repeat(256)).unwrap_err(), "alias"),
+        (
+            nl.set_mac(1, MacAddr([1, 0, 0, 0, 0, 1])).unwrap_err(),
+            "MAC address",
+        ),
+        (
+            nl.add_altname(1, &"y".repeat(128)).unwrap_err(),
+            "alternative name",
+        ),
+    ] {
+        match err {
+            Error::InvalidArgument { field: f, .. } => assert_eq!(f, field),
+            other => panic!("expected InvalidArgument for {field}, got {other:?}"),
+        }
+    }
+    assert_eq!(nl.round_trips(), before);
+    assert_eq!(nl.links().unwrap().len(), 1, "nothing was created");
+}
+
+#[test]
+fn links_are_found_by_alternative_name() {
+    if !root_or_skip("links_are_found_by_alternative_name") {
+        return;
+    }
+    let (_ns, nl) = private_ns();
+    let (a, _b) = veth_pair(&nl);
+    let short = unique("alt");
+    let long = format!("{}-an-alternative-name-longer-than-ifnamsiz", unique("alt"));
+    nl.add_altname(a.as_str(), &short).unwrap();
+    nl.add_altname(a.as_str(), &long).unwrap();
+
+    let by_short = nl.link(short.as_str()).unwrap();
+    let by_long = nl.link(long.as_str()).unwrap();
+    assert_eq!(by_short.name, a);
+    assert_eq!(by_long.index, by_short.index);
+    assert_eq!(by_long.alt_names, vec![short.clone(), long.clone()]);
+    // Changes can address the link by alternative name too.
+    nl.set_mtu(long.as_str(), 1400).unwrap();
+    assert_eq!(nl.link(a.as_str()).unwrap().mtu, 1400);
+
+    nl.delete_altname(a.as_str(), &short).unwrap();
+    assert!(nl.link(short.as_str()).unwrap_err().is_no_such_link());
+    assert_eq!(nl.link(a.as_str()).unwrap().alt_names, vec![long]);
+}
+
+#[test]
+fn controller_is_set_and_released() {
+    if !root_or_skip("controller_is_set_and_released") {
+        return;
+    }
+    let (_ns, nl) = private_ns();
+    let bridge = unique("br");
+    match nl.add_link(&bridge, "bridge") {
+        Ok(()) => {}
+        Err(e) if e.errno() == Some(libc::EOPNOTSUPP) => {
+            eprintln!("skipped: controller_is_set_and_released needs the bridge module");
+            return;
+        }
+        Err(e) => panic!("{e}"),
+    }
+    let (a, _b) = veth_pair(&nl);
+    let bridge_index = nl.index_of(bridge.as_str()).unwrap();
+    assert_eq!(
+        nl.link(bridge_index).unwrap().kind.as_deref(),
+        Some("bridge")
+    );
+
+    nl.set_controller(a.as_str(), bridge.as_str()).unwrap();
+    let port = nl.link(a.as_str()).unwrap();
+    assert_eq!(port.controller, Some(bridge_index));
+    assert_eq!(port.port_kind.as_deref(), Some("bridge"));
+
+    nl.set_no_controller(a.as_str()).unwrap();
+    let port = nl.link(a.as_str()).unwrap();
+    assert_eq!(port.controller, None);
+    assert_eq!(port.port_kind, None);
+}
+
+#[test]
+fn a_dump_of_many_links_is_read_whole_and_grows_the_buffer() {
+    if !root_or_skip("a_dump_of_many_links_is_read_whole_and_grows_the_buffer") {
+        return;
+    }
+    const PAIRS: usize = 300;
+    let (_ns, nl) = private_ns();
+    for i in 0..PAIRS {
+        nl.add_veth(&format!("da{i}"), &format!("db{i}"), None)
+            .unwrap();
+    }
+    // One link whose message alone is larger than the initial buffer: many
+    // long alternative names. Only acks are read while setting it up.
+    let big = unique("big");
+    nl.add_veth(&big, &format!("{big}p"), None).unwrap();
+    let altnames: Vec<String> = (0..48)
+        .map(|i| format!("{big}-{i:02}-{}", "n".repeat(100)))
+        .collect();
+    for alt in &altnames {
+        nl.add_altname(big.as_str(), alt).unwrap();
+    }
+    assert_eq!(
+        nl.recv_buffer_len(),
+        INITIAL_RECV_BUFFER,
+        "nothing large was read yet"
+    );
+
+    let before = nl.round_trips();
+    let links = nl.links().unwrap();
+    assert_eq!(nl.round_trips() - before, 1, "one dump, not retried");
+    assert_eq!(
+        links.len(),
+        1 + 2 * PAIRS + 2,
+        "lo, the pairs, and the big pair"
+    );
+    for i in 0..PAIRS {
+        for name in [format!("da{i}"), format!("db{i}")] {
+            assert!(links.iter().any(|l| l.name == name), "{name} missing");
+        }
+    }
+    let big_info = links.iter().find(|l| l.name == big).unwrap();
+    assert_eq!(
+        big_info.alt_names, altnames,
+        "the big message was not truncated"
+    );
+    assert!(
+        nl.recv_buffer_len() > INITIAL_RECV_BUFFER,
+        "buffer is still {} bytes",
+        nl.recv_buffer_len()
+    );
+}
+
+#[test]
+fn one_client_is_usable_from_many_threads() {
+    if !root_or_skip("one_client_is_usable_from_many_threads") {
+        return;
+    }
+    let (_ns, nl) = private_ns();
+    std::thread::scope(|s| {
+        for t in 0..4 {
+            let nl = &nl;
+            s.spawn(move || {
+                for i in 0..10 {
+                    let (a, b) = (format!("t{t}a{i}"), format!("t{t}b{i}"));
+                    nl.add_veth(&a, &b, None).unwrap();
+                    assert_eq!(nl.link(a.as_str()).unwrap().name, a);
+                }
+            });
+        }
+    });
+    assert_eq!(nl.links().unwrap().len(), 1 + 4 * 10 * 2);
+}
+
+#[test]
+fn a_client_keeps_its_namespace_after_the_handle_is_gone() {
+    if !root_or_skip("a_client_keeps_its_namespace_after_the_handle_is_gone") {
+        return;
+    }
+    let (ns, nl) = private_ns();
+    drop(ns);
+    let (a, _b) = veth_pair(&nl);
+    assert_eq!(nl.links().unwrap().len(), 3);
+    // The caller's own namespace did not see any of it.
+    let host = NetNs::current().unwrap().netlink().unwrap();
+    assert!(host.link(a.as_str()).unwrap_err().is_no_such_link());
+}
