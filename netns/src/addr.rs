@@ -166,3 +166,101 @@ impl Netlink {
         )
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::netlink::{decode_request, encode_request, split_messages};
+    use netlink_packet_core::NLM_F_ACK;
+
+    #[test]
+    fn add_address_matches_ip_address_add() {
+        // `ip address add 192.0.2.1/24 dev d0` (ifindex 3), as strace showed
+        // it: flags REQUEST|ACK|EXCL|CREATE, seq 1795313790.
+        let ip: &[u8] = &[
+            0x28, 0x00, 0x00, 0x00, 0x14, 0x00, 0x05, 0x06, 0x7e, 0x50, 0x02, 0x6b, 0x00, 0x00,
+            0x00, 0x00, 0x02, 0x18, 0x00, 0x00, 0x03, 0x00, 0x00, 0x00, 0x08, 0x00, 0x02, 0x00,
+            0xc0, 0x00, 0x02, 0x01, 0x08, 0x00, 0x01, 0x00, 0xc0, 0x00, 0x02, 0x01,
+        ];
+        let req = address_request(3, "192.0.2.1/24".parse().unwrap(), true);
+        let bytes = encode_request(
+            req.clone(),
+            NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL,
+            1_795_313_790,
+        );
+        assert_eq!(bytes, ip);
+        assert_eq!(decode_request(&bytes).1, req);
+    }
+
+    #[test]
+    fn v6_and_delete_requests_round_trip() {
+        for add in [true, false] {
+            let req = address_request(4, "2001:db8::10/64".parse().unwrap(), add);
+            let bytes = encode_request(req.clone(), NLM_F_ACK, 9);
+            let (_, decoded) = decode_request(&bytes);
+            assert_eq!(decoded, req);
+            let (RouteNetlinkMessage::NewAddress(m) | RouteNetlinkMessage::DelAddress(m)) = decoded
+            else {
+                panic!("not an address message")
+            };
+            assert_eq!(m.header.family, AddressFamily::Inet6);
+            assert_eq!(m.header.prefix_len, 64);
+            assert_eq!(m.header.index, 4);
+            assert_eq!(
+                split_messages(&bytes).unwrap()[0].kind,
+                if add { 20 } else { 21 }
+            );
+        }
+        let dump = dump_addresses_request(Some(4));
+        assert_eq!(decode_request(&encode_request(dump.clone(), 0, 1)).1, dump);
+    }
+
+    fn reply(msg: AddressMessage) -> Vec<u8> {
+        encode_request(RouteNetlinkMessage::NewAddress(msg), 0, 1)
+    }
+
+    #[test]
+    fn parses_v4_local_over_peer_and_v6_address() {
+        let mut v4 = AddressMessage::default();
+        v4.header.family = AddressFamily::Inet;
+        v4.header.prefix_len = 32;
+        v4.header.index = 2;
+        v4.header.scope = AddressScope::Universe;
+        v4.attributes = vec![
+            AddressAttribute::Address("192.0.2.99".parse().unwrap()),
+            AddressAttribute::Local("192.0.2.1".parse().unwrap()),
+            AddressAttribute::Label("ptp0".into()),
+            AddressAttribute::Flags(netlink_packet_route::address::AddressFlags::Permanent),
+        ];
+        let bytes = reply(v4);
+        let a = parse_address(&split_messages(&bytes).unwrap()[0]).unwrap();
+        assert_eq!(a.address, "192.0.2.1/32".parse::<IpNetwork>().unwrap());
+        assert_eq!(a.link, 2);
+        assert_eq!(a.label.as_deref(), Some("ptp0"));
+        assert_eq!(a.flags, 0x80); // IFA_F_PERMANENT
+
+        let mut v6 = AddressMessage::default();
+        v6.header.family = AddressFamily::Inet6;
+        v6.header.prefix_len = 64;
+        v6.header.scope = AddressScope::Link;
+        v6.attributes = vec![AddressAttribute::Address("fe80::1".parse().unwrap())];
+        let bytes = reply(v6);
+        let a = parse_address(&split_messages(&bytes).unwrap()[0]).unwrap();
+        assert_eq!(a.address, "fe80::1/64".parse::<IpNetwork>().unwrap());
+        assert_eq!(a.scope, Scope::Link);
+    }
+
+    #[test]
+    fn rejects_inconsistent_addresses() {
+        assert!(ip_of(libc::AF_INET as u8, &[1, 2, 3]).is_err());
+        assert!(ip_of(libc::AF_INET6 as u8, &[0; 4]).is_err());
+        let mut bad = AddressMessage::default();
+        bad.header.family = AddressFamily::Inet;
+        bad.header.prefix_len = 40;
+        bad.attributes = vec![AddressAttribute::Local("192.0.2.1".parse().unwrap())];
+        let bytes = reply(bad);
+        assert!(parse_address(&split_messages(&bytes).unwrap()[0]).is_err());
+        let empty = reply(AddressMessage::default());
+        assert!(parse_address(&split_messages(&empty).unwrap()[0]).is_err());
+    }
+}

@@ -223,3 +223,172 @@ fn vlan_qos(v: u32) -> Result<u8, String> {
         .filter(|v| *v < 8)
         .ok_or_else(|| format!("VF VLAN qos {v} out of range 0..=7"))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use netlink_packet_core::Emitable;
+    use netlink_packet_route::link::{
+        LinkAttribute, LinkVfInfo, VfInfo as NlVfInfo, VfInfoLinkState, VfInfoMac, VfInfoRate,
+        VfInfoSpoofCheck, VfInfoTrust, VfInfoTxRate, VfInfoVlan, VfLinkState as NlLinkState,
+        VfVlan, VfVlanInfo, VlanProtocol,
+    };
+
+    /// The value of an IFLA_VFINFO_LIST as netlink-packet-route emits it.
+    fn vf_list(vfs: Vec<Vec<NlVfInfo>>) -> Vec<u8> {
+        let attr = LinkAttribute::VfInfoList(vfs.into_iter().map(LinkVfInfo).collect());
+        let mut bytes = vec![0; attr.buffer_len()];
+        attr.emit(&mut bytes);
+        bytes[4..].to_vec()
+    }
+
+    fn igb_vf(id: u32, mac: [u8; 6]) -> Vec<NlVfInfo> {
+        let mut mac32 = [0u8; 32];
+        mac32[..6].copy_from_slice(&mac);
+        vec![
+            NlVfInfo::Mac(VfInfoMac::new(id, &mac32)),
+            NlVfInfo::Vlan(VfInfoVlan::new(id, 100, 3)),
+            NlVfInfo::Rate(VfInfoRate::new(id, 0, 500)),
+            NlVfInfo::TxRate(VfInfoTxRate::new(id, 500)),
+            NlVfInfo::SpoofCheck(VfInfoSpoofCheck::new(id, true)),
+            NlVfInfo::LinkState(VfInfoLinkState::new(id, NlLinkState::Disable)),
+            NlVfInfo::Trust(VfInfoTrust::new(id, false)),
+            NlVfInfo::VlanList(vec![VfVlan::Info(VfVlanInfo::new(
+                id,
+                100,
+                3,
+                VlanProtocol::Ieee8021Ad,
+            ))]),
+        ]
+    }
+
+    #[test]
+    fn reads_every_vf_setting() {
+        let bytes = vf_list(vec![
+            igb_vf(1, [2, 0, 0, 0, 1, 1]),
+            igb_vf(0, [2, 0, 0, 0, 1, 0]),
+        ]);
+        let vfs = parse_vf_list(&bytes).unwrap();
+        assert_eq!(vfs.len(), 2);
+        assert_eq!(vfs[0].index, 0, "ordered by VF index");
+        let vf = &vfs[1];
+        assert_eq!(
+            *vf,
+            VfInfo {
+                index: 1,
+                mac: MacAddr([2, 0, 0, 0, 1, 1]),
+                vlan: 100,
+                qos: 3,
+                vlan_proto: VlanProto::Dot1Ad,
+                spoofchk: Some(true),
+                trust: Some(false),
+                link_state: VfLinkState::Disable,
+                min_tx_rate: 0,
+                max_tx_rate: 500,
+            }
+        );
+    }
+
+    /// One IFLA_VF_INFO as a driver that reports neither spoofchk nor trust
+    /// sends it: the kernel fills in (u32)-1 for both.
+    #[test]
+    fn unreported_spoofchk_and_trust_are_none() {
+        let mut info = Vec::new();
+        let mut push = |kind: u16, words: &[u32]| {
+            let len = 4 + 4 * words.len() as u16;
+            info.extend_from_slice(&len.to_ne_bytes());
+            info.extend_from_slice(&kind.to_ne_bytes());
+            for w in words {
+                info.extend_from_slice(&w.to_ne_bytes());
+            }
+        };
+        let mut mac = [0u32; 9];
+        mac[0] = 4;
+        push(IFLA_VF_MAC, &mac);
+        push(IFLA_VF_SPOOFCHK, &[4, u32::MAX]);
+        push(IFLA_VF_TRUST, &[4, u32::MAX]);
+        push(IFLA_VF_TX_RATE, &[4, 100]);
+        let mut list = ((info.len() + 4) as u16).to_ne_bytes().to_vec();
+        list.extend_from_slice(&IFLA_VF_INFO.to_ne_bytes());
+        list.extend_from_slice(&info);
+
+        let vfs = parse_vf_list(&list).unwrap();
+        assert_eq!(vfs[0].index, 4);
+        assert_eq!(vfs[0].spoofchk, None);
+        assert_eq!(vfs[0].trust, None);
+        assert_eq!(
+            vfs[0].max_tx_rate, 100,
+            "old drivers report only IFLA_VF_TX_RATE"
+        );
+        assert!(vfs[0].mac.is_zero());
+    }
+
+    #[test]
+    fn malformed_vf_entries_are_errors() {
+        // A VF entry without IFLA_VF_MAC cannot be placed.
+        let bytes = vf_list(vec![vec![NlVfInfo::Trust(VfInfoTrust::new(0, true))]]);
+        assert!(parse_vf_list(&bytes).is_err());
+        let bytes = vf_list(vec![{
+            let mut vf = igb_vf(0, [2, 0, 0, 0, 0, 1]);
+            vf[1] = NlVfInfo::Vlan(VfInfoVlan::new(0, 5000, 0));
+            vf.pop();
+            vf
+        }]);
+        let err = parse_vf_list(&bytes).unwrap_err();
+        assert!(err.contains("VLAN id 5000"), "{err}");
+    }
+
+    #[test]
+    fn conversions_round_trip() {
+        for v in [0, 1, 2, 3, 99] {
+            assert_eq!(VfLinkState::from_u32(v).as_u32(), v);
+        }
+        for v in [0x8100, 0x88a8, 0x1234] {
+            assert_eq!(VlanProto::from_ethertype(v).ethertype(), v);
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn vf_list_round_trips(
+            vfs in proptest::collection::vec(
+                (0u32..64, proptest::array::uniform6(0u8..), 0u32..4096, 0u32..8,
+                 proptest::bool::ANY, proptest::bool::ANY, 0u32..3, 0u32..10_000, 0u32..10_000),
+                0..8)
+        ) {
+            let mut entries = Vec::new();
+            let mut want = Vec::new();
+            for (i, (_, mac, vlan, qos, spoof, trust, state, min, max)) in vfs.iter().enumerate() {
+                let id = i as u32;
+                let mut mac32 = [0u8; 32];
+                mac32[..6].copy_from_slice(mac);
+                entries.push(vec![
+                    NlVfInfo::Mac(VfInfoMac::new(id, &mac32)),
+                    NlVfInfo::Vlan(VfInfoVlan::new(id, *vlan, *qos)),
+                    NlVfInfo::Rate(VfInfoRate::new(id, *min, *max)),
+                    NlVfInfo::SpoofCheck(VfInfoSpoofCheck::new(id, *spoof)),
+                    NlVfInfo::Trust(VfInfoTrust::new(id, *trust)),
+                    NlVfInfo::LinkState(VfInfoLinkState::new(id, NlLinkState::from(*state))),
+                ]);
+                want.push(VfInfo {
+                    index: id,
+                    mac: MacAddr(*mac),
+                    vlan: *vlan as u16,
+                    qos: *qos as u8,
+                    vlan_proto: VlanProto::Dot1Q,
+                    spoofchk: Some(*spoof),
+                    trust: Some(*trust),
+                    link_state: VfLinkState::from_u32(*state),
+                    min_tx_rate: *min,
+                    max_tx_rate: *max,
+                });
+            }
+            proptest::prop_assert_eq!(parse_vf_list(&vf_list(entries)).unwrap(), want);
+        }
+
+        #[test]
+        fn vf_parser_never_panics(bytes: Vec<u8>) {
+            let _ = parse_vf_list(&bytes);
+        }
+    }
+}

@@ -486,3 +486,76 @@ fn a_client_keeps_its_namespace_after_the_handle_is_gone() {
     let host = NetNs::current().unwrap().netlink().unwrap();
     assert!(host.link(a.as_str()).unwrap_err().is_no_such_link());
 }
+
+#[cfg(feature = "raw")]
+#[test]
+fn raw_requests_share_the_machinery() {
+    use netplumb_netns::raw::netlink_packet_route::link::{
+        InfoKind, LinkAttribute, LinkInfo, LinkMessage,
+    };
+    use netplumb_netns::raw::netlink_packet_route::RouteNetlinkMessage;
+    use netplumb_netns::raw::{link_message, netlink_packet_core};
+
+    if !root_or_skip("raw_requests_share_the_machinery") {
+        return;
+    }
+    let (_ns, nl) = private_ns();
+    let (a, _b) = veth_pair(&nl);
+
+    let mut msg = link_message(&LinkRef::from(a.as_str())).unwrap();
+    msg.attributes.push(LinkAttribute::Mtu(1280));
+    let before = nl.round_trips();
+    let replies = nl
+        .raw_request(
+            "set MTU",
+            Some(&LinkRef::from(a.as_str())),
+            RouteNetlinkMessage::SetLink(msg),
+            0,
+        )
+        .unwrap();
+    assert!(replies.is_empty());
+    assert_eq!(nl.round_trips() - before, 1);
+    assert_eq!(nl.link(a.as_str()).unwrap().mtu, 1280);
+
+    let mut get = link_message(&LinkRef::from(a.as_str())).unwrap();
+    get.attributes.clear();
+    get.header.index = nl.index_of(a.as_str()).unwrap();
+    match nl
+        .raw_get("get link", None, RouteNetlinkMessage::GetLink(get))
+        .unwrap()
+    {
+        RouteNetlinkMessage::NewLink(m) => {
+            assert!(m.attributes.contains(&LinkAttribute::IfName(a.clone())))
+        }
+        other => panic!("{other:?}"),
+    }
+    let dumped = nl
+        .raw_dump(
+            "dump links",
+            RouteNetlinkMessage::GetLink(LinkMessage::default()),
+        )
+        .unwrap();
+    assert_eq!(dumped.len(), 3);
+
+    // Kernel errors keep their context and extended ack.
+    let mut bad = LinkMessage::default();
+    bad.attributes.push(LinkAttribute::IfName(a.clone()));
+    bad.attributes
+        .push(LinkAttribute::LinkInfo(vec![LinkInfo::Kind(
+            InfoKind::Veth,
+        )]));
+    let err = nl
+        .raw_request(
+            "create link",
+            Some(&LinkRef::from(a.as_str())),
+            RouteNetlinkMessage::NewLink(bad),
+            netlink_packet_core::NLM_F_CREATE | netlink_packet_core::NLM_F_EXCL,
+        )
+        .unwrap_err();
+    assert!(err.is_already_exists(), "{err}");
+    assert!(
+        err.to_string()
+            .starts_with(&format!("create link on link {a}: ")),
+        "{err}"
+    );
+}

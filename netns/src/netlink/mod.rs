@@ -383,6 +383,17 @@ impl Transport {
     }
 }
 
+/// Decodes a request as the kernel would see it, for checking encoders.
+#[cfg(test)]
+pub(crate) fn decode_request(bytes: &[u8]) -> (NetlinkHeader, RouteNetlinkMessage) {
+    let msg = NetlinkMessage::<RouteNetlinkMessage>::deserialize(bytes).expect("decodes");
+    assert_eq!(msg.header.length as usize, bytes.len());
+    match msg.payload {
+        NetlinkPayload::InnerMessage(inner) => (msg.header, inner),
+        other => panic!("not a route message: {other:?}"),
+    }
+}
+
 fn kernel_error(op: Op<'_>, ack: &ack::Ack, request: &[u8]) -> Error {
     Error::Kernel {
         op: op.what.to_string(),
