@@ -297,60 +297,84 @@ impl Netlink {
         })?;
         self.round_trips.fetch_add(1, Ordering::Relaxed);
 
-        let mut first_err: Option<Error> = None;
-        let mut interrupted = false;
-        loop {
+        let mut answer = Answer::new(seq, reply);
+        while !answer.done {
             let len = t.recv_datagram()?;
             let datagram = t.recv.filled(len);
-            let messages = split_messages(datagram).map_err(|d| op.decode_error(d))?;
-            let mut done = false;
-            for m in messages {
-                // Replies to an earlier request that was abandoned.
-                if m.seq != seq {
-                    continue;
-                }
-                interrupted |= m.flags & NLM_F_DUMP_INTR != 0;
-                match m.kind {
-                    NLMSG_ERROR => {
-                        let ack = ack::parse_error(m.flags, m.payload())
-                            .map_err(|d| op.decode_error(d))?;
-                        if ack.errno != 0 {
-                            first_err.get_or_insert_with(|| kernel_error(op, &ack, &t.send));
-                        }
-                        done = true;
-                    }
-                    NLMSG_DONE => {
-                        let ack = ack::parse_done(m.flags, m.payload())
-                            .map_err(|d| op.decode_error(d))?;
-                        if ack.errno != 0 {
-                            first_err.get_or_insert_with(|| kernel_error(op, &ack, &t.send));
-                        }
-                        done = true;
-                    }
-                    // Nothing for us in these.
-                    netlink_packet_core::NLMSG_NOOP | netlink_packet_core::NLMSG_OVERRUN => {}
-                    _ => {
-                        if first_err.is_none() {
-                            if let Err(e) = on_msg(&m) {
-                                first_err = Some(e);
-                            }
-                        }
-                        if reply == Reply::One && m.flags & NLM_F_MULTIPART == 0 {
-                            done = true;
-                        }
-                    }
-                }
-                if done {
+            for m in split_messages(datagram).map_err(|d| op.decode_error(d))? {
+                answer.take(op, &t.send, &m, on_msg)?;
+                if answer.done {
                     break;
                 }
             }
-            if done {
-                break;
-            }
         }
-        match first_err {
+        answer.finish()
+    }
+}
+
+/// Follows the answer to one request through the messages that arrive.
+struct Answer {
+    seq: u32,
+    reply: Reply,
+    interrupted: bool,
+    first_err: Option<Error>,
+    done: bool,
+}
+
+impl Answer {
+    fn new(seq: u32, reply: Reply) -> Answer {
+        Answer {
+            seq,
+            reply,
+            interrupted: false,
+            first_err: None,
+            done: false,
+        }
+    }
+
+    /// Takes one received message. After the first error (the kernel's or
+    /// `on_msg`'s) the rest of the answer is still read, so nothing of it is
+    /// left on the socket, but no longer handed to `on_msg`. Fails at once
+    /// only when the kernel's error itself cannot be decoded.
+    fn take(
+        &mut self,
+        op: Op<'_>,
+        request: &[u8],
+        m: &RawMessage<'_>,
+        on_msg: &mut dyn FnMut(&RawMessage<'_>) -> Result<(), Error>,
+    ) -> Result<(), Error> {
+        // Replies to an earlier request that was abandoned.
+        if m.seq != self.seq {
+            return Ok(());
+        }
+        self.interrupted |= m.flags & NLM_F_DUMP_INTR != 0;
+        let ack = match m.kind {
+            NLMSG_ERROR => ack::parse_error(m.flags, m.payload()),
+            NLMSG_DONE => ack::parse_done(m.flags, m.payload()),
+            // Nothing for us in these.
+            netlink_packet_core::NLMSG_NOOP | netlink_packet_core::NLMSG_OVERRUN => return Ok(()),
+            _ => {
+                if self.first_err.is_none() {
+                    self.first_err = on_msg(m).err();
+                }
+                self.done = self.reply == Reply::One && m.flags & NLM_F_MULTIPART == 0;
+                return Ok(());
+            }
+        };
+        let ack = ack.map_err(|d| op.decode_error(d))?;
+        if ack.errno != 0 && self.first_err.is_none() {
+            self.first_err = Some(kernel_error(op, &ack, request));
+        }
+        self.done = true;
+        Ok(())
+    }
+
+    /// The outcome: the first error, or whether a dump was flagged
+    /// `NLM_F_DUMP_INTR` and must be repeated.
+    fn finish(self) -> Result<bool, Error> {
+        match self.first_err {
             Some(e) => Err(e),
-            None => Ok(interrupted),
+            None => Ok(self.interrupted),
         }
     }
 }
@@ -455,6 +479,116 @@ mod tests {
         assert_eq!(m[0].flags, NLM_F_REQUEST | NLM_F_DUMP);
         assert_eq!(m[0].seq, 42);
         assert_eq!(m[0].bytes.len(), bytes.len());
+    }
+
+    /// Feeds `messages` (kind, flags, seq, payload) to an answer for seq 7.
+    fn answer(reply: Reply, messages: &[(u16, u16, u32, Vec<u8>)]) -> (Answer, Vec<u16>) {
+        let mut answer = Answer::new(7, reply);
+        let mut seen = Vec::new();
+        let request = message(16, 0, 7, &[0; 16]);
+        for (kind, flags, seq, payload) in messages {
+            let bytes = message(*kind, *flags, *seq, payload);
+            let m = split_messages(&bytes).unwrap()[0];
+            answer
+                .take(Op::new("test"), &request, &m, &mut |m| {
+                    seen.push(m.kind);
+                    if m.kind == 99 {
+                        Err(Op::new("test").decode_error("bad"))
+                    } else {
+                        Ok(())
+                    }
+                })
+                .unwrap();
+            if answer.done {
+                break;
+            }
+        }
+        (answer, seen)
+    }
+
+    fn done_msg(flags: u16, errno: i32) -> (u16, u16, u32, Vec<u8>) {
+        (
+            NLMSG_DONE,
+            NLM_F_MULTIPART | flags,
+            7,
+            (-errno).to_ne_bytes().to_vec(),
+        )
+    }
+
+    fn ack_msg(errno: i32) -> (u16, u16, u32, Vec<u8>) {
+        let mut payload = (-errno).to_ne_bytes().to_vec();
+        payload.extend(message(16, 0, 7, &[]));
+        (NLMSG_ERROR, netlink_packet_core::NLM_F_CAPPED, 7, payload)
+    }
+
+    #[test]
+    fn a_dump_skips_stale_replies_and_ends_at_done() {
+        let (a, seen) = answer(
+            Reply::Dump,
+            &[
+                (16, NLM_F_MULTIPART, 6, vec![]),
+                (16, NLM_F_MULTIPART, 7, vec![]),
+                (20, NLM_F_MULTIPART, 7, vec![]),
+                done_msg(0, 0),
+                (16, NLM_F_MULTIPART, 7, vec![]),
+            ],
+        );
+        assert_eq!(seen, vec![16, 20]);
+        assert!(a.done);
+        assert!(!a.finish().unwrap(), "not interrupted");
+    }
+
+    #[test]
+    fn an_interrupted_dump_asks_for_a_retry() {
+        let (a, _) = answer(
+            Reply::Dump,
+            &[
+                (16, NLM_F_MULTIPART | NLM_F_DUMP_INTR, 7, vec![]),
+                done_msg(0, 0),
+            ],
+        );
+        assert!(a.finish().unwrap(), "interrupted");
+        let (a, _) = answer(
+            Reply::Dump,
+            &[
+                (16, NLM_F_MULTIPART, 7, vec![]),
+                done_msg(NLM_F_DUMP_INTR, 0),
+            ],
+        );
+        assert!(a.finish().unwrap(), "interrupted");
+    }
+
+    #[test]
+    fn errors_end_the_answer_and_later_messages_are_not_decoded() {
+        let (a, _) = answer(Reply::Dump, &[done_msg(0, libc::EOPNOTSUPP)]);
+        assert_eq!(a.finish().unwrap_err().errno(), Some(libc::EOPNOTSUPP));
+
+        let (a, seen) = answer(
+            Reply::Dump,
+            &[
+                (99, NLM_F_MULTIPART, 7, vec![]),
+                (16, NLM_F_MULTIPART, 7, vec![]),
+                done_msg(0, 0),
+            ],
+        );
+        assert_eq!(seen, vec![99], "nothing is decoded after the first failure");
+        assert!(a.done, "but the dump is still read to its end");
+        assert!(matches!(a.finish(), Err(Error::Decode { .. })));
+    }
+
+    #[test]
+    fn acks_and_single_replies_end_the_answer() {
+        let (a, _) = answer(Reply::Ack, &[ack_msg(0)]);
+        assert!(a.done);
+        assert!(!a.finish().unwrap(), "not interrupted");
+        let (a, _) = answer(Reply::Ack, &[ack_msg(libc::ENODEV)]);
+        assert!(a.finish().unwrap_err().is_no_such_link());
+        let (a, seen) = answer(Reply::One, &[(16, 0, 7, vec![]), (16, 0, 7, vec![])]);
+        assert!(a.done);
+        assert_eq!(seen, vec![16]);
+        let (a, seen) = answer(Reply::Ack, &[(16, 0, 7, vec![])]);
+        assert!(!a.done, "an ack request waits for the ack");
+        assert_eq!(seen, vec![16]);
     }
 
     proptest::proptest! {
