@@ -1,1 +1,315 @@
-fn main() {}
+//! `cargo xtask`: the project's automation.
+//!
+//! - `lab`: runs every workspace test inside a real kernel with emulated
+//!   SR-IOV NICs (see docs/testing.md).
+//! - `demo`: boots the lab and narrates a pod getting two VFs and a bond.
+//! - `ci`: format, lint, test, fuzz and lab, stage by stage.
+//! - `script`: boots the lab and runs a shell script in it.
+//! - `provision`: installs what the lab needs, and nothing else.
+#![allow(
+    clippy::print_stdout,
+    reason = "a command-line tool: its output is the point"
+)]
+
+mod ci;
+mod demo;
+mod error;
+mod guest;
+mod initramfs;
+mod lab;
+mod modules;
+mod provision;
+mod qemu;
+mod report;
+mod testbins;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use error::{Error, Result};
+use testbins::Packages;
+
+const USAGE: &str = "\
+usage: cargo xtask <command> [options]
+
+commands:
+  lab [OPTIONS] [FILTER]... [-- LIBTEST_ARGS...]
+        Build the workspace's tests, boot the SR-IOV lab and run every test
+        binary in it with --include-ignored --test-threads=1 (plus FILTERs and
+        LIBTEST_ARGS). Ends with `lab: N passed, N failed, N skipped`.
+  demo [OPTIONS]
+        Boot the lab and show a pod getting a VF from each PF, a bond over
+        them, traffic, failover and teardown.
+  script [OPTIONS] FILE
+        Boot the lab and run the busybox shell script FILE in it, after the
+        setup the tests get (NETPLUMB_LAB* set; `lab_abort MSG` fails the run).
+  ci [--no-lab] [--fuzz-seconds N]
+        fmt, clippy, tests, fuzz (with a nightly toolchain) and the lab.
+  provision
+        Install what the lab needs (QEMU 10, a 6.12 kernel, busybox, ...).
+  help  This text.
+
+lab and demo options:
+  --timeout SECS     time limit for the guest (default 1200)
+  --memory MIB       guest memory (default 2048)
+  --cpus N           guest CPUs (default 1)
+  -p, --package PKG  build and run only this package's tests (repeatable; lab only)
+(script takes the same options as demo)
+";
+
+/// A parsed command line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Cli {
+    Lab(LabArgs),
+    Demo(LabArgs),
+    Script(LabArgs, PathBuf),
+    Ci(ci::Options),
+    Provision,
+    Help,
+}
+
+/// The lab options as given on the command line.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+struct LabArgs {
+    timeout_secs: Option<u64>,
+    memory_mib: Option<u32>,
+    cpus: Option<u32>,
+    packages: Vec<String>,
+    test_args: Vec<String>,
+}
+
+impl LabArgs {
+    fn options(&self) -> lab::Options {
+        let defaults = lab::Options::default();
+        lab::Options {
+            timeout: self
+                .timeout_secs
+                .map_or(defaults.timeout, Duration::from_secs),
+            memory_mib: self.memory_mib.unwrap_or(defaults.memory_mib),
+            cpus: self.cpus.unwrap_or(defaults.cpus),
+            packages: if self.packages.is_empty() {
+                Packages::Workspace
+            } else {
+                Packages::Only(self.packages.clone())
+            },
+            test_args: self.test_args.clone(),
+        }
+    }
+}
+
+fn parse_number<T: std::str::FromStr>(flag: &str, value: Option<String>) -> Result<T> {
+    let value = value.ok_or_else(|| Error::Usage(format!("{flag} needs a value")))?;
+    value
+        .parse()
+        .ok()
+        .filter(|_| !value.starts_with('-'))
+        .ok_or_else(|| {
+            Error::Usage(format!(
+                "{flag} takes a positive whole number, not `{value}`"
+            ))
+        })
+}
+
+fn positive<T: PartialOrd + Default>(flag: &str, value: T) -> Result<T> {
+    if value > T::default() {
+        Ok(value)
+    } else {
+        Err(Error::Usage(format!("{flag} must be greater than 0")))
+    }
+}
+
+fn parse_lab(args: impl IntoIterator<Item = String>, allow_tests: bool) -> Result<LabArgs> {
+    let mut out = LabArgs::default();
+    let mut args = args.into_iter();
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--timeout" => {
+                out.timeout_secs = Some(positive(&arg, parse_number(&arg, args.next())?)?)
+            }
+            "--memory" => out.memory_mib = Some(positive(&arg, parse_number(&arg, args.next())?)?),
+            "--cpus" => out.cpus = Some(positive(&arg, parse_number(&arg, args.next())?)?),
+            "-p" | "--package" if allow_tests => out.packages.push(
+                args.next()
+                    .ok_or_else(|| Error::Usage(format!("{arg} needs a package name")))?,
+            ),
+            "--" if allow_tests => out.test_args.extend(args.by_ref()),
+            other if allow_tests && !other.starts_with('-') => out.test_args.push(arg),
+            other => return Err(Error::Usage(format!("unknown option `{other}`"))),
+        }
+    }
+    Ok(out)
+}
+
+fn parse_ci(args: impl IntoIterator<Item = String>) -> Result<ci::Options> {
+    let mut out = ci::Options::default();
+    let mut args = args.into_iter();
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--no-lab" => out.lab = false,
+            "--fuzz-seconds" => {
+                out.fuzz_seconds = positive(&arg, parse_number(&arg, args.next())?)?
+            }
+            other => return Err(Error::Usage(format!("unknown option `{other}` for ci"))),
+        }
+    }
+    Ok(out)
+}
+
+fn parse(args: impl IntoIterator<Item = String>) -> Result<Cli> {
+    let mut args = args.into_iter();
+    let Some(command) = args.next() else {
+        return Ok(Cli::Help);
+    };
+    match command.as_str() {
+        "lab" => parse_lab(args, true).map(Cli::Lab),
+        "demo" => parse_lab(args, false).map(Cli::Demo),
+        "script" => {
+            let mut args: Vec<String> = args.collect();
+            let file = match args.pop() {
+                Some(file) if !file.starts_with('-') => PathBuf::from(file),
+                _ => {
+                    return Err(Error::Usage(
+                        "script needs the path of a shell script last".into(),
+                    ))
+                }
+            };
+            parse_lab(args, false).map(|lab| Cli::Script(lab, file))
+        }
+        "ci" => parse_ci(args).map(Cli::Ci),
+        "provision" => match args.next() {
+            None => Ok(Cli::Provision),
+            Some(extra) => Err(Error::Usage(format!(
+                "provision takes no arguments, got `{extra}`"
+            ))),
+        },
+        "help" | "-h" | "--help" => Ok(Cli::Help),
+        other => Err(Error::Usage(format!(
+            "unknown command `{other}`; the commands are lab, demo, script, ci, provision and help"
+        ))),
+    }
+}
+
+fn main() -> ExitCode {
+    let result = parse(std::env::args().skip(1)).and_then(|cli| match cli {
+        Cli::Lab(args) => lab::run(&args.options()),
+        Cli::Demo(args) => demo::run(&args.options()),
+        Cli::Script(args, file) => std::fs::read_to_string(&file)
+            .map_err(error::io_err("read", &file))
+            .and_then(|script| lab::run_script("script", script, &args.options())),
+        Cli::Ci(opts) => ci::run(&opts),
+        Cli::Provision => provision::ensure().map(|assets| {
+            eprintln!(
+                "lab: ready: {} and kernel {}",
+                assets.qemu.display(),
+                assets.kernel.release
+            );
+        }),
+        Cli::Help => {
+            print!("{USAGE}");
+            Ok(())
+        }
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("xtask: {err}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(s: &str) -> Vec<String> {
+        s.split_whitespace().map(String::from).collect()
+    }
+
+    #[test]
+    fn no_command_is_help() {
+        assert_eq!(parse(args("")).unwrap(), Cli::Help);
+    }
+
+    #[test]
+    fn lab_takes_filters_options_and_libtest_args() {
+        let Cli::Lab(lab) = parse(args(
+            "lab --timeout 60 lab_bond -p xtask -- --exact --skip x",
+        ))
+        .unwrap() else {
+            panic!("not lab");
+        };
+        assert_eq!(lab.timeout_secs, Some(60));
+        assert_eq!(lab.packages, ["xtask"]);
+        assert_eq!(lab.test_args, ["lab_bond", "--exact", "--skip", "x"]);
+        let opts = lab.options();
+        assert_eq!(opts.timeout, Duration::from_secs(60));
+        assert_eq!(opts.packages, Packages::Only(vec!["xtask".into()]));
+    }
+
+    #[test]
+    fn defaults_apply_when_options_are_absent() {
+        let Cli::Lab(lab) = parse(args("lab")).unwrap() else {
+            panic!("not lab");
+        };
+        let opts = lab.options();
+        assert_eq!(opts.timeout, Duration::from_secs(1200));
+        assert_eq!(opts.packages, Packages::Workspace);
+        assert!(opts.test_args.is_empty());
+    }
+
+    #[test]
+    fn bad_numbers_name_the_flag_and_the_value() {
+        let err = parse(args("lab --timeout soon")).unwrap_err().to_string();
+        assert!(
+            err.contains("--timeout takes a positive whole number, not `soon`"),
+            "{err}"
+        );
+        let err = parse(args("lab --cpus 0")).unwrap_err().to_string();
+        assert!(err.contains("--cpus must be greater than 0"), "{err}");
+        assert!(parse(args("lab --memory")).is_err());
+    }
+
+    #[test]
+    fn demo_takes_no_filters() {
+        assert!(parse(args("demo lab_bond")).is_err());
+        assert!(parse(args("demo -p xtask")).is_err());
+        assert!(matches!(
+            parse(args("demo --cpus 2")).unwrap(),
+            Cli::Demo(_)
+        ));
+    }
+
+    #[test]
+    fn script_takes_options_then_the_file() {
+        assert_eq!(
+            parse(args("script --timeout 60 /tmp/x.sh")).unwrap(),
+            Cli::Script(
+                LabArgs {
+                    timeout_secs: Some(60),
+                    ..LabArgs::default()
+                },
+                PathBuf::from("/tmp/x.sh")
+            )
+        );
+        assert!(parse(args("script")).is_err());
+        assert!(parse(args("script --timeout 60")).is_err());
+    }
+
+    #[test]
+    fn ci_options_parse() {
+        let Cli::Ci(opts) = parse(args("ci --no-lab --fuzz-seconds 5")).unwrap() else {
+            panic!("not ci");
+        };
+        assert!(!opts.lab);
+        assert_eq!(opts.fuzz_seconds, 5);
+        assert!(parse(args("ci --fast")).is_err());
+    }
+
+    #[test]
+    fn unknown_commands_are_rejected_with_the_list() {
+        let err = parse(args("deploy")).unwrap_err().to_string();
+        assert!(err.contains("the commands are lab, demo, script, ci, provision and help"));
+    }
+}

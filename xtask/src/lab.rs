@@ -1,0 +1,286 @@
+//! `cargo xtask lab`: provision, build, pack, boot, report.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use crate::error::{io_err, Error, Result};
+use crate::guest::{self, ModuleFile, Payload, GUEST_CNI, GUEST_MODULES, GUEST_TESTS, MARK};
+use crate::initramfs::{self, Archive};
+use crate::modules;
+use crate::provision::{self, Assets, CNI_PLUGINS};
+use crate::qemu::{Machine, LAB_NICS};
+use crate::report::Report;
+use crate::testbins::{self, Packages, TestBinary};
+
+/// How to run the lab.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Time limit for the guest, from boot to power-off.
+    pub timeout: Duration,
+    /// Guest memory in MiB.
+    pub memory_mib: u32,
+    /// Guest CPUs.
+    pub cpus: u32,
+    /// Which packages' tests to run.
+    pub packages: Packages,
+    /// Extra libtest arguments for every binary (filters, `--exact`, `--skip`).
+    pub test_args: Vec<String>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            timeout: Duration::from_secs(20 * 60),
+            memory_mib: 2048,
+            cpus: 1,
+            packages: Packages::Workspace,
+            test_args: Vec::new(),
+        }
+    }
+}
+
+/// A per-run directory under the system temporary directory, removed on drop.
+#[derive(Debug)]
+pub struct RunDir {
+    path: PathBuf,
+}
+
+impl RunDir {
+    /// Creates a fresh, private directory; two runs never share one.
+    pub fn create(prefix: &str) -> Result<Self> {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.subsec_nanos());
+        let path = std::env::temp_dir().join(format!("{prefix}.{}.{nanos}", std::process::id()));
+        fs::create_dir(&path).map_err(io_err("create", &path))?;
+        Ok(Self { path })
+    }
+
+    /// The directory.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+impl Drop for RunDir {
+    fn drop(&mut self) {
+        let _ = fs::remove_dir_all(&self.path);
+    }
+}
+
+/// Wall time of each phase, for the closing lines.
+#[derive(Debug, Default)]
+pub struct Timings {
+    phases: Vec<(&'static str, Duration)>,
+}
+
+impl Timings {
+    /// Runs `f` and records how long it took under `name`.
+    pub fn time<T>(&mut self, name: &'static str, f: impl FnOnce() -> Result<T>) -> Result<T> {
+        let start = Instant::now();
+        let out = f();
+        self.phases.push((name, start.elapsed()));
+        out
+    }
+
+    /// Records a phase measured elsewhere.
+    pub fn record(&mut self, name: &'static str, took: Duration) {
+        self.phases.push((name, took));
+    }
+
+    /// `total 93.1 s: provision 0.0 s, build 12.0 s, ...`.
+    pub fn line(&self) -> String {
+        let total: Duration = self.phases.iter().map(|p| p.1).sum();
+        let parts: Vec<String> = self
+            .phases
+            .iter()
+            .map(|(name, d)| format!("{name} {:.1} s", d.as_secs_f64()))
+            .collect();
+        format!("total {:.1} s: {}", total.as_secs_f64(), parts.join(", "))
+    }
+}
+
+/// The workspace root (the parent of xtask's own directory).
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask lives inside the workspace")
+        .to_path_buf()
+}
+
+/// Runs the whole lab and prints failures and the summary line last.
+/// Returns an error (a non-zero exit) unless every test passed.
+pub fn run(opts: &Options) -> Result<()> {
+    let mut times = Timings::default();
+    let assets = times.time("provision", provision::ensure)?;
+    let binaries = times.time("build", || {
+        testbins::build(&workspace_root(), &opts.packages)
+    })?;
+    eprintln!("lab: {} test binaries", binaries.len());
+    let payload = Payload::Tests {
+        binaries: binaries.iter().map(|b| b.name.clone()).collect(),
+        args: opts.test_args.clone(),
+    };
+    let report = boot(&assets, &binaries, &payload, opts, &mut times, |line| {
+        println!("{line}");
+    })?;
+    for failure in &report.failures {
+        println!("lab: FAILED {failure}");
+    }
+    eprintln!("lab: wall time {}", times.line());
+    println!("{}", report.summary());
+    if report.success() {
+        Ok(())
+    } else {
+        Err(Error::Failed(format!("lab: {} failed", report.failed)))
+    }
+}
+
+/// Boots the lab, runs `script` in the guest once it is set up (with the
+/// `NETPLUMB_LAB*` variables and `lab_abort MESSAGE` to fail), and shows what
+/// it prints. `label` prefixes this process's own lines.
+pub fn run_script(label: &str, script: String, opts: &Options) -> Result<()> {
+    let start = Instant::now();
+    let mut times = Timings::default();
+    let assets = times.time("provision", provision::ensure)?;
+    println!("{label}: booting the lab (about half a minute under emulation)");
+    let report = boot(
+        &assets,
+        &[],
+        &Payload::Script(script),
+        opts,
+        &mut times,
+        |line| {
+            // Markers are for the machine; the rest is for people.
+            match line.find(MARK) {
+                None => println!("{line}"),
+                Some(0) => {}
+                Some(at) => println!("{}", &line[..at]),
+            }
+        },
+    )?;
+    eprintln!("{label}: wall time {}", times.line());
+    if report.success() {
+        println!(
+            "{label}: finished in {:.0} s",
+            start.elapsed().as_secs_f64()
+        );
+        Ok(())
+    } else {
+        for failure in &report.failures {
+            println!("{label}: FAILED {failure}");
+        }
+        Err(Error::Failed(format!("{label}: did not finish")))
+    }
+}
+
+/// Packs the initramfs for `payload` and boots it, streaming each console line
+/// to `show`. Records the initramfs, boot and payload times.
+pub fn boot(
+    assets: &Assets,
+    binaries: &[TestBinary],
+    payload: &Payload,
+    opts: &Options,
+    times: &mut Timings,
+    mut show: impl FnMut(&str),
+) -> Result<Report> {
+    let dir = RunDir::create("netplumb-lab")?;
+    let initrd = times.time("initramfs", || pack(assets, binaries, payload, dir.path()))?;
+    let machine = Machine {
+        qemu: assets.qemu.clone(),
+        kernel: assets.kernel.vmlinuz.clone(),
+        initrd,
+        memory_mib: opts.memory_mib,
+        cpus: opts.cpus,
+        nics: LAB_NICS.to_vec(),
+    };
+    let mut report = Report::new();
+    let start = Instant::now();
+    let mut ready: Option<Duration> = None;
+    let end = machine.run(opts.timeout, |line| {
+        if ready.is_none() && line.starts_with(&format!("{MARK} env")) {
+            ready = Some(start.elapsed());
+        }
+        show(line);
+        report.line(line);
+    })?;
+    report.finish(&end);
+    let total = start.elapsed();
+    match ready {
+        Some(ready) => {
+            times.record("boot+setup", ready);
+            times.record("payload", total - ready);
+        }
+        None => times.record("guest", total),
+    }
+    Ok(report)
+}
+
+/// Builds the initramfs in `dir` and returns its path.
+fn pack(
+    assets: &Assets,
+    binaries: &[TestBinary],
+    payload: &Payload,
+    dir: &Path,
+) -> Result<PathBuf> {
+    let mut archive = Archive::new();
+    // busybox --install puts its applets into the bin directories that exist.
+    for d in [
+        "proc", "sys", "dev", "tmp", "run", "var", "root", "etc", "bin", "sbin", "usr/bin",
+        "usr/sbin",
+    ] {
+        archive.dir(d);
+    }
+    archive.file("bin/busybox", &assets.busybox, 0o755);
+    // For `#!/bin/sh` scripts and anything that runs `sh -c`.
+    archive.symlink("bin/sh", "busybox");
+    initramfs::add_executable(&mut archive, "usr/sbin/ip", &assets.ip)?;
+    for plugin in CNI_PLUGINS {
+        initramfs::add_executable(
+            &mut archive,
+            &format!("{GUEST_CNI}/{plugin}"),
+            &assets.cni_dir.join(plugin),
+        )?;
+    }
+
+    let loads = modules::resolve(&assets.kernel.modules, &assets.modinfo, modules::WANTED)?;
+    let module_dir = dir.join("modules");
+    fs::create_dir(&module_dir).map_err(io_err("create", &module_dir))?;
+    let mut module_files = Vec::new();
+    for load in &loads {
+        let ko = module_dir.join(format!("{}.ko", load.name));
+        modules::decompress(&load.source, &ko)?;
+        archive.file(&format!("{GUEST_MODULES}/{}.ko", load.name), &ko, 0o644);
+        module_files.push(ModuleFile {
+            name: load.name.clone(),
+            params: load.params.clone(),
+        });
+    }
+
+    let test_dir = dir.join("tests");
+    fs::create_dir(&test_dir).map_err(io_err("create", &test_dir))?;
+    for bin in binaries {
+        let stripped = test_dir.join(&bin.name);
+        initramfs::strip_debug(&bin.path, &stripped)?;
+        initramfs::add_executable(
+            &mut archive,
+            &format!("{GUEST_TESTS}/{}", bin.name),
+            &stripped,
+        )?;
+    }
+
+    archive.bytes("init", guest::init_script(&module_files, payload), 0o755);
+    let initrd = dir.join("initrd.gz");
+    archive.write_gzip(&initrd)?;
+    let size = fs::metadata(&initrd)
+        .map_err(io_err("stat", &initrd))?
+        .len();
+    eprintln!(
+        "lab: initramfs {:.1} MiB ({} modules, {} test binaries)",
+        size as f64 / (1024.0 * 1024.0),
+        loads.len(),
+        binaries.len()
+    );
+    Ok(initrd)
+}
