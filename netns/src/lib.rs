@@ -31,7 +31,9 @@
 //! ```
 //!
 //! netlink-packet-route types never appear in this API, except behind the
-//! `raw` cargo feature, whose [`raw`] module is not covered by semver.
+//! `raw` cargo feature, whose `raw` module is not covered by semver.
+
+#![warn(missing_docs)]
 
 mod addr;
 mod attr;
