@@ -1,9 +1,9 @@
 //! Discovery: PFs, VFs and the inventory, read from sysfs.
 
-use std::io;
 use std::path::{Path, PathBuf};
 
 use crate::model::USERSPACE_DRIVERS;
+use crate::sysfs::is_absent;
 use crate::{
     Device, Error, HwAddr, IfName, Inventory, Netdev, Nic, PciAddr, PfLink, Sysfs, Vf, VfNetdev,
 };
@@ -37,7 +37,9 @@ impl Sysfs {
     ///
     /// This is the one call that lists all devices. Any device it cannot
     /// make sense of is an error naming the device and file, not a gap in
-    /// the list.
+    /// the list; a device that changes while it is read (VFs being created,
+    /// a netdev being renamed) can fail the call too, and calling again sees
+    /// the settled state.
     pub fn inventory(&self) -> Result<Inventory, Error> {
         let devices = Path::new("bus/pci/devices");
         let names = self.read_dir_raw(devices).map_err(|source| Error::List {
@@ -183,7 +185,7 @@ impl Sysfs {
                     path: self.full(&link),
                     target: Some(path),
                 }),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            Err(e) if is_absent(&e) => {
                 if let Some(target) = self.read_link_opt(&device, &link)? {
                     return Err(Error::BadLink {
                         device,
@@ -191,7 +193,7 @@ impl Sysfs {
                         target,
                     });
                 }
-                if self.exists(&device, &netdev_dir(name))? {
+                if self.is_dir(&device, &netdev_dir(name))? {
                     Err(Error::NotPci {
                         name: name.clone(),
                         path: self.full(&link),
@@ -209,7 +211,14 @@ impl Sysfs {
     }
 
     fn exists(&self, device: &Device, rel: &Path) -> Result<bool, Error> {
-        self.exists_raw(rel)
+        self.stat_raw(rel)
+            .map(|meta| meta.is_some())
+            .map_err(|e| self.read_error(device, rel, e))
+    }
+
+    fn is_dir(&self, device: &Device, rel: &Path) -> Result<bool, Error> {
+        self.stat_raw(rel)
+            .map(|meta| meta.is_some_and(|m| m.is_dir()))
             .map_err(|e| self.read_error(device, rel, e))
     }
 

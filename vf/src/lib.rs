@@ -46,3 +46,16 @@ pub use model::{Inventory, Netdev, Nic, PfLink, Vf, VfNetdev, USERSPACE_DRIVERS}
 pub use numvfs::NumVfsChange;
 pub use pci::PciAddr;
 pub use sysfs::{Access, Observer, Sysfs};
+
+#[cfg(test)]
+mod tests {
+    /// Handles and errors cross threads: plugins discover on one thread and
+    /// report on another.
+    #[test]
+    fn handles_and_errors_are_send_and_sync() {
+        fn send_sync<T: Send + Sync>() {}
+        send_sync::<crate::Sysfs>();
+        send_sync::<crate::Error>();
+        send_sync::<crate::Inventory>();
+    }
+}

@@ -140,10 +140,10 @@ impl Sysfs {
         fs::canonicalize(self.full(rel))
     }
 
-    /// Whether `rel` exists (following links).
-    pub(crate) fn exists_raw(&self, rel: &Path) -> io::Result<bool> {
+    /// What `rel` is (following links), or `None` when it does not exist.
+    pub(crate) fn stat_raw(&self, rel: &Path) -> io::Result<Option<fs::Metadata>> {
         self.observe(Access::Stat(rel));
-        absent_ok(fs::metadata(self.full(rel))).map(|meta| meta.is_some())
+        absent_ok(fs::metadata(self.full(rel)))
     }
 
     /// Writes `value` to an existing attribute in one `write` call, as sysfs
@@ -227,11 +227,21 @@ impl Sysfs {
     }
 }
 
+/// Whether an error means the path does not exist: nothing there, or a
+/// file where the path needs a directory (`class/net/bonding_masters` is a
+/// file beside the netdev directories).
+pub(crate) fn is_absent(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::NotFound | io::ErrorKind::NotADirectory
+    )
+}
+
 /// `None` for a path that does not exist; other errors stay errors.
 fn absent_ok<T>(result: io::Result<T>) -> io::Result<Option<T>> {
     match result {
         Ok(value) => Ok(Some(value)),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+        Err(e) if is_absent(&e) => Ok(None),
         Err(e) => Err(e),
     }
 }

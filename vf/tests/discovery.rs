@@ -145,6 +145,17 @@ fn vf_by_netdev_refuses_pfs_and_software_devices() {
 }
 
 #[test]
+fn files_beside_the_netdevs_are_not_netdevs() {
+    let fake = two_pfs();
+    fs::write(fake.path("class/net/bonding_masters"), "\n").unwrap();
+    let err = fake
+        .sysfs()
+        .vf_by_netdev(&name("bonding_masters"))
+        .unwrap_err();
+    assert!(matches!(err, Error::NoSuchNetdev { .. }), "{err}");
+}
+
+#[test]
 fn vf_index_is_found_without_offset_files_and_despite_wrong_ones() {
     for (offset_files, stride) in [(false, 2), (true, 2)] {
         let fake = FakeSysfs::new().unwrap();

@@ -41,7 +41,11 @@ fn every_real_netdev_is_a_vf_a_pf_or_not_pci() {
     let inventory = sysfs.inventory().unwrap();
     for entry in fs::read_dir("/sys/class/net").unwrap() {
         let name = entry.unwrap().file_name();
-        let name: IfName = name.to_str().unwrap().parse().unwrap();
+        // Only netdev names can be asked about; sysfs may hold other files
+        // here (bonding_masters fits the rules, others need not).
+        let Some(Ok(name)) = name.to_str().map(str::parse::<IfName>) else {
+            continue;
+        };
         match sysfs.vf_by_netdev(&name) {
             // A VF's own netdev, or a plain NIC taken as a VF seen in a VM.
             Ok(vf) => assert!(

@@ -1,0 +1,96 @@
+//! Discovery against the lab's real kernel: two igb PFs (82576) with 7 VFs
+//! each, and an e1000e NIC standing in for a VF passed into a VM. Run them
+//! with `cargo xtask lab`.
+
+use netplumb_vf::{IfName, Sysfs, VfNetdev};
+
+/// A lab variable; without the lab, fails saying how to run the test.
+fn lab_var(name: &str) -> String {
+    assert!(
+        std::env::var_os("NETPLUMB_LAB").is_some(),
+        "this test needs the SR-IOV lab: run it through `cargo xtask lab`"
+    );
+    std::env::var(name).unwrap_or_else(|_| panic!("the lab did not set {name}"))
+}
+
+fn lab_pfs() -> Vec<IfName> {
+    lab_var("NETPLUMB_LAB_PFS")
+        .split(',')
+        .map(|name| name.parse().unwrap())
+        .collect()
+}
+
+#[test]
+#[ignore = "lab"]
+fn lab_igb_pfs_show_seven_vfs_each() {
+    let sysfs = Sysfs::default();
+    for pf_name in lab_pfs() {
+        let pf = sysfs.pf(&pf_name).unwrap();
+        assert_eq!(pf.driver.as_deref(), Some("igb"), "{pf_name}");
+        assert_eq!(
+            (pf.total_vfs, pf.num_vfs, pf.vfs.len()),
+            (7, 7, 7),
+            "{pf_name}"
+        );
+        for (index, vf) in (0u32..).zip(&pf.vfs) {
+            // 82576: First VF Offset 128, VF Stride 2.
+            let rid = u32::from(pf.addr.routing_id()) + 128 + 2 * index;
+            assert_eq!(
+                vf.addr,
+                pf.addr.with_routing_id(rid as u16),
+                "{pf_name} VF {index}"
+            );
+            assert_eq!(vf.driver.as_deref(), Some("igbvf"));
+            assert_eq!(vf.pf_name(), Some(&pf_name));
+            let VfNetdev::Host(netdev) = &vf.netdev else {
+                panic!("{pf_name} VF {index}: {:?}", vf.netdev)
+            };
+            assert_eq!(&sysfs.vf_by_netdev(&netdev.name).unwrap(), vf);
+            assert_eq!(&sysfs.vf_by_index(&pf_name, index).unwrap(), vf);
+            assert_eq!(&sysfs.vf(vf.addr).unwrap(), vf);
+        }
+        let err = sysfs.vf_by_index(&pf_name, 7).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            format!("PF {pf_name} has no VF 7 (numvfs 7)")
+        );
+    }
+}
+
+#[test]
+#[ignore = "lab"]
+fn lab_vm_nic_is_a_vf_without_pf() {
+    let name: IfName = lab_var("NETPLUMB_LAB_VMNIC").parse().unwrap();
+    let sysfs = Sysfs::default();
+    let vf = sysfs.vf_by_netdev(&name).unwrap();
+    assert_eq!(vf.pf, None);
+    assert_eq!(vf.driver.as_deref(), Some("e1000e"));
+    assert_eq!(vf.netdev_name(), Some(&name));
+    let inventory = sysfs.inventory().unwrap();
+    let nic = inventory
+        .interfaces
+        .iter()
+        .find(|n| n.addr == vf.addr)
+        .unwrap();
+    assert!(!nic.is_sriov());
+}
+
+#[test]
+#[ignore = "lab"]
+fn lab_inventory_lists_both_pfs() {
+    let inventory = Sysfs::default().inventory().unwrap();
+    for pf_name in lab_pfs() {
+        let nic = inventory
+            .interfaces
+            .iter()
+            .find(|n| n.name() == Some(&pf_name))
+            .unwrap_or_else(|| panic!("{pf_name} missing from {inventory:?}"));
+        assert_eq!(nic.vfs.len(), 7);
+        assert!(nic
+            .netdev
+            .as_ref()
+            .unwrap()
+            .speed_mbps
+            .is_some_and(|s| s > 0));
+    }
+}
