@@ -5,7 +5,9 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use crate::error::{io_err, Error, Result};
-use crate::guest::{self, ModuleFile, Payload, GUEST_CNI, GUEST_MODULES, GUEST_TESTS, MARK};
+use crate::guest::{
+    self, Marker, ModuleFile, Payload, GUEST_CNI, GUEST_MODULES, GUEST_TESTS, MARK,
+};
 use crate::initramfs::{self, Archive};
 use crate::modules;
 use crate::provision::{self, Assets, CNI_PLUGINS};
@@ -199,7 +201,8 @@ pub fn boot(
     let start = Instant::now();
     let mut ready: Option<Duration> = None;
     let end = machine.run(opts.timeout, |line| {
-        if ready.is_none() && line.starts_with(&format!("{MARK} env")) {
+        let marker = line.find(MARK).and_then(|at| Marker::parse(&line[at..]));
+        if ready.is_none() && matches!(marker, Some(Marker::Env(_))) {
             ready = Some(start.elapsed());
         }
         show(line);
