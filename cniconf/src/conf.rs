@@ -268,7 +268,7 @@ impl NetConf {
     }
 }
 
-fn check_plugin_type(t: &str) -> Result<(), String> {
+pub(crate) fn check_plugin_type(t: &str) -> Result<(), String> {
     if t.is_empty() {
         Err("is empty, expected the plugin's executable name".into())
     } else if t.contains(['/', '\\', '\0']) || t == "." || t == ".." {

@@ -9,6 +9,9 @@
 //! field or variable at fault and what would be right, and maps to a CNI error
 //! code through [`Error::code`].
 //!
+//! [`skel`] is the plugin skeleton the plugin binaries share: environment
+//! and stdin in, stdout bytes and an exit code out, and IPAM delegation.
+//!
 //! ```
 //! use netplumb_cniconf::{BondConf, CniVersion, Env, Command};
 //!
@@ -39,6 +42,7 @@ mod error;
 mod json;
 mod names;
 mod result;
+pub mod skel;
 mod sriov;
 mod version;
 

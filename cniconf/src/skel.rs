@@ -1,0 +1,280 @@
+//! The CNI plugin skeleton: environment and stdin in, stdout bytes and an
+//! exit code out, with every failure rendered as the spec's error JSON in
+//! the version the configuration asked for. Also runs delegated (IPAM)
+//! plugins.
+
+use std::ffi::OsStr;
+use std::io::Write;
+use std::os::unix::fs::PermissionsExt;
+use std::path::PathBuf;
+use std::process::Stdio;
+
+use crate::conf::{check_plugin_type, NetConf};
+use crate::env::{Command, Env};
+use crate::error::{codes, Error, ErrorReply};
+use crate::result::CniResult;
+use crate::version::{CniVersion, VersionReply};
+
+/// One invocation, as the skeleton hands it to a [`Plugin`].
+#[derive(Debug)]
+pub struct Request<'a> {
+    /// The checked environment.
+    pub env: Env,
+    /// The raw configuration, for the plugin's own config type to parse.
+    pub stdin: &'a [u8],
+    /// The fields every plugin shares, already checked.
+    pub conf: NetConf,
+    /// The version replies are written in.
+    pub version: CniVersion,
+}
+
+impl Request<'_> {
+    /// Runs the IPAM plugin named in `ipam.type` for this request's command,
+    /// with the same environment and configuration (see [`delegate`]).
+    ///
+    /// `None` when the configuration has no IPAM section, or when the
+    /// command produces no result.
+    pub fn delegate_ipam(&self) -> Result<Option<CniResult>, Error> {
+        match &self.conf.ipam {
+            Some(ipam) => delegate(&ipam.plugin_type, &self.env, self.stdin),
+            None => Ok(None),
+        }
+    }
+}
+
+/// The commands a plugin implements. VERSION is answered by the skeleton.
+///
+/// Handlers report failure as an [`ErrorReply`]; the skeleton writes it in
+/// the request's version.
+pub trait Plugin {
+    /// ADD: attach, and return the result (in any version: the skeleton
+    /// converts it).
+    fn add(&mut self, req: &Request<'_>) -> Result<CniResult, ErrorReply>;
+    /// DEL: detach, tolerating whatever is already gone.
+    fn del(&mut self, req: &Request<'_>) -> Result<(), ErrorReply>;
+    /// CHECK: verify the attachment is as ADD left it (0.4.0 and later).
+    fn check(&mut self, req: &Request<'_>) -> Result<(), ErrorReply>;
+    /// STATUS: whether ADD can be served now (1.1.0 and later).
+    fn status(&mut self, req: &Request<'_>) -> Result<(), ErrorReply>;
+    /// GC: release what no attachment in `conf.valid_attachments` holds
+    /// (1.1.0 and later).
+    fn gc(&mut self, req: &Request<'_>) -> Result<(), ErrorReply>;
+}
+
+/// What the plugin process prints and how it exits.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outcome {
+    /// The bytes for stdout: a result, a VERSION reply, an error reply, or
+    /// nothing.
+    pub stdout: Vec<u8>,
+    /// The process exit code: 0 on success, 1 on failure.
+    pub exit_code: i32,
+}
+
+impl From<Error> for ErrorReply {
+    /// The error as a reply in the newest version; [`run`] rewrites the
+    /// version to the request's.
+    fn from(e: Error) -> Self {
+        e.to_reply(CniVersion::LATEST)
+    }
+}
+
+/// Runs one plugin invocation.
+///
+/// `vars` is the process environment (pass `std::env::vars_os()`), `stdin`
+/// the configuration bytes. Errors before the configuration's version is
+/// known are written in that version if stdin names a supported one, else
+/// in the newest.
+pub fn run<K, V>(
+    vars: impl IntoIterator<Item = (K, V)>,
+    stdin: &[u8],
+    plugin: &mut impl Plugin,
+) -> Outcome
+where
+    K: AsRef<OsStr>,
+    V: AsRef<OsStr>,
+{
+    let fallback = stated_version(stdin);
+    match dispatch(vars, stdin, plugin) {
+        Ok(stdout) => Outcome {
+            stdout,
+            exit_code: 0,
+        },
+        Err((mut reply, version)) => {
+            reply.cni_version = version.unwrap_or(fallback).to_string();
+            Outcome {
+                stdout: reply.to_vec(),
+                exit_code: 1,
+            }
+        }
+    }
+}
+
+type Failure = (ErrorReply, Option<CniVersion>);
+
+fn dispatch<K, V>(
+    vars: impl IntoIterator<Item = (K, V)>,
+    stdin: &[u8],
+    plugin: &mut impl Plugin,
+) -> Result<Vec<u8>, Failure>
+where
+    K: AsRef<OsStr>,
+    V: AsRef<OsStr>,
+{
+    let early = |e: Error| (ErrorReply::from(e), None);
+    let env = Env::from_vars(vars).map_err(early)?;
+    if env.command == Command::Version {
+        return Ok(VersionReply::default().to_vec());
+    }
+    let conf = NetConf::from_slice(stdin).map_err(early)?;
+    let version = conf.result_version();
+    let failed = |reply: ErrorReply| (reply, Some(version));
+    let needs = |minimum: CniVersion| {
+        if version >= minimum {
+            Ok(())
+        } else {
+            Err(failed(
+                Error::IncompatibleVersion {
+                    field: "cniVersion".into(),
+                    found: version.to_string(),
+                    expected: format!("{minimum} or later for {}", env.command),
+                }
+                .into(),
+            ))
+        }
+    };
+    let command = env.command;
+    match command {
+        Command::Check => needs(CniVersion::V0_4_0)?,
+        Command::Status | Command::Gc => needs(CniVersion::V1_1_0)?,
+        _ => {}
+    }
+    let req = Request {
+        env,
+        stdin,
+        conf,
+        version,
+    };
+    match command {
+        Command::Add => plugin.add(&req).map(|r| r.to_version(version).to_vec()),
+        Command::Del => plugin.del(&req).map(|()| Vec::new()),
+        Command::Check => plugin.check(&req).map(|()| Vec::new()),
+        Command::Status => plugin.status(&req).map(|()| Vec::new()),
+        Command::Gc => plugin.gc(&req).map(|()| Vec::new()),
+        Command::Version => Ok(VersionReply::default().to_vec()),
+    }
+    .map_err(failed)
+}
+
+/// The supported version stdin names, if it names one; else the newest.
+fn stated_version(stdin: &[u8]) -> CniVersion {
+    serde_json::from_slice::<serde_json::Value>(stdin)
+        .ok()
+        .and_then(|v| v.get("cniVersion")?.as_str()?.parse().ok())
+        .unwrap_or(CniVersion::LATEST)
+}
+
+/// Runs the plugin `plugin_type` found in `env.path` with `env` (its
+/// command included) and `stdin` as its configuration, as a runtime would.
+///
+/// Returns its result for ADD, `None` for other commands. A plugin that
+/// fails is [`Error::Delegated`] carrying its own error reply, so its code
+/// reaches the runtime unchanged. The child inherits the rest of this
+/// process's environment; its stderr goes to this process's stderr.
+pub fn delegate(plugin_type: &str, env: &Env, stdin: &[u8]) -> Result<Option<CniResult>, Error> {
+    let exe = find_plugin(plugin_type, &env.path)?;
+    let mut cmd = std::process::Command::new(&exe);
+    let vars: [(&str, Option<String>); 6] = [
+        ("CNI_COMMAND", Some(env.command.to_string())),
+        (
+            "CNI_CONTAINERID",
+            env.container_id.as_ref().map(|c| c.to_string()),
+        ),
+        (
+            "CNI_NETNS",
+            env.netns.as_ref().map(|p| p.to_string_lossy().into_owned()),
+        ),
+        ("CNI_IFNAME", env.ifname.as_ref().map(|i| i.to_string())),
+        (
+            "CNI_ARGS",
+            (!env.args.is_empty()).then(|| env.args.to_string()),
+        ),
+        (
+            "CNI_PATH",
+            std::env::join_paths(&env.path)
+                .ok()
+                .map(|p| p.to_string_lossy().into_owned()),
+        ),
+    ];
+    for (name, value) in vars {
+        match value {
+            Some(v) => cmd.env(name, v),
+            None => cmd.env_remove(name),
+        };
+    }
+    let io_error = |what: &str| {
+        let context = format!("{what} {}", exe.display());
+        move |source| Error::Io { context, source }
+    };
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .map_err(io_error("running"))?;
+    // Feed stdin from another thread, so a plugin that writes before it has
+    // read everything cannot block both sides on full pipes.
+    let mut input = child.stdin.take();
+    let bytes = stdin.to_vec();
+    let writer = std::thread::spawn(move || input.as_mut().map(|i| i.write_all(&bytes)));
+    let output = child.wait_with_output().map_err(io_error("waiting for"))?;
+    // A plugin may exit without reading its configuration: a broken pipe
+    // then says nothing about its answer.
+    let _ = writer.join();
+    if !output.status.success() {
+        let reply = ErrorReply::from_slice(&output.stdout).unwrap_or_else(|_| ErrorReply {
+            cni_version: String::new(),
+            code: codes::IO_FAILURE,
+            msg: format!("exited with {} and printed no error reply", output.status),
+            details: Some(String::from_utf8_lossy(&output.stdout).into_owned()),
+        });
+        return Err(Error::Delegated {
+            plugin: plugin_type.to_string(),
+            reply,
+        });
+    }
+    match env.command {
+        Command::Add => CniResult::from_slice(&output.stdout)
+            .map(Some)
+            .map_err(|e| Error::InvalidResult {
+                field: format!("{plugin_type} result"),
+                message: e.to_string(),
+            }),
+        _ => Ok(None),
+    }
+}
+
+/// The first executable file named `plugin_type` in `path`.
+fn find_plugin(plugin_type: &str, path: &[PathBuf]) -> Result<PathBuf, Error> {
+    check_plugin_type(plugin_type).map_err(|message| Error::InvalidConfig {
+        field: "ipam.type".into(),
+        message,
+    })?;
+    let found = path.iter().map(|dir| dir.join(plugin_type)).find(|p| {
+        std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+    });
+    found.ok_or_else(|| {
+        let dirs: Vec<String> = path.iter().map(|d| d.display().to_string()).collect();
+        Error::InvalidEnv {
+            var: "CNI_PATH",
+            message: if dirs.is_empty() {
+                format!("is empty, expected the directories that hold the {plugin_type:?} plugin")
+            } else {
+                format!(
+                    "has no executable {plugin_type:?} in {}, expected one of them to hold it",
+                    dirs.join(", ")
+                )
+            },
+        }
+    })
+}

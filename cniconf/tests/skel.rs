@@ -1,0 +1,305 @@
+//! The plugin skeleton, and IPAM delegation to a small test-only plugin
+//! script.
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+
+use netplumb_cniconf::skel::{self, Plugin, Request};
+use netplumb_cniconf::{
+    codes, CniResult, CniVersion, Command, Env, ErrorReply, Interface, IpConfig,
+};
+use serde_json::{json, Value};
+
+/// A plugin that records what it was asked and answers from its fields.
+#[derive(Default)]
+struct Recorder {
+    calls: Vec<Command>,
+    fail_with: Option<ErrorReply>,
+}
+
+impl Recorder {
+    fn answer(&mut self, req: &Request<'_>) -> Result<(), ErrorReply> {
+        self.calls.push(req.env.command);
+        self.fail_with.clone().map_or(Ok(()), Err)
+    }
+}
+
+impl Plugin for Recorder {
+    fn add(&mut self, req: &Request<'_>) -> Result<CniResult, ErrorReply> {
+        self.answer(req)?;
+        let mut r = CniResult::new(CniVersion::V1_1_0);
+        r.interfaces.push(Interface {
+            name: "net1".into(),
+            mtu: Some(1500),
+            ..Interface::default()
+        });
+        r.ips.push(IpConfig {
+            address: "192.0.2.5/24".parse().unwrap(),
+            gateway: None,
+            interface: Some(0),
+        });
+        Ok(r)
+    }
+    fn del(&mut self, req: &Request<'_>) -> Result<(), ErrorReply> {
+        self.answer(req)
+    }
+    fn check(&mut self, req: &Request<'_>) -> Result<(), ErrorReply> {
+        self.answer(req)
+    }
+    fn status(&mut self, req: &Request<'_>) -> Result<(), ErrorReply> {
+        self.answer(req)
+    }
+    fn gc(&mut self, req: &Request<'_>) -> Result<(), ErrorReply> {
+        self.answer(req)
+    }
+}
+
+fn vars(command: &str) -> Vec<(&'static str, String)> {
+    vec![
+        ("CNI_COMMAND", command.to_string()),
+        ("CNI_CONTAINERID", "c1".into()),
+        ("CNI_NETNS", "/run/netns/p".into()),
+        ("CNI_IFNAME", "net1".into()),
+        ("CNI_PATH", "/nonexistent".into()),
+    ]
+}
+
+fn conf(version: &str) -> Vec<u8> {
+    json!({"cniVersion": version, "name": "n", "type": "sriov"})
+        .to_string()
+        .into_bytes()
+}
+
+fn stdout_json(out: &skel::Outcome) -> Value {
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+#[test]
+fn version_needs_no_config() {
+    let out = skel::run([("CNI_COMMAND", "VERSION")], b"", &mut Recorder::default());
+    assert_eq!(out.exit_code, 0);
+    assert_eq!(
+        stdout_json(&out)["supportedVersions"],
+        json!(["0.3.0", "0.3.1", "0.4.0", "1.0.0", "1.1.0"])
+    );
+}
+
+#[test]
+fn add_prints_the_result_in_the_configs_version() {
+    let mut plugin = Recorder::default();
+    let out = skel::run(vars("ADD"), &conf("0.4.0"), &mut plugin);
+    assert_eq!(out.exit_code, 0);
+    let v = stdout_json(&out);
+    assert_eq!(v["cniVersion"], "0.4.0");
+    assert_eq!(v["ips"][0]["version"], "4");
+    assert!(v["interfaces"][0].get("mtu").is_none());
+    assert_eq!(plugin.calls, [Command::Add]);
+}
+
+#[test]
+fn del_and_check_print_nothing() {
+    for command in ["DEL", "CHECK"] {
+        let out = skel::run(vars(command), &conf("1.0.0"), &mut Recorder::default());
+        assert_eq!(
+            out,
+            skel::Outcome {
+                stdout: Vec::new(),
+                exit_code: 0
+            }
+        );
+    }
+}
+
+#[test]
+fn handler_errors_are_written_in_the_configs_version() {
+    let mut plugin = Recorder {
+        fail_with: Some(ErrorReply::new(104, "VF 0000:03:02.0 is busy")),
+        ..Recorder::default()
+    };
+    let out = skel::run(vars("ADD"), &conf("0.3.1"), &mut plugin);
+    assert_eq!(out.exit_code, 1);
+    assert_eq!(
+        stdout_json(&out),
+        json!({"cniVersion": "0.3.1", "code": 104, "msg": "VF 0000:03:02.0 is busy"})
+    );
+}
+
+#[test]
+fn check_needs_0_4_0_and_gc_needs_1_1_0() {
+    let mut plugin = Recorder::default();
+    let out = skel::run(vars("CHECK"), &conf("0.3.1"), &mut plugin);
+    assert_eq!(out.exit_code, 1);
+    let v = stdout_json(&out);
+    assert_eq!(v["code"], codes::INCOMPATIBLE_VERSION);
+    assert_eq!(
+        v["msg"],
+        "cniVersion: \"0.3.1\" is not supported, expected 0.4.0 or later for CHECK"
+    );
+    let gc = [("CNI_COMMAND", "GC"), ("CNI_PATH", "/opt/cni/bin")];
+    assert_eq!(skel::run(gc, &conf("1.0.0"), &mut plugin).exit_code, 1);
+    assert_eq!(skel::run(gc, &conf("1.1.0"), &mut plugin).exit_code, 0);
+    assert_eq!(
+        skel::run([("CNI_COMMAND", "STATUS")], &conf("1.1.0"), &mut plugin).exit_code,
+        0
+    );
+    assert_eq!(plugin.calls, [Command::Gc, Command::Status]);
+}
+
+#[test]
+fn env_and_config_errors_use_the_stated_version() {
+    let mut plugin = Recorder::default();
+    let out = skel::run([("CNI_COMMAND", "ADD")], &conf("1.0.0"), &mut plugin);
+    let v = stdout_json(&out);
+    assert_eq!(
+        (v["cniVersion"].as_str(), v["code"].as_u64()),
+        (Some("1.0.0"), Some(4))
+    );
+    assert_eq!(v["msg"], "CNI_CONTAINERID is not set; ADD needs it");
+
+    let out = skel::run(
+        vars("ADD"),
+        br#"{"cniVersion": "0.4.0", "type": "sriov"}"#,
+        &mut plugin,
+    );
+    let v = stdout_json(&out);
+    assert_eq!(
+        (v["cniVersion"].as_str(), v["code"].as_u64()),
+        (Some("0.4.0"), Some(7))
+    );
+
+    let out = skel::run(vars("ADD"), b"not json", &mut plugin);
+    let v = stdout_json(&out);
+    assert_eq!(
+        (v["cniVersion"].as_str(), v["code"].as_u64()),
+        (Some("1.1.0"), Some(6))
+    );
+    assert!(plugin.calls.is_empty());
+}
+
+/// A directory that removes itself.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(tag: &str) -> TempDir {
+        let dir =
+            std::env::temp_dir().join(format!("netplumb-cniconf-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        TempDir(dir)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// A stand-in IPAM plugin: records its stdin and CNI_* environment, answers
+/// ADD with a 0.4.0 result, DEL with nothing, and CHECK with error 11.
+const FAKE_IPAM: &str = r#"#!/bin/sh
+dir=$(dirname "$0")
+cat > "$dir/stdin.$CNI_COMMAND"
+env | grep '^CNI_' | sort > "$dir/env.$CNI_COMMAND"
+case "$CNI_COMMAND" in
+ADD) printf '{"cniVersion":"0.4.0","ips":[{"version":"4","address":"192.0.2.7/24","gateway":"192.0.2.1"}],"routes":[{"dst":"0.0.0.0/0"}]}' ;;
+CHECK) printf '{"cniVersion":"0.4.0","code":11,"msg":"pool locked","details":"retry"}'; exit 1 ;;
+GC) echo 'not json'; exit 3 ;;
+esac
+"#;
+
+fn install(dir: &Path, name: &str, script: &str) {
+    let path = dir.join(name);
+    std::fs::write(&path, script).unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+}
+
+// One test runs every delegation scenario: writing an executable while
+// another test thread forks can make exec fail with ETXTBSY.
+#[test]
+fn ipam_is_delegated_through_cni_path() {
+    let bin = TempDir::new("ipam");
+    install(&bin.0, "fake-ipam", FAKE_IPAM);
+    let stdin = json!({"cniVersion": "1.0.0", "name": "n", "type": "sriov", "ipam": {"type": "fake-ipam", "subnet": "192.0.2.0/24"}})
+        .to_string();
+    let env_for = |command: &str| {
+        let mut vars = vars(command);
+        vars[4].1 = format!("/nonexistent:{}", bin.0.display());
+        vars.push(("CNI_ARGS", "K8S_POD_NAME=p".into()));
+        Env::from_vars(vars).unwrap()
+    };
+    let request = |command: &str| Request {
+        env: env_for(command),
+        stdin: stdin.as_bytes(),
+        conf: netplumb_cniconf::NetConf::from_slice(stdin.as_bytes()).unwrap(),
+        version: CniVersion::V1_0_0,
+    };
+
+    // ADD: the result comes back parsed; the plugin saw our stdin and env.
+    let result = request("ADD").delegate_ipam().unwrap().unwrap();
+    assert_eq!(result.cni_version, CniVersion::V0_4_0);
+    assert_eq!(result.ips[0].address.to_string(), "192.0.2.7/24");
+    assert_eq!(
+        result.to_version(CniVersion::V1_0_0).to_json()["ips"][0].get("version"),
+        None
+    );
+    assert_eq!(
+        std::fs::read_to_string(bin.0.join("stdin.ADD")).unwrap(),
+        stdin
+    );
+    let seen = std::fs::read_to_string(bin.0.join("env.ADD")).unwrap();
+    for line in [
+        "CNI_COMMAND=ADD",
+        "CNI_CONTAINERID=c1",
+        "CNI_NETNS=/run/netns/p",
+        "CNI_IFNAME=net1",
+        "CNI_ARGS=K8S_POD_NAME=p",
+    ] {
+        assert!(seen.lines().any(|l| l == line), "{line} not in {seen}");
+    }
+
+    // DEL: no result.
+    assert_eq!(request("DEL").delegate_ipam().unwrap(), None);
+    assert!(bin.0.join("stdin.DEL").exists());
+
+    // CHECK: the plugin's own error code and details come through.
+    let err = request("CHECK").delegate_ipam().unwrap_err();
+    assert_eq!(err.code(), codes::TRY_AGAIN_LATER);
+    assert_eq!(err.to_string(), "fake-ipam failed: pool locked (retry)");
+    assert_eq!(
+        err.to_reply(CniVersion::V1_0_0).details.as_deref(),
+        Some("retry")
+    );
+
+    // A plugin that fails without an error reply is an I/O failure.
+    let err = skel::delegate(
+        "fake-ipam",
+        &Env {
+            command: Command::Gc,
+            ..env_for("DEL")
+        },
+        b"{}",
+    )
+    .unwrap_err();
+    assert_eq!(err.code(), codes::IO_FAILURE);
+    assert!(err.to_string().contains("printed no error reply"), "{err}");
+
+    // Not in CNI_PATH: the error names the variable and the directories.
+    let err = skel::delegate("host-local", &env_for("ADD"), b"{}").unwrap_err();
+    assert_eq!(err.code(), codes::INVALID_ENV);
+    assert!(
+        err.to_string()
+            .starts_with("CNI_PATH: has no executable \"host-local\" in /nonexistent, "),
+        "{err}"
+    );
+
+    // A config without IPAM delegates nothing.
+    let plain = conf("1.0.0");
+    let req = Request {
+        env: env_for("ADD"),
+        stdin: &plain,
+        conf: netplumb_cniconf::NetConf::from_slice(&plain).unwrap(),
+        version: CniVersion::V1_0_0,
+    };
+    assert_eq!(req.delegate_ipam().unwrap(), None);
+}
