@@ -16,7 +16,10 @@ fuzz_target!(|data: &[u8]| {
         let _ = list.version();
         for i in 0..list.plugins.len() {
             if let Ok(conf) = list.plugin_conf(i) {
-                assert_eq!(NetConf::from_slice(&conf.to_vec()).expect("plugin config parses"), conf);
+                assert_eq!(
+                    NetConf::from_slice(&conf.to_vec()).expect("plugin config parses"),
+                    conf
+                );
             }
         }
     }
