@@ -250,24 +250,16 @@ impl BondConf {
                 );
             }
         }
-        let links = || {
-            self.links
-                .iter()
-                .map(IfName::as_str)
-                .collect::<Vec<_>>()
-                .join(", ")
-        };
-        if let Some(primary) = &self.primary {
-            if !self.links.contains(primary) {
-                return bad(
-                    "primary",
-                    format!(
-                        "{:?} is not one of the links, expected one of {}",
-                        primary.as_str(),
-                        links()
-                    ),
-                );
-            }
+        if let Some(primary) = self.primary.as_ref().filter(|p| !self.links.contains(p)) {
+            let links: Vec<&str> = self.links.iter().map(IfName::as_str).collect();
+            return bad(
+                "primary",
+                format!(
+                    "{:?} is not one of the links, expected one of {}",
+                    primary.as_str(),
+                    links.join(", ")
+                ),
+            );
         }
         // Options the kernel refuses outside some modes.
         let mode_bound = [
