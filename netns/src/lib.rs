@@ -55,5 +55,5 @@ pub use crate::link::{LinkInfo, OperState, MAX_ALIAS_LEN};
 pub use crate::netlink::{Netlink, INITIAL_RECV_BUFFER};
 pub use crate::ns::{current_id, NetNs, NsId, NETNS_RUN_DIR};
 pub use crate::route::{Route, MAIN_TABLE};
-pub use crate::types::{LinkRef, MacAddr, Scope, MAX_ALTNAME_LEN, MAX_IFNAME_LEN};
+pub use crate::types::{IfName, LinkRef, MacAddr, Scope, MAX_ALTNAME_LEN, MAX_IFNAME_LEN};
 pub use crate::vfinfo::{VfInfo, VfLinkState, VlanProto};

@@ -58,29 +58,182 @@ impl From<&LinkRef> for LinkRef {
     }
 }
 
+/// The first of the kernel's `dev_valid_name()` rules that `name` breaks,
+/// given at most `max` bytes: not empty, not `.` or `..`, and no `/`, `:`,
+/// NUL or whitespace byte. The kernel's whitespace test works on bytes and
+/// counts 0xA0 as a space, so UTF-8 text whose encoding holds that byte
+/// (`à`, for one) breaks it as well.
+fn ifname_violation(name: &str, max: usize) -> Option<Violation> {
+    if name.is_empty() {
+        return Some(Violation::Empty);
+    }
+    if name.len() > max {
+        return Some(Violation::TooLong);
+    }
+    if name == "." || name == ".." {
+        return Some(Violation::Reserved);
+    }
+    // Bytes 9..=13, 32 and 0xA0 are the kernel's isspace() set.
+    name.bytes().find_map(|b| match b {
+        b'/' => Some(Violation::Slash),
+        b':' => Some(Violation::Colon),
+        0 => Some(Violation::Nul),
+        9..=13 | b' ' | 0xa0 => Some(Violation::Whitespace),
+        _ => None,
+    })
+}
+
+/// Which interface-name rule a name breaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Violation {
+    Empty,
+    TooLong,
+    Reserved,
+    Slash,
+    Colon,
+    Nul,
+    Whitespace,
+}
+
+/// What [`IfName::new`] says about a name: the rule broken, then all rules.
+macro_rules! ifname_error {
+    ($reason:literal) => {
+        concat!(
+            $reason,
+            "; a name is 1 to 15 bytes, not \".\" or \"..\", without '/', ':', NUL or whitespace"
+        )
+    };
+}
+
+impl Violation {
+    fn explain(self) -> &'static str {
+        match self {
+            Violation::Empty => ifname_error!("it is empty"),
+            Violation::TooLong => ifname_error!("it is longer than 15 bytes"),
+            Violation::Reserved => ifname_error!("\".\" and \"..\" are reserved"),
+            Violation::Slash => ifname_error!("it contains '/'"),
+            Violation::Colon => ifname_error!("it contains ':'"),
+            Violation::Nul => ifname_error!("it contains a NUL byte"),
+            Violation::Whitespace => ifname_error!("it contains whitespace"),
+        }
+    }
+}
+
 /// Checks a name the kernel will use as an interface name: 1 to `max`
-/// bytes, and none of `/`, `:`, whitespace or NUL, and not `.` or `..`
-/// (the kernel's `dev_valid_name` rules).
+/// bytes under the kernel's `dev_valid_name` rules (see [`IfName`]).
 pub(crate) fn validate_ifname(
     name: &str,
     field: &'static str,
     max: usize,
     expected: &'static str,
 ) -> Result<(), Error> {
-    let bad_char = |c: char| c == '/' || c == ':' || c == '\0' || c.is_whitespace();
-    if name.is_empty()
-        || name.len() > max
-        || name == "."
-        || name == ".."
-        || name.chars().any(bad_char)
-    {
-        return Err(Error::InvalidArgument {
+    match ifname_violation(name, max) {
+        None => Ok(()),
+        Some(_) => Err(Error::InvalidArgument {
             field,
             value: name.to_string(),
             expected,
-        });
+        }),
     }
-    Ok(())
+}
+
+/// A network interface name that the kernel would accept.
+///
+/// The rules are the kernel's `dev_valid_name()`: 1 to 15 bytes
+/// ([`MAX_IFNAME_LEN`]), not `.` or `..`, and no `/`, `:`, NUL or whitespace
+/// byte. The kernel's whitespace test works on bytes and counts 0xA0 as a
+/// space, so UTF-8 text whose encoding holds that byte (`à`, for one) is
+/// refused here as it is there.
+///
+/// The verbs of [`Netlink`](crate::Netlink) take any [`LinkRef`]; an
+/// `&IfName` converts into one.
+///
+/// ```
+/// use netplumb_netns::IfName;
+/// let name: IfName = "enp1s0f0v3".parse().unwrap();
+/// assert_eq!(name.as_str(), "enp1s0f0v3");
+/// assert!("eth0:1".parse::<IfName>().is_err());
+/// ```
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(try_from = "String", into = "String")
+)]
+pub struct IfName(String);
+
+impl IfName {
+    /// Checks `name` against the kernel's rules. The error
+    /// ([`Error::InvalidArgument`], field `"interface name"`) says which
+    /// rule it breaks.
+    pub fn new(name: impl Into<String>) -> Result<Self, Error> {
+        let name = name.into();
+        match ifname_violation(&name, MAX_IFNAME_LEN) {
+            None => Ok(Self(name)),
+            Some(violation) => Err(Error::InvalidArgument {
+                field: "interface name",
+                value: name,
+                expected: violation.explain(),
+            }),
+        }
+    }
+
+    /// The name as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for IfName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl fmt::Debug for IfName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&self.0, f)
+    }
+}
+
+impl FromStr for IfName {
+    type Err = Error;
+
+    fn from_str(s: &str) -> Result<Self, Error> {
+        Self::new(s)
+    }
+}
+
+impl TryFrom<String> for IfName {
+    type Error = Error;
+
+    fn try_from(name: String) -> Result<Self, Error> {
+        Self::new(name)
+    }
+}
+
+impl From<IfName> for String {
+    fn from(name: IfName) -> String {
+        name.0
+    }
+}
+
+impl AsRef<str> for IfName {
+    fn as_ref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl From<&IfName> for LinkRef {
+    fn from(name: &IfName) -> LinkRef {
+        LinkRef::Name(name.0.clone())
+    }
+}
+
+impl From<IfName> for LinkRef {
+    fn from(name: IfName) -> LinkRef {
+        LinkRef::Name(name.0)
+    }
 }
 
 /// Checks a new interface name.
@@ -104,7 +257,15 @@ pub(crate) fn validate_altname(name: &str, field: &'static str) -> Result<(), Er
 }
 
 /// An Ethernet MAC address.
+///
+/// With the `serde` feature it is stored as its text, and read back through
+/// the parser.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Default, PartialOrd, Ord)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(try_from = "String", into = "String")
+)]
 pub struct MacAddr(pub [u8; 6]);
 
 impl MacAddr {
@@ -145,6 +306,20 @@ impl fmt::Display for MacAddr {
 impl fmt::Debug for MacAddr {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "MacAddr({self})")
+    }
+}
+
+impl TryFrom<String> for MacAddr {
+    type Error = Error;
+
+    fn try_from(text: String) -> Result<MacAddr, Error> {
+        text.parse()
+    }
+}
+
+impl From<MacAddr> for String {
+    fn from(mac: MacAddr) -> String {
+        mac.to_string()
     }
 }
 
@@ -265,9 +440,108 @@ mod tests {
     }
 
     #[test]
+    fn ifname_accepts_ordinary_names() {
+        for name in [
+            "eth0",
+            "enp1s0f0v12",
+            "a",
+            "net1",
+            "vf-0_1.2",
+            "123456789012345",
+            "ü",
+        ] {
+            assert_eq!(name.parse::<IfName>().unwrap().as_str(), name);
+        }
+    }
+
+    #[test]
+    fn ifname_rejects_what_the_kernel_rejects() {
+        for (name, needle) in [
+            ("", "empty"),
+            ("1234567890123456", "15 bytes"),
+            ("üüüüüüüü", "15 bytes"),
+            (".", "reserved"),
+            ("..", "reserved"),
+            ("a/b", "'/'"),
+            ("eth0:1", "':'"),
+            ("a b", "whitespace"),
+            ("a\tb", "whitespace"),
+            ("a\u{b}", "whitespace"),
+            ("à", "whitespace"),
+            ("a\0", "NUL"),
+        ] {
+            let err = name.parse::<IfName>().unwrap_err();
+            let text = err.to_string();
+            assert!(text.contains(needle), "{name:?}: {text}");
+            assert!(
+                text.starts_with("invalid interface name "),
+                "{name:?}: {text}"
+            );
+            assert!(
+                text.ends_with("without '/', ':', NUL or whitespace"),
+                "{text}"
+            );
+        }
+    }
+
+    #[test]
+    fn ifname_converts_to_a_link_ref() {
+        let name: IfName = "net1".parse().unwrap();
+        assert_eq!(LinkRef::from(&name), LinkRef::Name("net1".into()));
+        assert_eq!(LinkRef::from(name), LinkRef::Name("net1".into()));
+    }
+
+    #[test]
     fn link_ref_display() {
         assert_eq!(LinkRef::from(3).to_string(), "#3");
         assert_eq!(LinkRef::from("eth0").to_string(), "eth0");
+    }
+
+    #[cfg(feature = "serde")]
+    #[test]
+    fn names_and_macs_are_text() {
+        let name: IfName = "net1".parse().unwrap();
+        assert_eq!(serde_json::to_string(&name).unwrap(), r#""net1""#);
+        assert_eq!(serde_json::from_str::<IfName>(r#""net1""#).unwrap(), name);
+        let err = serde_json::from_str::<IfName>(r#""a/b""#).unwrap_err();
+        assert!(err.to_string().contains("'/'"), "{err}");
+
+        let mac = MacAddr([2, 0, 0, 0, 0, 1]);
+        assert_eq!(
+            serde_json::to_string(&mac).unwrap(),
+            r#""02:00:00:00:00:01""#
+        );
+        assert_eq!(
+            serde_json::from_str::<MacAddr>(r#""02:00:00:00:00:01""#).unwrap(),
+            mac
+        );
+        assert!(serde_json::from_str::<MacAddr>(r#""02:00""#).is_err());
+        assert!(serde_json::from_str::<MacAddr>("7").is_err());
+    }
+
+    #[cfg(feature = "serde")]
+    fn json_round_trips<T>(value: T)
+    where
+        T: serde::Serialize + serde::de::DeserializeOwned + PartialEq + fmt::Debug,
+    {
+        let json = serde_json::to_string(&value).unwrap();
+        assert_eq!(serde_json::from_str::<T>(&json).unwrap(), value, "{json}");
+    }
+
+    #[cfg(feature = "serde")]
+    #[test]
+    fn vf_enums_round_trip() {
+        use crate::{VfLinkState, VlanProto};
+        for proto in [VlanProto::Dot1Q, VlanProto::Dot1Ad, VlanProto::Other(7)] {
+            json_round_trips(proto);
+        }
+        for state in [
+            VfLinkState::Auto,
+            VfLinkState::Disable,
+            VfLinkState::Other(9),
+        ] {
+            json_round_trips(state);
+        }
     }
 
     proptest! {
@@ -275,6 +549,24 @@ mod tests {
         fn mac_display_parse_round_trip(bytes: [u8; 6]) {
             let mac = MacAddr(bytes);
             prop_assert_eq!(mac.to_string().parse::<MacAddr>().unwrap(), mac);
+        }
+
+        #[test]
+        fn ifname_display_then_parse_is_identity(name in "[a-zA-Z0-9_.@-]{1,15}") {
+            prop_assume!(name != "." && name != "..");
+            let parsed: IfName = name.parse().unwrap();
+            prop_assert_eq!(parsed.to_string().parse::<IfName>().unwrap(), parsed);
+        }
+
+        #[test]
+        fn ifname_parse_agrees_with_the_validators(s in "\\PC{0,20}") {
+            let parsed = s.parse::<IfName>();
+            prop_assert_eq!(parsed.is_ok(), validate_new_ifname(&s).is_ok());
+            if let Ok(name) = parsed {
+                let bytes = name.as_str().as_bytes();
+                prop_assert!(!bytes.is_empty() && bytes.len() <= MAX_IFNAME_LEN);
+                prop_assert!(!bytes.iter().any(|b| b"/: \t\n\x0b\x0c\r\0\xa0".contains(b)));
+            }
         }
 
         #[test]

@@ -49,6 +49,7 @@ pub struct VfInfo {
 
 /// A VF's VLAN protocol.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum VlanProto {
     /// 802.1Q (`0x8100`).
     #[default]
@@ -81,6 +82,7 @@ impl VlanProto {
 
 /// A VF's administrative link state (`IFLA_VF_LINK_STATE_*`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum VfLinkState {
     /// Follows the PF's link (0).
     #[default]

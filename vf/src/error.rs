@@ -53,17 +53,11 @@ pub enum Error {
         reason: &'static str,
     },
 
-    /// Text that the kernel would refuse as an interface name.
-    #[error(
-        "invalid interface name {input:?}: {reason}; a name is 1 to 15 bytes, not \".\" \
-         or \"..\", without '/', ':' or whitespace"
-    )]
-    InvalidIfName {
-        /// The text given.
-        input: String,
-        /// Which rule it breaks.
-        reason: &'static str,
-    },
+    /// A namespace or rtnetlink call failed, or a name was refused, outside
+    /// any one VF setting. The wrapped error names the operation, the link,
+    /// the errno and the kernel's extended-ack text.
+    #[error(transparent)]
+    Netns(#[from] netplumb_netns::Error),
 
     /// Text that is not a hardware address.
     #[error(

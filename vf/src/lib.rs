@@ -29,7 +29,6 @@
 mod discover;
 mod error;
 mod hwaddr;
-mod ifname;
 mod model;
 mod numvfs;
 mod pci;
@@ -41,8 +40,8 @@ pub mod testing;
 
 pub use error::{Device, Error};
 pub use hwaddr::HwAddr;
-pub use ifname::{IfName, IFNAME_MAX_LEN};
 pub use model::{Inventory, Netdev, Nic, PfLink, Vf, VfNetdev, USERSPACE_DRIVERS};
+pub use netplumb_netns::{IfName, MAX_IFNAME_LEN as IFNAME_MAX_LEN};
 pub use numvfs::NumVfsChange;
 pub use pci::PciAddr;
 pub use sysfs::{Access, Observer, Sysfs};

@@ -8,18 +8,15 @@
 //! Addresses and names serialize as their text and deserialize through their
 //! parsers, so a bad value in a stored record is refused when read back.
 
-use std::fmt;
-use std::str::FromStr;
-
 use serde::de::{self, Deserializer};
 use serde::ser::{SerializeMap, SerializeStruct, Serializer};
 use serde::{Deserialize, Serialize};
 
-use crate::{HwAddr, IfName, Inventory, Netdev, Nic, PciAddr, Vf, VfNetdev};
+use crate::{HwAddr, Inventory, Netdev, Nic, PciAddr, Vf, VfNetdev};
 
 /// Text types: serialize through `Display`, deserialize through `FromStr`.
 macro_rules! as_text {
-    ($($ty:ty => $what:literal),* $(,)?) => {$(
+    ($($ty:ty),* $(,)?) => {$(
         impl Serialize for $ty {
             fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
                 serializer.collect_str(self)
@@ -28,31 +25,14 @@ macro_rules! as_text {
 
         impl<'de> Deserialize<'de> for $ty {
             fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-                deserializer.deserialize_str(TextVisitor::<$ty>(std::marker::PhantomData, $what))
+                let text = String::deserialize(deserializer)?;
+                text.parse().map_err(de::Error::custom)
             }
         }
     )*};
 }
 
-as_text!(PciAddr => "a PCI address", IfName => "an interface name", HwAddr => "a hardware address");
-
-struct TextVisitor<T>(std::marker::PhantomData<T>, &'static str);
-
-impl<T> de::Visitor<'_> for TextVisitor<T>
-where
-    T: FromStr,
-    T::Err: fmt::Display,
-{
-    type Value = T;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.1)
-    }
-
-    fn visit_str<E: de::Error>(self, text: &str) -> Result<T, E> {
-        text.parse().map_err(E::custom)
-    }
-}
+as_text!(PciAddr, HwAddr);
 
 /// A PCI ID the way the operator writes it: four lowercase hex digits.
 struct PciId(u16);
