@@ -69,14 +69,24 @@ pub struct ModuleFile {
     pub params: String,
 }
 
+/// A test binary in the guest.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GuestTest {
+    /// File name under [`GUEST_TESTS`].
+    pub name: String,
+    /// Its package's directory (the host path, present in the guest too):
+    /// its working directory and `CARGO_MANIFEST_DIR`, as under `cargo test`.
+    pub dir: String,
+}
+
 /// What the guest runs once it is set up.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Payload {
     /// Test binaries (file names under [`GUEST_TESTS`]), each run with
     /// `--include-ignored --test-threads=1` and then `args`.
     Tests {
-        /// Binary file names, run in this order.
-        binaries: Vec<String>,
+        /// Binaries, run in this order.
+        binaries: Vec<GuestTest>,
         /// Extra libtest arguments: filters, `--exact`, `--skip X`.
         args: Vec<String>,
     },
@@ -190,7 +200,7 @@ cd /tmp
                 r#"lab_failed=0
 lab_run() {{
     echo "{MARK} begin $1"
-    {GUEST_TESTS}/"$1" --include-ignored --test-threads=1{args}
+    (cd "$2" && CARGO_MANIFEST_DIR="$2" exec {GUEST_TESTS}/"$1" --include-ignored --test-threads=1{args})
     rc=$?
     echo "{MARK} end $1 rc=$rc"
     [ $rc = 0 ] || lab_failed=1
@@ -198,7 +208,11 @@ lab_run() {{
 "#
             ));
             for bin in binaries {
-                s.push_str(&format!("lab_run {}\n", shell_quote(bin)));
+                s.push_str(&format!(
+                    "lab_run {} {}\n",
+                    shell_quote(&bin.name),
+                    shell_quote(&bin.dir)
+                ));
             }
             s.push_str(&format!(
                 r#"if [ $lab_failed = 0 ]; then
@@ -241,7 +255,16 @@ mod tests {
 
     fn tests_payload(args: &[&str]) -> Payload {
         Payload::Tests {
-            binaries: vec!["netplumb_vf-0123abcd".into(), "lab_rig-4567".into()],
+            binaries: vec![
+                GuestTest {
+                    name: "netplumb_vf-0123abcd".into(),
+                    dir: "/w/vf".into(),
+                },
+                GuestTest {
+                    name: "lab_rig-4567".into(),
+                    dir: "/w/my xtask".into(),
+                },
+            ],
             args: args.iter().map(|a| a.to_string()).collect(),
         }
     }
@@ -266,8 +289,11 @@ mod tests {
     #[test]
     fn every_binary_runs_with_ignored_tests_one_at_a_time() {
         let s = init_script(&modules(), &tests_payload(&[]));
-        assert!(s.contains("--include-ignored --test-threads=1\n"));
-        assert!(s.contains("lab_run netplumb_vf-0123abcd\nlab_run lab_rig-4567\n"));
+        assert!(s.contains("--include-ignored --test-threads=1)\n"));
+        assert!(
+            s.contains("lab_run netplumb_vf-0123abcd /w/vf\nlab_run lab_rig-4567 '/w/my xtask'\n")
+        );
+        assert!(s.contains("cd \"$2\" && CARGO_MANIFEST_DIR=\"$2\" exec"));
         let run = s.find("lab_run netplumb_vf").unwrap();
         for setup in [
             "sriov_numvfs",
@@ -285,7 +311,7 @@ mod tests {
     #[test]
     fn user_arguments_are_quoted() {
         let s = init_script(&modules(), &tests_payload(&["lab_bond", "a b; reboot"]));
-        assert!(s.contains("--test-threads=1 lab_bond 'a b; reboot'\n"));
+        assert!(s.contains("--test-threads=1 lab_bond 'a b; reboot')\n"));
     }
 
     #[test]

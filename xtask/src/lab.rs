@@ -1,19 +1,21 @@
 //! `cargo xtask lab`: provision, build, pack, boot, report.
 
 use std::fs;
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
-use crate::error::{io_err, Error, Result};
+use crate::error::{capture, io_err, Error, Result};
 use crate::guest::{
-    self, Marker, ModuleFile, Payload, GUEST_CNI, GUEST_MODULES, GUEST_TESTS, MARK,
+    self, GuestTest, Marker, ModuleFile, Payload, GUEST_CNI, GUEST_MODULES, GUEST_TESTS, MARK,
 };
 use crate::initramfs::{self, Archive};
 use crate::modules;
 use crate::provision::{self, Assets, CNI_PLUGINS};
 use crate::qemu::{Machine, LAB_NICS};
 use crate::report::Report;
-use crate::testbins::{self, Packages, TestBinary};
+use crate::testbins::{self, Build, Packages};
 
 /// How to run the lab.
 #[derive(Debug, Clone)]
@@ -116,15 +118,22 @@ pub fn workspace_root() -> PathBuf {
 pub fn run(opts: &Options) -> Result<()> {
     let mut times = Timings::default();
     let assets = times.time("provision", provision::ensure)?;
-    let binaries = times.time("build", || {
+    let build = times.time("build", || {
         testbins::build(&workspace_root(), &opts.packages)
     })?;
-    eprintln!("lab: {} test binaries", binaries.len());
+    eprintln!("lab: {} test binaries", build.tests.len());
     let payload = Payload::Tests {
-        binaries: binaries.iter().map(|b| b.name.clone()).collect(),
+        binaries: build
+            .tests
+            .iter()
+            .map(|b| GuestTest {
+                name: b.name.clone(),
+                dir: b.package_dir.to_string_lossy().into_owned(),
+            })
+            .collect(),
         args: opts.test_args.clone(),
     };
-    let report = boot(&assets, &binaries, &payload, opts, &mut times, |line| {
+    let report = boot(&assets, &build, &payload, opts, &mut times, |line| {
         println!("{line}");
     })?;
     for failure in &report.failures {
@@ -149,7 +158,7 @@ pub fn run_script(label: &str, script: String, opts: &Options) -> Result<()> {
     println!("{label}: booting the lab (about half a minute under emulation)");
     let report = boot(
         &assets,
-        &[],
+        &Build::default(),
         &Payload::Script(script),
         opts,
         &mut times,
@@ -181,14 +190,14 @@ pub fn run_script(label: &str, script: String, opts: &Options) -> Result<()> {
 /// to `show`. Records the initramfs, boot and payload times.
 pub fn boot(
     assets: &Assets,
-    binaries: &[TestBinary],
+    build: &Build,
     payload: &Payload,
     opts: &Options,
     times: &mut Timings,
     mut show: impl FnMut(&str),
 ) -> Result<Report> {
     let dir = RunDir::create("netplumb-lab")?;
-    let initrd = times.time("initramfs", || pack(assets, binaries, payload, dir.path()))?;
+    let initrd = times.time("initramfs", || pack(assets, build, payload, dir.path()))?;
     let machine = Machine {
         qemu: assets.qemu.clone(),
         kernel: assets.kernel.vmlinuz.clone(),
@@ -220,13 +229,27 @@ pub fn boot(
     Ok(report)
 }
 
+/// The workspace's source files (tracked, or new and not ignored) as absolute
+/// paths: what a test can expect to find under its package directory.
+fn workspace_files(root: &Path) -> Result<Vec<PathBuf>> {
+    let out = capture(Command::new("git").arg("-C").arg(root).args([
+        "ls-files",
+        "-z",
+        "--cached",
+        "--others",
+        "--exclude-standard",
+    ]))?;
+    Ok(out
+        .split('\0')
+        .filter(|f| !f.is_empty())
+        .map(|f| root.join(f))
+        // Deleted but still tracked files are not there to copy.
+        .filter(|p| p.is_file())
+        .collect())
+}
+
 /// Builds the initramfs in `dir` and returns its path.
-fn pack(
-    assets: &Assets,
-    binaries: &[TestBinary],
-    payload: &Payload,
-    dir: &Path,
-) -> Result<PathBuf> {
+fn pack(assets: &Assets, build: &Build, payload: &Payload, dir: &Path) -> Result<PathBuf> {
     let mut archive = Archive::new();
     // busybox --install puts its applets into the bin directories that exist.
     for d in [
@@ -263,7 +286,7 @@ fn pack(
 
     let test_dir = dir.join("tests");
     fs::create_dir(&test_dir).map_err(io_err("create", &test_dir))?;
-    for bin in binaries {
+    for bin in &build.tests {
         let stripped = test_dir.join(&bin.name);
         initramfs::strip_debug(&bin.path, &stripped)?;
         initramfs::add_executable(
@@ -271,6 +294,25 @@ fn pack(
             &format!("{GUEST_TESTS}/{}", bin.name),
             &stripped,
         )?;
+    }
+
+    // Integration tests run the packages' binaries by their host path.
+    for bin in &build.bins {
+        let name = bin.file_name().unwrap_or_default().to_string_lossy();
+        let stripped = test_dir.join(format!("bin-{name}"));
+        initramfs::strip_debug(bin, &stripped)?;
+        initramfs::add_executable(&mut archive, &bin.to_string_lossy(), &stripped)?;
+    }
+    // Tests read their data files through CARGO_MANIFEST_DIR, as under cargo test.
+    if !build.tests.is_empty() {
+        for file in workspace_files(&workspace_root())? {
+            let exec = fs::metadata(&file).is_ok_and(|m| m.permissions().mode() & 0o111 != 0);
+            archive.file(
+                &file.to_string_lossy(),
+                &file,
+                if exec { 0o755 } else { 0o644 },
+            );
+        }
     }
 
     archive.bytes("init", guest::init_script(&module_files, payload), 0o755);
@@ -283,7 +325,7 @@ fn pack(
         "lab: initramfs {:.1} MiB ({} modules, {} test binaries)",
         size as f64 / (1024.0 * 1024.0),
         loads.len(),
-        binaries.len()
+        build.tests.len()
     );
     Ok(initrd)
 }

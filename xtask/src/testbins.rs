@@ -13,6 +13,18 @@ pub struct TestBinary {
     pub path: PathBuf,
     /// Its file name, which is unique and names it in the guest.
     pub name: String,
+    /// Its package's directory: `cargo test` runs it there.
+    pub package_dir: PathBuf,
+}
+
+/// What a test build produced.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Build {
+    /// Test executables, in the order cargo reported them.
+    pub tests: Vec<TestBinary>,
+    /// The packages' own binaries, which integration tests run through
+    /// `CARGO_BIN_EXE_<name>` (an absolute path on the host).
+    pub bins: Vec<PathBuf>,
 }
 
 /// Which packages to build tests for.
@@ -25,9 +37,9 @@ pub enum Packages {
 }
 
 /// Runs `cargo test --no-run --message-format=json` in `root` and returns the
-/// test executables, in the order cargo reported them. Cargo's own progress
-/// and compiler diagnostics go to stderr as usual.
-pub fn build(root: &Path, packages: &Packages) -> Result<Vec<TestBinary>> {
+/// test executables and the binaries they may run. Cargo's own progress and
+/// compiler diagnostics go to stderr as usual.
+pub fn build(root: &Path, packages: &Packages) -> Result<Build> {
     let mut cmd = Command::new(cargo());
     cmd.current_dir(root).args([
         "test",
@@ -63,26 +75,44 @@ pub fn cargo() -> PathBuf {
     std::env::var_os("CARGO").map_or_else(|| PathBuf::from("cargo"), PathBuf::from)
 }
 
-/// Picks test executables out of cargo's JSON messages (one per line).
-pub fn parse_messages(stdout: &str) -> Result<Vec<TestBinary>> {
-    let mut found = Vec::new();
+/// Picks test executables and binaries out of cargo's JSON messages (one per line).
+pub fn parse_messages(stdout: &str) -> Result<Build> {
+    let mut found = Build::default();
     for line in stdout.lines().filter(|l| l.starts_with('{')) {
         let msg: serde_json::Value = serde_json::from_str(line)
             .map_err(|e| Error::CargoOutput(format!("not JSON ({e}): {line}")))?;
-        if msg["reason"] != "compiler-artifact" || msg["profile"]["test"] != true {
+        if msg["reason"] != "compiler-artifact" {
             continue;
         }
         let Some(exe) = msg["executable"].as_str() else {
             continue;
         };
         let path = PathBuf::from(exe);
+        if msg["profile"]["test"] != true {
+            let is_bin = msg["target"]["kind"]
+                .as_array()
+                .is_some_and(|kinds| kinds.iter().any(|k| k == "bin"));
+            if is_bin && !found.bins.contains(&path) {
+                found.bins.push(path);
+            }
+            continue;
+        }
         let name = path
             .file_name()
             .and_then(|n| n.to_str())
             .ok_or_else(|| Error::CargoOutput(format!("executable without a file name: {exe}")))?
             .to_string();
-        if !found.iter().any(|b: &TestBinary| b.path == path) {
-            found.push(TestBinary { path, name });
+        let package_dir = msg["manifest_path"]
+            .as_str()
+            .and_then(|m| Path::new(m).parent())
+            .ok_or_else(|| Error::CargoOutput(format!("no manifest_path for {exe}")))?
+            .to_path_buf();
+        if !found.tests.iter().any(|b| b.path == path) {
+            found.tests.push(TestBinary {
+                path,
+                name,
+                package_dir,
+            });
         }
     }
     Ok(found)
@@ -93,25 +123,32 @@ mod tests {
     use super::*;
 
     #[test]
-    fn only_test_executables_are_taken() {
-        let out = r#"{"reason":"compiler-artifact","profile":{"test":false},"executable":null,"filenames":["/t/libx.rlib"]}
-{"reason":"compiler-artifact","profile":{"test":true},"executable":"/t/debug/deps/netplumb_vf-0a1b","target":{"kind":["lib"]}}
-{"reason":"compiler-artifact","profile":{"test":false},"executable":"/t/debug/xtask","target":{"kind":["bin"]}}
-{"reason":"compiler-artifact","profile":{"test":true},"executable":"/t/debug/deps/lab_rig-99","target":{"kind":["test"]}}
-{"reason":"compiler-artifact","profile":{"test":true},"executable":"/t/debug/deps/lab_rig-99","target":{"kind":["test"]}}
+    fn test_executables_and_bins_are_taken_apart() {
+        let out = r#"{"reason":"compiler-artifact","profile":{"test":false},"executable":null,"filenames":["/t/libx.rlib"],"manifest_path":"/w/vf/Cargo.toml","target":{"kind":["lib"]}}
+{"reason":"compiler-artifact","profile":{"test":true},"executable":"/t/debug/deps/netplumb_vf-0a1b","manifest_path":"/w/vf/Cargo.toml","target":{"kind":["lib"]}}
+{"reason":"compiler-artifact","profile":{"test":false},"executable":"/t/debug/xtask","manifest_path":"/w/xtask/Cargo.toml","target":{"kind":["bin"]}}
+{"reason":"compiler-artifact","profile":{"test":false},"executable":"/t/debug/examples/walk","manifest_path":"/w/vf/Cargo.toml","target":{"kind":["example"]}}
+{"reason":"compiler-artifact","profile":{"test":true},"executable":"/t/debug/deps/lab_rig-99","manifest_path":"/w/xtask/Cargo.toml","target":{"kind":["test"]}}
+{"reason":"compiler-artifact","profile":{"test":true},"executable":"/t/debug/deps/lab_rig-99","manifest_path":"/w/xtask/Cargo.toml","target":{"kind":["test"]}}
 {"reason":"build-finished","success":true}
 "#;
-        let bins = parse_messages(out).unwrap();
-        let names: Vec<_> = bins.iter().map(|b| b.name.as_str()).collect();
+        let build = parse_messages(out).unwrap();
+        let names: Vec<_> = build.tests.iter().map(|b| b.name.as_str()).collect();
         assert_eq!(names, ["netplumb_vf-0a1b", "lab_rig-99"]);
-        assert_eq!(bins[1].path, PathBuf::from("/t/debug/deps/lab_rig-99"));
+        assert_eq!(
+            build.tests[1].path,
+            PathBuf::from("/t/debug/deps/lab_rig-99")
+        );
+        assert_eq!(build.tests[1].package_dir, PathBuf::from("/w/xtask"));
+        assert_eq!(build.bins, [PathBuf::from("/t/debug/xtask")]);
     }
 
     #[test]
     fn garbage_is_an_error() {
         assert!(parse_messages("{not json").is_err());
-        assert!(parse_messages("plain text is ignored\n")
-            .unwrap()
-            .is_empty());
+        assert_eq!(
+            parse_messages("plain text is ignored\n").unwrap(),
+            Build::default()
+        );
     }
 }
