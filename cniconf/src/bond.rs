@@ -172,7 +172,7 @@ impl BondConf {
     /// Parses and checks a `bond` configuration.
     pub fn from_slice(bytes: &[u8]) -> Result<BondConf, Error> {
         let mut o = Obj::parse(bytes, "network configuration", Kind::Config)?;
-        let ifname = o.parsed("ifname", IfName::check)?;
+        let ifname = o.parsed("ifname", str::parse::<IfName>)?;
         let mode = o.keyword("mode", &MODES, true)?.ok_or_else(|| {
             o.invalid(
                 "mode",
@@ -201,7 +201,7 @@ impl BondConf {
         let all_slaves_active = o.flag("allSlavesActive")?;
         let xmit_hash_policy = o.keyword("xmitHashPolicy", &XMIT_HASH_POLICIES, true)?;
         let tlb_dynamic_lb = o.flag("tlbDynamicLb")?;
-        let primary = o.parsed("primary", IfName::check)?;
+        let primary = o.parsed("primary", str::parse::<IfName>)?;
         let updelay = o.number("updelay", MILLIS)?.map(|n| n as u32);
         let downdelay = o.number("downdelay", MILLIS)?.map(|n| n as u32);
         let conf = BondConf {
@@ -386,10 +386,10 @@ fn read_links(o: &mut Obj) -> Result<Vec<IfName>, Error> {
     for (i, item) in items.into_iter().enumerate() {
         let field = format!("links[{i}]");
         let name = match item {
-            Value::String(s) => IfName::check(&s).map_err(|why| o.invalid(&field, why))?,
+            Value::String(s) => s.parse::<IfName>().map_err(|why| o.invalid(&field, why))?,
             other => {
                 let mut link = Obj::from_value(other, o.path(&field), Kind::Config)?;
-                link.parsed("name", IfName::check)?.ok_or_else(|| {
+                link.parsed("name", str::parse::<IfName>)?.ok_or_else(|| {
                     link.invalid("name", "missing, expected the port's interface name")
                 })?
             }

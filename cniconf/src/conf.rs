@@ -6,7 +6,7 @@ use ipnetwork::IpNetwork;
 use serde_json::{Map, Value};
 
 use crate::error::{json_bytes, Error};
-use crate::json::{describe, put, put_list, Kind, Obj};
+use crate::json::{any_text, describe, put, put_list, Kind, Obj};
 use crate::names::{check_identifier, ContainerId, IfName, MacAddr};
 use crate::result::CniResult;
 use crate::version::{supported_list, CniVersion};
@@ -45,12 +45,11 @@ impl Dns {
     }
 
     pub(crate) fn from_obj(mut o: Obj) -> Result<Dns, Error> {
-        let text = |s: &str| Ok(s.to_string());
         Ok(Dns {
-            nameservers: o.list("nameservers", text)?,
+            nameservers: o.list("nameservers", any_text)?,
             domain: o.string("domain")?,
-            search: o.list("search", text)?,
-            options: o.list("options", text)?,
+            search: o.list("search", any_text)?,
+            options: o.list("options", any_text)?,
         })
     }
 
@@ -82,7 +81,7 @@ pub struct RuntimeConfig {
 impl RuntimeConfig {
     fn from_obj(mut o: Obj) -> Result<RuntimeConfig, Error> {
         Ok(RuntimeConfig {
-            mac: o.parsed("mac", MacAddr::check)?,
+            mac: o.parsed("mac", str::parse::<MacAddr>)?,
             ips: o.list("ips", parse_cidr)?,
             device_id: o.string("deviceID")?,
             extra: o.into_rest(),
@@ -329,10 +328,10 @@ fn read_attachments(o: &mut Obj) -> Result<Option<Vec<GcAttachment>>, Error> {
     for (i, item) in items.into_iter().enumerate() {
         let mut a = Obj::from_value(item, o.path(&format!("{key}[{i}]")), o.kind())?;
         let container_id = a
-            .parsed("containerID", ContainerId::check)?
+            .parsed("containerID", str::parse::<ContainerId>)?
             .ok_or_else(|| a.invalid("containerID", "missing, expected the container's ID"))?;
         let ifname = a
-            .parsed("ifname", IfName::check)?
+            .parsed("ifname", str::parse::<IfName>)?
             .ok_or_else(|| a.invalid("ifname", "missing, expected the interface name"))?;
         out.push(GcAttachment {
             container_id,
@@ -376,7 +375,7 @@ impl NetConfList {
     pub fn from_slice(bytes: &[u8]) -> Result<NetConfList, Error> {
         let mut o = Obj::parse(bytes, "network configuration list", Kind::Config)?;
         let cni_version = o.string("cniVersion")?;
-        let cni_versions = o.list("cniVersions", |s| Ok(s.to_string()))?;
+        let cni_versions = o.list("cniVersions", any_text)?;
         let name = o.string("name")?;
         if let Some(name) = &name {
             check_identifier(name).map_err(|why| o.invalid("name", why))?;

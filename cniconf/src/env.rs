@@ -256,9 +256,9 @@ impl Env {
         let container_id = required(CONTAINERID, container_id)?
             .map(|v| {
                 let v = text(CONTAINERID, v)?;
-                ContainerId::check(&v).map_err(|message| Error::InvalidEnv {
+                v.parse::<ContainerId>().map_err(|why| Error::InvalidEnv {
                     var: CONTAINERID,
-                    message,
+                    message: why.to_string(),
                 })
             })
             .transpose()?;
@@ -266,9 +266,9 @@ impl Env {
         let ifname = required(IFNAME, ifname)?
             .map(|v| {
                 let v = text(IFNAME, v)?;
-                IfName::check(&v).map_err(|message| Error::InvalidEnv {
+                v.parse::<IfName>().map_err(|why| Error::InvalidEnv {
                     var: IFNAME,
-                    message,
+                    message: why.to_string(),
                 })
             })
             .transpose()?;

@@ -110,11 +110,11 @@ impl Obj {
             .ok_or_else(|| self.invalid(key, format_args!("missing, expected {hint}")))
     }
 
-    /// A string field parsed by `parse`, whose error text says what is wrong.
-    pub(crate) fn parsed<T>(
+    /// A string field parsed by `parse`, whose error says what is wrong.
+    pub(crate) fn parsed<T, E: Display>(
         &mut self,
         key: &str,
-        parse: impl FnOnce(&str) -> Result<T, String>,
+        parse: impl FnOnce(&str) -> Result<T, E>,
     ) -> Result<Option<T>, Error> {
         match self.string(key)? {
             None => Ok(None),
@@ -227,10 +227,10 @@ impl Obj {
     }
 
     /// A list of strings, each parsed by `parse`; absent means empty.
-    pub(crate) fn list<T>(
+    pub(crate) fn list<T, E: Display>(
         &mut self,
         key: &str,
-        mut parse: impl FnMut(&str) -> Result<T, String>,
+        mut parse: impl FnMut(&str) -> Result<T, E>,
     ) -> Result<Vec<T>, Error> {
         let items = self.array(key)?.unwrap_or_default();
         let mut out = Vec::with_capacity(items.len());
@@ -306,6 +306,11 @@ pub(crate) fn invalid(kind: Kind, field: String, message: impl Display) -> Error
         Kind::Config => Error::InvalidConfig { field, message },
         Kind::Result => Error::InvalidResult { field, message },
     }
+}
+
+/// For [`Obj::list`] of plain strings: any text is fine.
+pub(crate) fn any_text(s: &str) -> Result<String, std::convert::Infallible> {
+    Ok(s.to_string())
 }
 
 pub(crate) fn join(prefix: &str, key: &str) -> String {
@@ -405,7 +410,7 @@ mod tests {
     #[test]
     fn list_items_are_named_by_index() {
         let mut o = obj(json!({"ips": ["a", 5]}));
-        let err = o.list("ips", |s| Ok(s.to_string())).unwrap_err();
+        let err = o.list("ips", any_text).unwrap_err();
         assert_eq!(
             err.to_string(),
             "runtimeConfig.ips[1]: expected a string, found the number 5"

@@ -50,7 +50,7 @@ pub use bond::{BondConf, BondMode, FailOverMac, XmitHashPolicy};
 pub use conf::{Dns, GcAttachment, Ipam, NetConf, NetConfList, RuntimeConfig};
 pub use env::{CniArgs, Command, Env};
 pub use error::{codes, Error, ErrorReply};
-pub use names::{ContainerId, IfName, MacAddr, PciAddr};
+pub use names::{ContainerId, IfName, MacAddr, PciAddr, ValueError};
 pub use result::{CniResult, Interface, IpConfig, Route};
 pub use sriov::{LinkState, LogLevel, SriovConf, VfSelector, VlanProto};
 pub use version::{CniVersion, VersionReply};

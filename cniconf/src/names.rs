@@ -1,20 +1,33 @@
 //! Validated names and addresses as the CNI protocol carries them.
 //!
-//! Each type's parser returns an error that says what is wrong and what
-//! would be right; callers add the field or variable name.
+//! Each type's parser fails with a [`ValueError`]: what is wrong and what
+//! would be right, naming no field. The caller knows which field or
+//! variable held the text, and which CNI error code fits, and adds both.
 
 use std::fmt;
 use std::str::FromStr;
 
-use crate::error::Error;
-
 /// The longest interface name Linux accepts (IFNAMSIZ less the NUL).
 const IFNAME_MAX: usize = 15;
 
-fn invalid(what: &str, why: String) -> Error {
-    Error::InvalidConfig {
-        field: what.to_string(),
-        message: why,
+/// Why a text is not a valid [`IfName`], [`ContainerId`], [`MacAddr`] or
+/// [`PciAddr`], or why parts do not make a [`PciAddr`].
+///
+/// It holds the reason alone, such as `"0000:03:20.0" is not a PCI address,
+/// expected ...`; the configuration and environment readers turn it into an
+/// [`Error`](crate::Error) that names the field or variable.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct ValueError(String);
+
+impl ValueError {
+    fn new(reason: impl Into<String>) -> ValueError {
+        ValueError(reason.into())
+    }
+
+    /// What is wrong and what would be right.
+    pub fn reason(&self) -> &str {
+        &self.0
     }
 }
 
@@ -24,31 +37,6 @@ fn invalid(what: &str, why: String) -> Error {
 pub struct IfName(String);
 
 impl IfName {
-    /// Checks `name`; the error text says what is wrong.
-    pub(crate) fn check(name: &str) -> Result<IfName, String> {
-        if name.is_empty() {
-            return Err("is empty, expected an interface name of 1-15 bytes".into());
-        }
-        if name.len() > IFNAME_MAX {
-            return Err(format!(
-                "{name:?} is {} bytes long, expected at most {IFNAME_MAX}",
-                name.len()
-            ));
-        }
-        if name == "." || name == ".." {
-            return Err(format!("{name:?} is not a usable interface name"));
-        }
-        if let Some(c) = name
-            .chars()
-            .find(|&c| c == '/' || c == ':' || c.is_whitespace() || c == '\0')
-        {
-            return Err(format!(
-                "{name:?} contains {c:?}, expected no '/', ':', NUL or whitespace"
-            ));
-        }
-        Ok(IfName(name.to_string()))
-    }
-
     /// The name as text.
     pub fn as_str(&self) -> &str {
         &self.0
@@ -56,10 +44,34 @@ impl IfName {
 }
 
 impl FromStr for IfName {
-    type Err = Error;
+    type Err = ValueError;
 
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        IfName::check(s).map_err(|why| invalid("interface name", why))
+    fn from_str(name: &str) -> Result<Self, Self::Err> {
+        if name.is_empty() {
+            return Err(ValueError::new(
+                "is empty, expected an interface name of 1-15 bytes",
+            ));
+        }
+        if name.len() > IFNAME_MAX {
+            return Err(ValueError::new(format!(
+                "{name:?} is {} bytes long, expected at most {IFNAME_MAX}",
+                name.len()
+            )));
+        }
+        if name == "." || name == ".." {
+            return Err(ValueError::new(format!(
+                "{name:?} is not a usable interface name"
+            )));
+        }
+        if let Some(c) = name
+            .chars()
+            .find(|&c| c == '/' || c == ':' || c.is_whitespace() || c == '\0')
+        {
+            return Err(ValueError::new(format!(
+                "{name:?} contains {c:?}, expected no '/', ':', NUL or whitespace"
+            )));
+        }
+        Ok(IfName(name.to_string()))
     }
 }
 
@@ -96,10 +108,6 @@ pub(crate) fn check_identifier(text: &str) -> Result<(), String> {
 pub struct ContainerId(String);
 
 impl ContainerId {
-    pub(crate) fn check(id: &str) -> Result<ContainerId, String> {
-        check_identifier(id).map(|()| ContainerId(id.to_string()))
-    }
-
     /// The ID as text.
     pub fn as_str(&self) -> &str {
         &self.0
@@ -107,10 +115,12 @@ impl ContainerId {
 }
 
 impl FromStr for ContainerId {
-    type Err = Error;
+    type Err = ValueError;
 
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        ContainerId::check(s).map_err(|why| invalid("container ID", why))
+    fn from_str(id: &str) -> Result<Self, Self::Err> {
+        check_identifier(id)
+            .map(|()| ContainerId(id.to_string()))
+            .map_err(ValueError)
     }
 }
 
@@ -129,14 +139,34 @@ impl AsRef<str> for ContainerId {
 /// An Ethernet MAC address. Parsed from `aa:bb:cc:dd:ee:ff` or
 /// `aa-bb-cc-dd-ee-ff` in either case; written lowercase with colons.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct MacAddr(pub [u8; 6]);
+pub struct MacAddr([u8; 6]);
 
 impl MacAddr {
-    pub(crate) fn check(text: &str) -> Result<MacAddr, String> {
+    /// The address with these six bytes.
+    pub const fn new(octets: [u8; 6]) -> MacAddr {
+        MacAddr(octets)
+    }
+
+    /// The six bytes.
+    pub const fn octets(&self) -> [u8; 6] {
+        self.0
+    }
+}
+
+impl From<[u8; 6]> for MacAddr {
+    fn from(octets: [u8; 6]) -> MacAddr {
+        MacAddr(octets)
+    }
+}
+
+impl FromStr for MacAddr {
+    type Err = ValueError;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
         let wrong = || {
-            format!(
+            ValueError::new(format!(
                 "{text:?} is not a MAC address, expected six hex pairs such as 02:00:00:00:00:01"
-            )
+            ))
         };
         let sep = if text.contains('-') { '-' } else { ':' };
         let mut bytes = [0u8; 6];
@@ -153,19 +183,6 @@ impl MacAddr {
         }
         Ok(MacAddr(bytes))
     }
-
-    /// The six bytes.
-    pub fn octets(&self) -> [u8; 6] {
-        self.0
-    }
-}
-
-impl FromStr for MacAddr {
-    type Err = Error;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        MacAddr::check(s).map_err(|why| invalid("MAC address", why))
-    }
 }
 
 impl fmt::Display for MacAddr {
@@ -177,21 +194,70 @@ impl fmt::Display for MacAddr {
 
 /// A PCI address as a device plugin writes it: `0000:03:02.0`, or the short
 /// `03:02.0` (domain 0). Written in the full lowercase form.
+///
+/// The device number is 0-31 and the function 0-7 however the address is
+/// made, so what [`Display`](fmt::Display) writes always parses back to the
+/// same address.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct PciAddr {
-    /// PCI domain (segment).
-    pub domain: u32,
-    /// Bus number.
-    pub bus: u8,
-    /// Device number, 0-31.
-    pub device: u8,
-    /// Function number, 0-7.
-    pub function: u8,
+    domain: u32,
+    bus: u8,
+    device: u8,
+    function: u8,
 }
 
 impl PciAddr {
-    pub(crate) fn check(text: &str) -> Result<PciAddr, String> {
-        let wrong = || format!("{text:?} is not a PCI address, expected the form 0000:03:02.0");
+    /// The address `domain:bus:device.function`; the device must be 0-31
+    /// and the function 0-7.
+    pub fn new(domain: u32, bus: u8, device: u8, function: u8) -> Result<PciAddr, ValueError> {
+        if device > 31 {
+            return Err(ValueError::new(format!(
+                "device {device} is out of range, expected 0-31"
+            )));
+        }
+        if function > 7 {
+            return Err(ValueError::new(format!(
+                "function {function} is out of range, expected 0-7"
+            )));
+        }
+        Ok(PciAddr {
+            domain,
+            bus,
+            device,
+            function,
+        })
+    }
+
+    /// The PCI domain (segment).
+    pub fn domain(&self) -> u32 {
+        self.domain
+    }
+
+    /// The bus number.
+    pub fn bus(&self) -> u8 {
+        self.bus
+    }
+
+    /// The device number, 0-31.
+    pub fn device(&self) -> u8 {
+        self.device
+    }
+
+    /// The function number, 0-7.
+    pub fn function(&self) -> u8 {
+        self.function
+    }
+}
+
+impl FromStr for PciAddr {
+    type Err = ValueError;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let wrong = || {
+            ValueError::new(format!(
+                "{text:?} is not a PCI address, expected the form 0000:03:02.0"
+            ))
+        };
         let hex = |s: &str, digits: std::ops::RangeInclusive<usize>| {
             if digits.contains(&s.len()) && s.bytes().all(|b| b.is_ascii_hexdigit()) {
                 u32::from_str_radix(s, 16).ok()
@@ -210,22 +276,10 @@ impl PciAddr {
         let (bus, slot) = rest.split_once(':').ok_or_else(wrong)?;
         let (device, function) = slot.split_once('.').ok_or_else(wrong)?;
         let bus = hex(bus, 2..=2).ok_or_else(wrong)?;
-        let device = hex(device, 2..=2).filter(|d| *d < 32).ok_or_else(wrong)?;
-        let function = hex(function, 1..=1).filter(|f| *f < 8).ok_or_else(wrong)?;
-        Ok(PciAddr {
-            domain,
-            bus: bus as u8,
-            device: device as u8,
-            function: function as u8,
-        })
-    }
-}
-
-impl FromStr for PciAddr {
-    type Err = Error;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        PciAddr::check(s).map_err(|why| invalid("PCI address", why))
+        let device = hex(device, 2..=2).ok_or_else(wrong)?;
+        let function = hex(function, 1..=1).ok_or_else(wrong)?;
+        // Two hex digits and one always fit a u8; new() checks the ranges.
+        PciAddr::new(domain, bus as u8, device as u8, function as u8).map_err(|_| wrong())
     }
 }
 
@@ -243,44 +297,61 @@ impl fmt::Display for PciAddr {
 mod tests {
     use super::*;
 
+    fn reason<T: FromStr<Err = ValueError>>(text: &str) -> String {
+        match text.parse::<T>() {
+            Ok(_) => panic!("{text:?} parsed"),
+            Err(e) => e.reason().to_string(),
+        }
+    }
+
     #[test]
     fn ifname_rules() {
-        assert!(IfName::check("net1").is_ok());
-        assert!(IfName::check("a23456789012345").is_ok());
-        assert!(IfName::check("a234567890123456")
-            .unwrap_err()
-            .contains("16 bytes long, expected at most 15"));
-        assert!(IfName::check("").unwrap_err().contains("is empty"));
-        assert!(IfName::check(".").is_err());
-        assert!(IfName::check("..").is_err());
-        assert!(IfName::check("...").is_ok());
+        assert!("net1".parse::<IfName>().is_ok());
+        assert!("a23456789012345".parse::<IfName>().is_ok());
+        assert_eq!(
+            reason::<IfName>("a234567890123456"),
+            "\"a234567890123456\" is 16 bytes long, expected at most 15"
+        );
+        assert!(reason::<IfName>("").contains("is empty"));
+        assert!(".".parse::<IfName>().is_err());
+        assert!("..".parse::<IfName>().is_err());
+        assert!("...".parse::<IfName>().is_ok());
         for bad in ["a/b", "a:b", "a b", "a\tb", "a\u{a0}b"] {
-            assert!(
-                IfName::check(bad).unwrap_err().contains("expected no '/'"),
-                "{bad}"
-            );
+            assert!(reason::<IfName>(bad).contains("expected no '/'"), "{bad}");
         }
     }
 
     #[test]
     fn container_id_rules() {
-        assert!(ContainerId::check("3f6940ab5ab4").is_ok());
-        assert!(ContainerId::check("a_b.c-d").is_ok());
-        assert!(ContainerId::check("-a")
-            .unwrap_err()
-            .contains("starts with '-'"));
-        assert!(ContainerId::check("a/b")
-            .unwrap_err()
-            .contains("contains '/'"));
-        assert!(ContainerId::check("é").is_err());
-        assert!(ContainerId::check("").is_err());
+        assert!("3f6940ab5ab4".parse::<ContainerId>().is_ok());
+        assert!("a_b.c-d".parse::<ContainerId>().is_ok());
+        assert!(reason::<ContainerId>("-a").contains("starts with '-'"));
+        assert!(reason::<ContainerId>("a/b").contains("contains '/'"));
+        assert!("é".parse::<ContainerId>().is_err());
+        assert!("".parse::<ContainerId>().is_err());
+    }
+
+    #[test]
+    fn parse_errors_name_no_field() {
+        // The reason starts with the text itself or what is wrong with it;
+        // the field or variable is for the caller to add.
+        assert_eq!(
+            reason::<MacAddr>("zz"),
+            "\"zz\" is not a MAC address, expected six hex pairs such as 02:00:00:00:00:01"
+        );
+        assert_eq!(
+            "eth0".parse::<PciAddr>().unwrap_err().to_string(),
+            "\"eth0\" is not a PCI address, expected the form 0000:03:02.0"
+        );
     }
 
     #[test]
     fn mac_parses_both_separators_and_prints_canonically() {
-        let mac = MacAddr::check("CA:FE:C0:FF:EE:00").unwrap();
+        let mac: MacAddr = "CA:FE:C0:FF:EE:00".parse().unwrap();
         assert_eq!(mac.to_string(), "ca:fe:c0:ff:ee:00");
-        assert_eq!(MacAddr::check("ca-fe-c0-ff-ee-00").unwrap(), mac);
+        assert_eq!(mac.octets(), [0xca, 0xfe, 0xc0, 0xff, 0xee, 0x00]);
+        assert_eq!(MacAddr::new(mac.octets()), mac);
+        assert_eq!("ca-fe-c0-ff-ee-00".parse::<MacAddr>().unwrap(), mac);
         for bad in [
             "ca:fe:c0:ff:ee",
             "ca:fe:c0:ff:ee:00:11",
@@ -288,29 +359,25 @@ mod tests {
             "ca:fe:c0:ff:ee:0g",
             "+a:fe:c0:ff:ee:00",
         ] {
-            assert!(MacAddr::check(bad).is_err(), "{bad}");
+            assert!(bad.parse::<MacAddr>().is_err(), "{bad}");
         }
     }
 
     #[test]
     fn pci_address_long_and_short_forms() {
-        let pci = PciAddr::check("0000:03:02.0").unwrap();
+        let pci: PciAddr = "0000:03:02.0".parse().unwrap();
         assert_eq!(
-            pci,
-            PciAddr {
-                domain: 0,
-                bus: 3,
-                device: 2,
-                function: 0
-            }
+            (pci.domain(), pci.bus(), pci.device(), pci.function()),
+            (0, 3, 2, 0)
         );
-        assert_eq!(PciAddr::check("03:02.0").unwrap(), pci);
+        assert_eq!(PciAddr::new(0, 3, 2, 0).unwrap(), pci);
+        assert_eq!("03:02.0".parse::<PciAddr>().unwrap(), pci);
         assert_eq!(
-            PciAddr::check("0000:AF:1F.7").unwrap().to_string(),
+            "0000:AF:1F.7".parse::<PciAddr>().unwrap().to_string(),
             "0000:af:1f.7"
         );
         assert_eq!(
-            PciAddr::check("10000:00:02.0").unwrap().to_string(),
+            "10000:00:02.0".parse::<PciAddr>().unwrap().to_string(),
             "10000:00:02.0"
         );
         for bad in [
@@ -321,7 +388,20 @@ mod tests {
             "x",
             "0000:03:02.0:1",
         ] {
-            assert!(PciAddr::check(bad).is_err(), "{bad}");
+            assert!(bad.parse::<PciAddr>().is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn pci_address_parts_are_checked_on_construction() {
+        assert_eq!(
+            PciAddr::new(0, 0, 32, 0).unwrap_err().reason(),
+            "device 32 is out of range, expected 0-31"
+        );
+        assert_eq!(
+            PciAddr::new(0, 0, 0, 8).unwrap_err().reason(),
+            "function 8 is out of range, expected 0-7"
+        );
+        assert!(PciAddr::new(u32::MAX, 255, 31, 7).is_ok());
     }
 }

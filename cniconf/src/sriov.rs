@@ -9,7 +9,7 @@ use crate::conf::NetConf;
 use crate::env::CniArgs;
 use crate::error::{json_bytes, Error};
 use crate::json::{name_of, put, Kind, Obj};
-use crate::names::{IfName, MacAddr, PciAddr};
+use crate::names::{IfName, MacAddr, PciAddr, ValueError};
 
 const VLAN: RangeInclusive<u64> = 0..=4094;
 const QOS: RangeInclusive<u64> = 0..=7;
@@ -127,12 +127,12 @@ impl SriovConf {
     /// Parses and checks an `sriov` configuration.
     pub fn from_slice(bytes: &[u8]) -> Result<SriovConf, Error> {
         let mut o = Obj::parse(bytes, "network configuration", Kind::Config)?;
-        let device_id = o.parsed("deviceID", PciAddr::check)?;
-        let master = o.parsed("master", IfName::check)?;
+        let device_id = o.parsed("deviceID", str::parse::<PciAddr>)?;
+        let master = o.parsed("master", str::parse::<IfName>)?;
         let vlan = o.number("vlan", VLAN)?.map(|n| n as u16);
         let vlan_qos = o.number("vlanQoS", QOS)?.map(|n| n as u8);
         let vlan_proto = o.keyword("vlanProto", &VLAN_PROTOS, false)?;
-        let mac = o.parsed("mac", MacAddr::check)?;
+        let mac = o.parsed("mac", str::parse::<MacAddr>)?;
         let spoofchk = on_off(&mut o, "spoofchk")?;
         let trust = on_off(&mut o, "trust")?;
         let link_state = o.keyword("link_state", &LINK_STATES, false)?;
@@ -233,11 +233,11 @@ impl SriovConf {
         else {
             return Ok(None);
         };
-        PciAddr::check(text)
+        text.parse()
             .map(Some)
-            .map_err(|message| Error::InvalidConfig {
+            .map_err(|why: ValueError| Error::InvalidConfig {
                 field: "runtimeConfig.deviceID".into(),
-                message,
+                message: why.to_string(),
             })
     }
 
@@ -270,11 +270,12 @@ impl SriovConf {
             return Ok(Some(mac));
         }
         if let Some(text) = args.get("MAC") {
-            return MacAddr::check(text)
+            return text
+                .parse()
                 .map(Some)
-                .map_err(|message| Error::InvalidEnv {
+                .map_err(|why: ValueError| Error::InvalidEnv {
                     var: "CNI_ARGS",
-                    message: format!("MAC: {message}"),
+                    message: format!("MAC: {why}"),
                 });
         }
         Ok(self.mac)

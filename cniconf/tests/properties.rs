@@ -95,7 +95,7 @@ fn net_conf() -> impl Strategy<Value = NetConf> {
     );
     let runtime = option::of(
         (
-            option::of(any::<[u8; 6]>().prop_map(MacAddr)),
+            option::of(any::<[u8; 6]>().prop_map(MacAddr::new)),
             vec(cidr(), 0..3),
             option::of(text()),
             extra(),
@@ -157,13 +157,8 @@ fn net_conf() -> impl Strategy<Value = NetConf> {
 }
 
 fn pci() -> impl Strategy<Value = PciAddr> {
-    (0u32..=0xffff, any::<u8>(), 0u8..32, 0u8..8).prop_map(|(domain, bus, device, function)| {
-        PciAddr {
-            domain,
-            bus,
-            device,
-            function,
-        }
+    (any::<u32>(), any::<u8>(), 0u8..32, 0u8..8).prop_map(|(domain, bus, device, function)| {
+        PciAddr::new(domain, bus, device, function).unwrap()
     })
 }
 
@@ -183,7 +178,7 @@ fn sriov_conf() -> impl Strategy<Value = SriovConf> {
             option::of(pci()),
             option::of(ifname()),
             vlan,
-            option::of(any::<[u8; 6]>().prop_map(MacAddr)),
+            option::of(any::<[u8; 6]>().prop_map(MacAddr::new)),
         ),
         (
             option::of(any::<bool>()),
@@ -448,6 +443,27 @@ proptest! {
         prop_assert_eq!(r.ips, full.ips);
         prop_assert_eq!(r.dns, full.dns);
         prop_assert_eq!(r.interfaces.len(), full.interfaces.len());
+    }
+
+    #[test]
+    fn pci_address_prints_and_parses_back(pci in pci()) {
+        prop_assert_eq!(pci.to_string().parse::<PciAddr>().unwrap(), pci);
+    }
+
+    #[test]
+    fn pci_address_out_of_range_parts_are_refused(
+        domain in any::<u32>(),
+        bus in any::<u8>(),
+        (device, function) in prop_oneof![(32u8.., any::<u8>()), (any::<u8>(), 8u8..)],
+    ) {
+        prop_assert!(PciAddr::new(domain, bus, device, function).is_err());
+    }
+
+    #[test]
+    fn mac_address_prints_and_parses_back(octets in any::<[u8; 6]>()) {
+        let mac = MacAddr::new(octets);
+        prop_assert_eq!(mac.to_string().parse::<MacAddr>().unwrap(), mac);
+        prop_assert_eq!(mac.octets(), octets);
     }
 
     #[test]
