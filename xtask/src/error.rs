@@ -15,22 +15,45 @@ pub enum Error {
     /// A file or directory operation failed.
     #[error("{action} {path}: {source}")]
     Io {
+        /// What was being done, e.g. `create`.
         action: &'static str,
+        /// To which file or directory.
         path: PathBuf,
+        /// What the system said.
         source: std::io::Error,
     },
     /// A host command could not be started or exited unsuccessfully.
     #[error("`{command}` failed: {detail}")]
-    Command { command: String, detail: String },
+    Command {
+        /// The command as a person would type it.
+        command: String,
+        /// How it failed, with its stderr when captured.
+        detail: String,
+    },
     /// Host packages are missing and this process cannot install them.
     #[error("the lab needs host packages that are not installed: {packages}\n{hint}")]
-    MissingPackages { packages: String, hint: String },
+    MissingPackages {
+        /// The missing Debian packages.
+        packages: String,
+        /// The exact commands that install them.
+        hint: String,
+    },
     /// Something the lab needs could not be found after provisioning.
     #[error("{what}: {detail}")]
-    Provision { what: String, detail: String },
+    Provision {
+        /// The thing that is missing or wrong.
+        what: String,
+        /// What was expected and where it was looked for.
+        detail: String,
+    },
     /// A kernel module or its dependencies could not be resolved.
     #[error("kernel module {module}: {detail}")]
-    Module { module: String, detail: String },
+    Module {
+        /// The module's name.
+        module: String,
+        /// What went wrong.
+        detail: String,
+    },
     /// Cargo's build output could not be understood.
     #[error("cargo build output: {0}")]
     CargoOutput(String),
@@ -39,7 +62,10 @@ pub enum Error {
     Qemu(String),
     /// A CI stage failed; the stage already printed its own output.
     #[error("stage `{stage}` failed")]
-    Stage { stage: String },
+    Stage {
+        /// The stage's name, e.g. `clippy`.
+        stage: String,
+    },
     /// The lab or the demo ran to the end but reported failures.
     #[error("{0}")]
     Failed(String),

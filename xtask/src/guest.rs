@@ -22,8 +22,8 @@ pub const GUEST_CNI: &str = "/lab/cni";
 /// A marker line from the guest.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Marker {
-    /// Guest setup failed before any payload ran.
-    SetupFailed(String),
+    /// The guest gave up: its setup or a script step failed, for this reason.
+    Aborted(String),
     /// The PF and VM-NIC names the guest found.
     Env(String),
     /// A test binary starts.
@@ -40,7 +40,7 @@ impl Marker {
         let rest = line.trim_end().strip_prefix(MARK)?.strip_prefix(' ')?;
         let (word, arg) = rest.split_once(' ').unwrap_or((rest, ""));
         match word {
-            "setup-failed:" => Some(Self::SetupFailed(arg.to_string())),
+            "abort:" => Some(Self::Aborted(arg.to_string())),
             "env" => Some(Self::Env(arg.to_string())),
             "begin" => Some(Self::Begin(arg.to_string())),
             "end" => {
@@ -111,7 +111,7 @@ lab_poweroff() {{
     poweroff -f
 }}
 lab_abort() {{
-    echo "{MARK} setup-failed: $*"
+    echo "{MARK} abort: $*"
     lab_poweroff
 }}
 
@@ -369,8 +369,8 @@ mod tests {
         );
         assert_eq!(Marker::parse("@@lab result maybe"), None);
         assert_eq!(
-            Marker::parse("@@lab setup-failed: insmod igb"),
-            Some(Marker::SetupFailed("insmod igb".into()))
+            Marker::parse("@@lab abort: insmod igb"),
+            Some(Marker::Aborted("insmod igb".into()))
         );
         assert_eq!(Marker::parse("test x ... ok"), None);
         assert_eq!(Marker::parse("@@labx begin"), None);

@@ -51,8 +51,11 @@ pub struct RunDir {
 }
 
 impl RunDir {
-    /// Creates a fresh, private directory; two runs never share one.
+    /// Creates a fresh, private directory; two runs never share one. Run
+    /// directories of processes that no longer exist (an interrupted run never
+    /// gets to its cleanup) are removed first.
     pub fn create(prefix: &str) -> Result<Self> {
+        remove_stale(&std::env::temp_dir(), prefix);
         let nanos = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.subsec_nanos());
@@ -65,6 +68,32 @@ impl RunDir {
     pub fn path(&self) -> &Path {
         &self.path
     }
+}
+
+/// Removes `<prefix>.<pid>.<n>` directories in `dir` whose process is gone.
+fn remove_stale(dir: &Path, prefix: &str) {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.filter_map(|e| e.ok()) {
+        let name = entry.file_name();
+        let Some(pid) = run_dir_pid(&name.to_string_lossy(), prefix) else {
+            continue;
+        };
+        if !Path::new("/proc").join(pid.to_string()).exists() {
+            let _ = fs::remove_dir_all(entry.path());
+        }
+    }
+}
+
+/// The pid in a run directory's name `<prefix>.<pid>.<n>`.
+pub fn run_dir_pid(name: &str, prefix: &str) -> Option<u32> {
+    let rest = name.strip_prefix(prefix)?.strip_prefix('.')?;
+    let (pid, n) = rest.split_once('.')?;
+    if n.is_empty() || !n.chars().all(|c| c.is_ascii_digit()) {
+        return None;
+    }
+    pid.parse().ok()
 }
 
 impl Drop for RunDir {
@@ -328,4 +357,40 @@ fn pack(assets: &Assets, build: &Build, payload: &Payload, dir: &Path) -> Result
         build.tests.len()
     );
     Ok(initrd)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn run_dir_names_give_their_pid() {
+        assert_eq!(
+            run_dir_pid("netplumb-lab.4242.123456", "netplumb-lab"),
+            Some(4242)
+        );
+        assert_eq!(run_dir_pid("netplumb-lab.4242.", "netplumb-lab"), None);
+        assert_eq!(run_dir_pid("netplumb-lab.x.1", "netplumb-lab"), None);
+        assert_eq!(run_dir_pid("netplumb-labx.1.1", "netplumb-lab"), None);
+        assert_eq!(run_dir_pid("other.1.1", "netplumb-lab"), None);
+    }
+
+    #[test]
+    fn a_run_dir_is_private_and_removed_on_drop() {
+        let a = RunDir::create("xtask-test-run").unwrap();
+        let b = RunDir::create("xtask-test-run").unwrap();
+        assert_ne!(a.path(), b.path());
+        let path = a.path().to_path_buf();
+        assert!(path.is_dir());
+        drop(a);
+        assert!(!path.exists());
+    }
+
+    #[test]
+    fn timings_add_up() {
+        let mut t = Timings::default();
+        t.record("build", Duration::from_millis(1500));
+        t.record("boot", Duration::from_millis(500));
+        assert_eq!(t.line(), "total 2.0 s: build 1.5 s, boot 0.5 s");
+    }
 }

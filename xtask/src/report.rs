@@ -25,8 +25,8 @@ pub struct Report {
     pub failures: Vec<String>,
     /// The guest's own verdict, once its result marker was seen.
     pub guest_result: Option<bool>,
-    /// Why the guest could not even set up, if it said so.
-    pub setup_failed: Option<String>,
+    /// Why the guest gave up, if it said so.
+    pub aborted: Option<String>,
     current: Option<Binary>,
 }
 
@@ -104,7 +104,7 @@ impl Report {
 
     fn marker(&mut self, marker: Marker) {
         match marker {
-            Marker::SetupFailed(why) => self.setup_failed = Some(why),
+            Marker::Aborted(why) => self.aborted = Some(why),
             Marker::Env(_) => {}
             Marker::Begin(name) => {
                 self.close_unfinished("the guest started the next binary");
@@ -159,9 +159,9 @@ impl Report {
             GuestEnd::Exited { status, .. } => format!("qemu exited ({status})"),
         };
         self.close_unfinished(&how);
-        if let Some(why) = self.setup_failed.clone() {
+        if let Some(why) = self.aborted.clone() {
             self.failed += 1;
-            self.failures.push(format!("guest setup failed: {why}"));
+            self.failures.push(format!("guest gave up: {why}"));
         } else if self.guest_result.is_none() {
             self.failed += 1;
             self.failures
@@ -336,10 +336,10 @@ test b ... @@lab end netplumb_netns-3 rc=139
     }
 
     #[test]
-    fn setup_failure_is_reported_with_its_reason() {
-        let mut r = feed("@@lab setup-failed: insmod igb\n");
+    fn an_abort_is_reported_with_its_reason() {
+        let mut r = feed("@@lab abort: insmod igb\n");
         r.finish(&exited());
-        assert_eq!(r.failures, ["guest setup failed: insmod igb"]);
+        assert_eq!(r.failures, ["guest gave up: insmod igb"]);
     }
 
     #[test]
