@@ -120,7 +120,8 @@ pub struct GcAttachment {
 /// A plugin's network configuration, as it arrives on stdin.
 ///
 /// Holds the fields the spec defines for every plugin; the fields nobody
-/// reads are kept in `extra` and written back unchanged.
+/// reads are kept in `extra` and written back unchanged. Keys match in any
+/// ASCII case (see the [crate] docs).
 #[derive(Debug, Clone, PartialEq)]
 pub struct NetConf {
     /// `cniVersion`. Old configs omit it; see [`NetConf::result_version`].
@@ -177,7 +178,7 @@ impl NetConf {
             .object("runtimeConfig")?
             .map(RuntimeConfig::from_obj)
             .transpose()?;
-        let prev_result = o.take("prevResult");
+        let prev_result = o.take("prevResult")?;
         let capabilities = read_capabilities(&mut o)?;
         let valid_attachments = read_attachments(&mut o)?;
         Ok(NetConf {
@@ -373,7 +374,10 @@ impl NetConfList {
     /// Each plugin must be an object with a `type`; at least one plugin is
     /// required.
     pub fn from_slice(bytes: &[u8]) -> Result<NetConfList, Error> {
-        let mut o = Obj::parse(bytes, "network configuration list", Kind::Config)?;
+        // libcni reads a list's own keys from a plain map, so they match
+        // exactly; each plugin's keys match in any case, as in its config.
+        let mut o =
+            Obj::parse(bytes, "network configuration list", Kind::Config)?.with_exact_keys();
         let cni_version = o.string("cniVersion")?;
         let cni_versions = o.list("cniVersions", any_text)?;
         let name = o.string("name")?;

@@ -1,5 +1,6 @@
 //! Reading JSON objects field by field, so that every error names the field's
-//! full path, numbers may be written as strings, and unknown fields survive.
+//! full path, numbers may be written as strings, keys match in any ASCII
+//! case, and unknown fields survive.
 
 use std::fmt::Display;
 use std::ops::RangeInclusive;
@@ -23,6 +24,7 @@ pub(crate) struct Obj {
     map: Map<String, Value>,
     prefix: String,
     kind: Kind,
+    exact_keys: bool,
 }
 
 impl Obj {
@@ -40,6 +42,7 @@ impl Obj {
                 map,
                 prefix: path,
                 kind,
+                exact_keys: false,
             }),
             other => Err(Error::WrongType {
                 field: if path.is_empty() {
@@ -51,6 +54,14 @@ impl Obj {
                 found: describe(&other),
             }),
         }
+    }
+
+    /// Matches keys exactly from now on. For objects the reference tools
+    /// read as a plain map (libcni reads a configuration list so), where
+    /// `Plugins` is not `plugins`.
+    pub(crate) fn with_exact_keys(mut self) -> Obj {
+        self.exact_keys = true;
+        self
     }
 
     /// The full path of `key` inside this object.
@@ -76,9 +87,32 @@ impl Obj {
         }
     }
 
-    /// Removes `key`; JSON `null` counts as absent, as Go's decoders treat it.
-    pub(crate) fn take(&mut self, key: &str) -> Option<Value> {
-        self.map.remove(key).filter(|v| !v.is_null())
+    /// The spelling under which `key` is present: `key` itself or one that
+    /// differs only in ASCII case, as Go's encoding/json (and so sriov-cni
+    /// and bond-cni) matches struct fields. Two spellings of one key are an
+    /// error naming both, since which one is meant cannot be known.
+    fn spelling(&self, key: &str) -> Result<Option<String>, Error> {
+        if self.exact_keys {
+            return Ok(self.map.contains_key(key).then(|| key.to_string()));
+        }
+        let mut found = self.map.keys().filter(|k| k.eq_ignore_ascii_case(key));
+        match (found.next(), found.next()) {
+            (None, _) => Ok(None),
+            (Some(one), None) => Ok(Some(one.clone())),
+            (Some(a), Some(b)) => Err(self.invalid(
+                key,
+                format_args!("is given twice, as {a:?} and as {b:?}, expected one of them"),
+            )),
+        }
+    }
+
+    /// Removes `key` in whichever ASCII case it is spelled; JSON `null`
+    /// counts as absent, as Go's decoders treat it.
+    pub(crate) fn take(&mut self, key: &str) -> Result<Option<Value>, Error> {
+        Ok(match self.spelling(key)? {
+            Some(k) => self.map.remove(&k).filter(|v| !v.is_null()),
+            None => None,
+        })
     }
 
     /// Whether no field is left.
@@ -86,18 +120,8 @@ impl Obj {
         self.map.is_empty()
     }
 
-    /// The value under `key`, left in place.
-    pub(crate) fn peek(&self, key: &str) -> Option<&Value> {
-        self.map.get(key)
-    }
-
-    /// Whether `key` is present and not null.
-    pub(crate) fn has(&self, key: &str) -> bool {
-        self.map.get(key).is_some_and(|v| !v.is_null())
-    }
-
     pub(crate) fn string(&mut self, key: &str) -> Result<Option<String>, Error> {
-        match self.take(key) {
+        match self.take(key)? {
             None => Ok(None),
             Some(Value::String(s)) => Ok(Some(s)),
             Some(other) => Err(self.wrong(key, "a string", &other)),
@@ -123,7 +147,7 @@ impl Obj {
     }
 
     pub(crate) fn boolean(&mut self, key: &str) -> Result<Option<bool>, Error> {
-        match self.take(key) {
+        match self.take(key)? {
             None => Ok(None),
             Some(Value::Bool(b)) => Ok(Some(b)),
             Some(other) => Err(self.wrong(key, "true or false", &other)),
@@ -137,11 +161,33 @@ impl Obj {
         key: &str,
         range: RangeInclusive<u64>,
     ) -> Result<Option<u64>, Error> {
-        match self.take(key) {
-            None => Ok(None),
-            Some(value) => number_in(&value, &range)
-                .map(Some)
-                .map_err(|e| e.into_error(self, key, &value)),
+        let expected = format!("expected {}-{}", range.start(), range.end());
+        self.number_where(key, |n| range.contains(&n), &expected)
+    }
+
+    /// A whole number for which `allowed` holds, written as [`Obj::number`]
+    /// takes it; `expected` (such as `expected 0-4094`) ends every message
+    /// about a number that is not allowed, whatever the number.
+    pub(crate) fn number_where(
+        &mut self,
+        key: &str,
+        allowed: impl Fn(u64) -> bool,
+        expected: &str,
+    ) -> Result<Option<u64>, Error> {
+        let Some(value) = self.take(key)? else {
+            return Ok(None);
+        };
+        match whole_number(&value) {
+            Ok(n) if allowed(n) => Ok(Some(n)),
+            Ok(n) => Err(self.invalid(key, format_args!("{n} is out of range, {expected}"))),
+            Err(NumberError::WrongType) => Err(self.wrong(key, "a number", &value)),
+            Err(NumberError::OutOfRange(shown)) => {
+                Err(self.invalid(key, format_args!("{shown} is out of range, {expected}")))
+            }
+            Err(NumberError::NotWhole(shown)) => Err(self.invalid(
+                key,
+                format_args!("{shown} is not a whole number, {expected}"),
+            )),
         }
     }
 
@@ -153,22 +199,48 @@ impl Obj {
         names: &[(&str, T)],
         numeric: bool,
     ) -> Result<Option<T>, Error> {
-        let Some(value) = self.take(key) else {
-            return Ok(None);
-        };
+        match self.take(key)? {
+            None => Ok(None),
+            Some(value) => self.keyword_value(key, value, names, numeric).map(Some),
+        }
+    }
+
+    /// A JSON `true`/`false`, or one of the names in `names` in any case.
+    pub(crate) fn bool_or_keyword(
+        &mut self,
+        key: &str,
+        names: &[(&str, bool)],
+    ) -> Result<Option<bool>, Error> {
+        match self.take(key)? {
+            None => Ok(None),
+            Some(Value::Bool(b)) => Ok(Some(b)),
+            Some(value) if !value.is_string() => {
+                Err(self.wrong(key, "a string, true or false", &value))
+            }
+            Some(value) => self.keyword_value(key, value, names, false).map(Some),
+        }
+    }
+
+    fn keyword_value<T: Copy>(
+        &self,
+        key: &str,
+        value: Value,
+        names: &[(&str, T)],
+        numeric: bool,
+    ) -> Result<T, Error> {
         if let Value::String(s) = &value {
             if let Some((_, t)) = names.iter().find(|(n, _)| n.eq_ignore_ascii_case(s.trim())) {
-                return Ok(Some(*t));
+                return Ok(*t);
             }
         }
         let last = names.len() as u64 - 1;
         if numeric {
-            match number_in(&value, &(0..=last)) {
-                Ok(i) => return Ok(Some(names[i as usize].1)),
+            match whole_number(&value) {
+                Ok(i) if i <= last => return Ok(names[i as usize].1),
                 Err(NumberError::WrongType) => {
                     return Err(self.wrong(key, "a string or a number", &value))
                 }
-                Err(_) => {}
+                _ => {}
             }
         } else if !value.is_string() {
             return Err(self.wrong(key, "a string", &value));
@@ -194,32 +266,30 @@ impl Obj {
 
     /// A yes/no setting written as `true`/`false`, `0`/`1` or `"0"`/`"1"`.
     pub(crate) fn flag(&mut self, key: &str) -> Result<Option<bool>, Error> {
-        match self.take(key) {
+        const EXPECTED: &str = "0, 1, true or false";
+        match self.take(key)? {
             None => Ok(None),
             Some(Value::Bool(b)) => Ok(Some(b)),
-            Some(value) => match number_in(&value, &(0..=1)) {
-                Ok(n) => Ok(Some(n == 1)),
-                Err(NumberError::WrongType) => Err(self.wrong(key, "0, 1, true or false", &value)),
-                Err(_) => Err(self.invalid(
+            Some(value) => match whole_number(&value) {
+                Ok(n @ (0 | 1)) => Ok(Some(n == 1)),
+                Err(NumberError::WrongType) => Err(self.wrong(key, EXPECTED, &value)),
+                _ => Err(self.invalid(
                     key,
-                    format_args!(
-                        "{} is not allowed, expected 0, 1, true or false",
-                        describe(&value)
-                    ),
+                    format_args!("{} is not allowed, expected {EXPECTED}", describe(&value)),
                 )),
             },
         }
     }
 
     pub(crate) fn object(&mut self, key: &str) -> Result<Option<Obj>, Error> {
-        match self.take(key) {
+        match self.take(key)? {
             None => Ok(None),
             Some(value) => Obj::from_value(value, self.path(key), self.kind).map(Some),
         }
     }
 
     pub(crate) fn array(&mut self, key: &str) -> Result<Option<Vec<Value>>, Error> {
-        match self.take(key) {
+        match self.take(key)? {
             None => Ok(None),
             Some(Value::Array(items)) => Ok(Some(items)),
             Some(other) => Err(self.wrong(key, "a list", &other)),
@@ -250,53 +320,36 @@ impl Obj {
     }
 }
 
-/// Why a value is not an acceptable number.
+/// Why a value is not a whole number of `u64`; the strings show the value
+/// as a message should.
 pub(crate) enum NumberError {
     WrongType,
     NotWhole(String),
     OutOfRange(String),
 }
 
-impl NumberError {
-    pub(crate) fn into_error(self, obj: &Obj, key: &str, value: &Value) -> Error {
-        match self {
-            NumberError::WrongType => obj.wrong(key, "a number", value),
-            NumberError::NotWhole(msg) | NumberError::OutOfRange(msg) => obj.invalid(key, msg),
-        }
-    }
-}
-
-/// Reads a whole number in `range` from a JSON number or a string of digits.
-pub(crate) fn number_in(value: &Value, range: &RangeInclusive<u64>) -> Result<u64, NumberError> {
-    let expected = format!("expected {}-{}", range.start(), range.end());
-    let out_of_range = |shown: &dyn Display| {
-        NumberError::OutOfRange(format!("{shown} is out of range, {expected}"))
-    };
-    let n = match value {
+/// Reads a whole number from a JSON number or a string of digits.
+pub(crate) fn whole_number(value: &Value) -> Result<u64, NumberError> {
+    match value {
         Value::Number(n) => match (n.as_u64(), n.as_i64()) {
-            (Some(u), _) => u,
-            (None, Some(i)) => return Err(out_of_range(&i)),
-            (None, None) => {
-                return Err(NumberError::NotWhole(format!(
-                    "{n} is not a whole number, {expected}"
-                )))
-            }
+            (Some(u), _) => Ok(u),
+            (None, Some(i)) => Err(NumberError::OutOfRange(i.to_string())),
+            (None, None) => Err(NumberError::NotWhole(n.to_string())),
         },
-        Value::String(s) => match s.trim().parse::<u64>() {
-            Ok(u) => u,
-            Err(_) if s.trim().parse::<i64>().is_ok() => return Err(out_of_range(&s.trim())),
-            Err(_) => {
-                return Err(NumberError::NotWhole(format!(
-                    "{s:?} is not a whole number, {expected}"
-                )))
+        Value::String(s) => {
+            let t = s.trim();
+            let digits = t.strip_prefix('-').unwrap_or(t);
+            match t.parse::<u64>() {
+                Ok(u) => Ok(u),
+                // Negative, or more digits than fit: a number, just not one
+                // in range.
+                Err(_) if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) => {
+                    Err(NumberError::OutOfRange(t.to_string()))
+                }
+                Err(_) => Err(NumberError::NotWhole(format!("{s:?}"))),
             }
-        },
-        _ => return Err(NumberError::WrongType),
-    };
-    if range.contains(&n) {
-        Ok(n)
-    } else {
-        Err(out_of_range(&n))
+        }
+        _ => Err(NumberError::WrongType),
     }
 }
 
@@ -405,6 +458,31 @@ mod tests {
         let rest = o.into_rest();
         assert_eq!(rest.get("keep"), Some(&json!({"x": 1})));
         assert!(!rest.contains_key("a"));
+    }
+
+    #[test]
+    fn keys_match_in_any_ascii_case_unless_exact() {
+        let mut o = obj(json!({"MIIMON": "100", "Mode": 1, "other": true}));
+        assert_eq!(o.number("miimon", 0..=1000).unwrap(), Some(100));
+        assert_eq!(o.number("mode", 0..=6).unwrap(), Some(1));
+        assert_eq!(o.string("Missing").unwrap(), None);
+        // What was not taken stays, spelled as it was.
+        assert_eq!(o.into_rest().keys().collect::<Vec<_>>(), ["other"]);
+
+        let mut o = obj(json!({"Plugins": []})).with_exact_keys();
+        assert_eq!(o.array("plugins").unwrap(), None);
+        assert!(o.into_rest().contains_key("Plugins"));
+    }
+
+    #[test]
+    fn two_spellings_of_one_key_are_an_error_naming_both() {
+        let mut o = obj(json!({"vlan": 1, "Vlan": 2}));
+        let err = o.number("vlan", 0..=4094).unwrap_err();
+        assert_eq!(err.code(), crate::codes::INVALID_NETWORK_CONFIG);
+        assert_eq!(
+            err.to_string(),
+            "runtimeConfig.vlan: is given twice, as \"Vlan\" and as \"vlan\", expected one of them"
+        );
     }
 
     #[test]

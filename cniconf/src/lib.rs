@@ -5,7 +5,13 @@
 //!
 //! This crate knows the CNI protocol and nothing about the kernel. Input is
 //! read leniently (numbers written as strings, numeric aliases, unknown fields
-//! kept) and written strictly (canonical forms). Every parse error names the
+//! kept) and written strictly (canonical forms).
+//!
+//! Known keys of configurations and results match in any ASCII case
+//! (`"Vlan"`, `"deviceId"`, `"MIIMON"`), since the reference plugins decode
+//! with Go's encoding/json, which matches them so; the same key spelled two
+//! ways is an error naming both. A configuration list's own keys
+//! (`plugins`, `cniVersions`, ...) match exactly, as libcni reads them. Every parse error names the
 //! field or variable at fault and what would be right, and maps to a CNI error
 //! code through [`Error::code`].
 //!

@@ -107,11 +107,7 @@ impl CniResult {
     /// Not JSON or a malformed field is code 6, an unsupported version
     /// code 1.
     pub fn from_slice(bytes: &[u8]) -> Result<CniResult, Error> {
-        let o = Obj::parse(bytes, "result", Kind::Result)?;
-        if !o.has("cniVersion") {
-            return Err(o.invalid("cniVersion", "missing, expected the result's CNI version"));
-        }
-        CniResult::from_obj(o, CniVersion::LATEST)
+        CniResult::from_obj(Obj::parse(bytes, "result", Kind::Result)?, None)
     }
 
     /// Reads the result at `path` inside other input, in `version` unless it
@@ -123,14 +119,19 @@ impl CniResult {
     ) -> Result<CniResult, Error> {
         CniResult::from_obj(
             Obj::from_value(value, path.to_string(), Kind::Result)?,
-            version,
+            Some(version),
         )
     }
 
-    fn from_obj(mut o: Obj, version: CniVersion) -> Result<CniResult, Error> {
-        let cni_version = match o.string("cniVersion")? {
-            Some(v) => CniVersion::parse_field(&o.path("cniVersion"), &v)?,
-            None => version,
+    /// Reads a result in the version it names, else in `version`; with
+    /// neither, a missing `cniVersion` is an error.
+    fn from_obj(mut o: Obj, version: Option<CniVersion>) -> Result<CniResult, Error> {
+        let cni_version = match (o.string("cniVersion")?, version) {
+            (Some(v), _) => CniVersion::parse_field(&o.path("cniVersion"), &v)?,
+            (None, Some(version)) => version,
+            (None, None) => {
+                return Err(o.invalid("cniVersion", "missing, expected the result's CNI version"))
+            }
         };
         let mut result = CniResult::new(cni_version);
         for (i, item) in o

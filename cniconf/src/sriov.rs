@@ -335,8 +335,5 @@ impl SriovConf {
 
 /// `"on"`/`"off"` as sriov-cni writes it; JSON `true`/`false` too.
 fn on_off(o: &mut Obj, key: &str) -> Result<Option<bool>, Error> {
-    if o.peek(key).is_some_and(Value::is_boolean) {
-        return o.boolean(key);
-    }
-    o.keyword(key, &ON_OFF, false)
+    o.bool_or_keyword(key, &ON_OFF)
 }

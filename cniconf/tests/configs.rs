@@ -701,3 +701,78 @@ fn malformed_unsupported_version_is_code_1() {
         .unwrap()
         .starts_with("cniVersion: \"0.1.0\" is not supported"));
 }
+
+// ---- key case: Go's encoding/json matches struct keys in any case ----
+
+#[test]
+fn sriov_keys_match_in_any_case_as_in_sriov_cni() {
+    let conf = SriovConf::from_slice(
+        br#"{"CNIVersion": "1.0.0", "Name": "n", "TYPE": "sriov", "deviceId": "0000:03:02.0",
+             "Vlan": 100, "VLANQOS": 2, "SpoofChk": "off", "IPAM": {"Type": "host-local"},
+             "RuntimeConfig": {"MAC": "02:00:00:00:00:09"}, "Vendor": 1}"#,
+    )
+    .unwrap();
+    assert_eq!(conf.net.cni_version, Some(CniVersion::V1_0_0));
+    assert_eq!(conf.net.name, "n");
+    assert_eq!(conf.device_id.unwrap().to_string(), "0000:03:02.0");
+    assert_eq!((conf.vlan, conf.vlan_qos), (Some(100), Some(2)));
+    assert_eq!(conf.spoofchk, Some(false));
+    assert_eq!(conf.net.ipam.as_ref().unwrap().plugin_type, "host-local");
+    let rc = conf.net.runtime_config.as_ref().unwrap();
+    assert_eq!(rc.mac.unwrap().to_string(), "02:00:00:00:00:09");
+    // Unknown keys stay as written; known ones are written canonically.
+    assert_eq!(conf.net.extra.keys().collect::<Vec<_>>(), ["Vendor"]);
+    let out = conf.to_json();
+    assert_eq!(
+        (out["vlan"].clone(), out["deviceID"].clone()),
+        (json!(100), json!("0000:03:02.0"))
+    );
+    assert!(out.get("Vlan").is_none());
+    assert_eq!(SriovConf::from_slice(&conf.to_vec()).unwrap(), conf);
+}
+
+#[test]
+fn bond_keys_match_in_any_case_as_in_bond_cni() {
+    let conf = BondConf::from_slice(
+        br#"{"cniVersion": "0.3.1", "name": "b", "type": "bond", "MODE": "active-backup",
+             "MIIMON": "100", "FailOverMac": 1, "LINKS": [{"name": "net1"}, {"name": "net2"}]}"#,
+    )
+    .unwrap();
+    assert_eq!(conf.mode, BondMode::ActiveBackup);
+    assert_eq!(conf.miimon, 100);
+    assert_eq!(conf.fail_over_mac, Some(FailOverMac::Active));
+    assert_eq!(conf.links.len(), 2);
+    assert!(conf.net.extra.is_empty());
+}
+
+#[test]
+fn a_key_spelled_two_ways_is_an_error_naming_both() {
+    let err = sriov(json!({"vlan": 1, "VLAN": 2})).unwrap_err();
+    assert_eq!(err.code(), codes::INVALID_NETWORK_CONFIG);
+    assert_eq!(
+        err.to_string(),
+        "vlan: is given twice, as \"VLAN\" and as \"vlan\", expected one of them"
+    );
+    let err = bond(json!({"Miimon": 100})).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "miimon: is given twice, as \"Miimon\" and as \"miimon\", expected one of them"
+    );
+    let err = NetConf::from_slice(br#"{"name": "a", "Name": "b", "type": "t"}"#).unwrap_err();
+    assert!(err.to_string().starts_with("name: is given twice"), "{err}");
+}
+
+#[test]
+fn list_keys_match_exactly_as_libcni_reads_them() {
+    // libcni reads a list's own keys from a plain map.
+    let err = NetConfList::from_slice(br#"{"name": "l", "Plugins": [{"type": "a"}]}"#).unwrap_err();
+    assert!(err.to_string().starts_with("plugins: missing"), "{err}");
+    // Each plugin is a configuration: its keys match in any case.
+    let list = NetConfList::from_slice(
+        br#"{"cniVersion": "1.0.0", "name": "l", "plugins": [{"Type": "a", "IPAM": {"type": "b"}}]}"#,
+    )
+    .unwrap();
+    let conf = list.plugin_conf(0).unwrap();
+    assert_eq!(conf.plugin_type, "a");
+    assert_eq!(conf.ipam.unwrap().plugin_type, "b");
+}
