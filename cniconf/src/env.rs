@@ -54,15 +54,32 @@ impl Command {
         matches!(self, Command::Add | Command::Del | Command::Check)
     }
 
-    /// Whether the spec requires `var` for this command (spec 1.1).
-    fn requires(self, var: &str) -> bool {
-        match var {
-            CONTAINERID | IFNAME => self.is_per_attachment(),
-            NETNS => matches!(self, Command::Add | Command::Check),
-            PATH => matches!(self, Command::Check | Command::Gc),
-            _ => false,
+    /// How the command uses `var`, as the spec (1.1) lists the variables
+    /// of each command.
+    fn uses(self, var: &str) -> Use {
+        use Command::*;
+        match (self, var) {
+            (Add | Check, CONTAINERID | NETNS | IFNAME) | (Del, CONTAINERID | IFNAME) => {
+                Use::Required
+            }
+            (Gc, PATH) => Use::Required,
+            (Del, NETNS) | (Add | Del | Check, ARGS) | (Add | Del | Check | Status, PATH) => {
+                Use::Optional
+            }
+            _ => Use::Unused,
         }
     }
+}
+
+/// Whether a command needs a variable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Use {
+    /// Must be set.
+    Required,
+    /// Read when set.
+    Optional,
+    /// Not read at all, so that it can never fail the command.
+    Unused,
 }
 
 impl fmt::Display for Command {
@@ -91,6 +108,10 @@ const PATH: &str = "CNI_PATH";
 
 /// The extra arguments in `CNI_ARGS`: `KEY=VALUE` pairs separated by `;`,
 /// kept in order.
+///
+/// As in libcni, a key is any non-empty text (`IgnoreUnknown`,
+/// `K8S_POD_NAME`, `io.kubernetes.x`); a value is everything after the
+/// first `=`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct CniArgs(Vec<(String, String)>);
 
@@ -113,65 +134,72 @@ impl CniArgs {
         self.0.is_empty()
     }
 
-    /// Builds the arguments from pairs, checking each as [`CniArgs::from_str`]
-    /// would.
+    /// Builds the arguments from pairs. Each must print as a pair that
+    /// [`CniArgs::from_str`] reads back: a non-empty key without `=` or
+    /// `;`, and a value without `;`.
     pub fn from_pairs<K: Into<String>, V: Into<String>>(
         pairs: impl IntoIterator<Item = (K, V)>,
     ) -> Result<Self, Error> {
         let mut out = Vec::new();
         for (k, v) in pairs {
             let (k, v) = (k.into(), v.into());
-            check_pair(&k, &v, &format!("{k}={v}"))?;
+            let pair = format!("{k}={v}");
+            if k.is_empty() {
+                return Err(bad_pair(&pair, "has an empty key, expected KEY=VALUE"));
+            }
+            if k.contains(['=', ';']) || v.contains(';') {
+                return Err(bad_pair(
+                    &pair,
+                    "has '=' or ';' in its key or ';' in its value, \
+                     expected KEY=VALUE pairs separated by ';'",
+                ));
+            }
             out.push((k, v));
         }
         Ok(CniArgs(out))
     }
+
+    /// Reads what can be read: the pairs that parse, and an error for each
+    /// one that does not. For DEL, which a malformed `CNI_ARGS` must not
+    /// stop.
+    fn parse_lenient(s: &str) -> (CniArgs, Vec<Error>) {
+        let (good, bad): (Vec<_>, Vec<_>) = pairs(s).partition(Result::is_ok);
+        (
+            CniArgs(good.into_iter().filter_map(Result::ok).collect()),
+            bad.into_iter().filter_map(Result::err).collect(),
+        )
+    }
 }
 
-fn check_pair(key: &str, value: &str, pair: &str) -> Result<(), Error> {
-    let bad = |why: &str| Error::InvalidEnv {
+fn bad_pair(pair: &str, why: &str) -> Error {
+    Error::InvalidEnv {
         var: ARGS,
         message: format!("{pair:?} {why}"),
-    };
-    if key.is_empty() {
-        return Err(bad("has an empty key, expected KEY=VALUE"));
     }
-    if let Some(c) = key
-        .chars()
-        .find(|c| !(c.is_ascii_alphanumeric() || *c == '_'))
-    {
-        return Err(bad(&format!(
-            "has {c:?} in its key, expected letters, digits and '_'"
-        )));
-    }
-    if value.contains(['=', ';']) {
-        return Err(bad(
-            "has '=' or ';' in its value, expected KEY=VALUE pairs separated by ';'",
-        ));
-    }
-    Ok(())
+}
+
+/// The pairs of `K=V;K=V`; empty segments (a trailing `;`) are skipped.
+fn pairs(s: &str) -> impl Iterator<Item = Result<(String, String), Error>> + '_ {
+    s.split(';')
+        .filter(|p| !p.is_empty())
+        .map(|pair| match pair.split_once('=') {
+            None => Err(bad_pair(
+                pair,
+                "has no '=', expected KEY=VALUE pairs separated by ';'",
+            )),
+            Some(("", _)) => Err(bad_pair(pair, "has an empty key, expected KEY=VALUE")),
+            Some((key, value)) => Ok((key.to_string(), value.to_string())),
+        })
 }
 
 impl FromStr for CniArgs {
     type Err = Error;
 
     /// Parses `K=V;K=V`. Empty segments (a trailing `;`) are skipped; a
-    /// segment without exactly one `=` is an error naming `CNI_ARGS`.
+    /// segment without `=`, or with an empty key, is an error naming
+    /// `CNI_ARGS` and the segment.
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let mut pairs = Vec::new();
-        for pair in s.split(';').filter(|p| !p.is_empty()) {
-            let Some((key, value)) = pair.split_once('=') else {
-                return Err(Error::InvalidEnv {
-                    var: ARGS,
-                    message: format!(
-                        "{pair:?} has no '=', expected KEY=VALUE pairs separated by ';'"
-                    ),
-                });
-            };
-            check_pair(key, value, pair)?;
-            pairs.push((key.to_string(), value.to_string()));
-        }
-        Ok(CniArgs(pairs))
+        pairs(s).collect::<Result<_, _>>().map(CniArgs)
     }
 }
 
@@ -190,9 +218,15 @@ impl fmt::Display for CniArgs {
 
 /// The plugin's environment, checked against what its command needs.
 ///
-/// Fields a command does not need are still read when present. For ADD,
-/// CHECK and DEL, `container_id` and `ifname` are always `Some`; for ADD and
-/// CHECK, `netns` is too.
+/// Each command reads the variables the spec lists for it, and only those:
+/// a variable a command does not use is left out (`None` or empty) and can
+/// never fail it. For ADD, CHECK and DEL, `container_id` and `ifname` are
+/// always `Some`; for ADD and CHECK, `netns` is too. GC requires
+/// `CNI_PATH`; STATUS reads it when set; VERSION reads nothing else.
+///
+/// DEL must never be stopped by a variable it can do without: a malformed
+/// `CNI_ARGS` keeps the pairs that parse, and each problem goes to
+/// `warnings` for the plugin to log.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Env {
     /// `CNI_COMMAND`.
@@ -207,6 +241,9 @@ pub struct Env {
     pub args: CniArgs,
     /// `CNI_PATH`: directories to search for plugins, in order.
     pub path: Vec<PathBuf>,
+    /// What was wrong with variables the command went on without, each
+    /// message naming its variable (see above).
+    pub warnings: Vec<String>,
 }
 
 impl Env {
@@ -249,11 +286,12 @@ impl Env {
                 })
             }
         };
-        let required = |var: &'static str, value: Option<OsString>| match value {
-            None if command.requires(var) => Err(Error::MissingEnv { var, command }),
-            other => Ok(other),
+        let read = |var: &'static str, value: Option<OsString>| match command.uses(var) {
+            Use::Required if value.is_none() => Err(Error::MissingEnv { var, command }),
+            Use::Required | Use::Optional => Ok(value),
+            Use::Unused => Ok(None),
         };
-        let container_id = required(CONTAINERID, container_id)?
+        let container_id = read(CONTAINERID, container_id)?
             .map(|v| {
                 let v = text(CONTAINERID, v)?;
                 v.parse::<ContainerId>().map_err(|why| Error::InvalidEnv {
@@ -262,8 +300,8 @@ impl Env {
                 })
             })
             .transpose()?;
-        let netns = required(NETNS, netns)?.map(PathBuf::from);
-        let ifname = required(IFNAME, ifname)?
+        let netns = read(NETNS, netns)?.map(PathBuf::from);
+        let ifname = read(IFNAME, ifname)?
             .map(|v| {
                 let v = text(IFNAME, v)?;
                 v.parse::<IfName>().map_err(|why| Error::InvalidEnv {
@@ -272,11 +310,23 @@ impl Env {
                 })
             })
             .transpose()?;
-        let args = match args {
-            Some(a) => text(ARGS, a)?.parse()?,
-            None => CniArgs::default(),
+        let mut warnings = Vec::new();
+        let args = match (read(ARGS, args)?, command) {
+            (None, _) => CniArgs::default(),
+            (Some(a), Command::Del) => match text(ARGS, a) {
+                Ok(a) => {
+                    let (args, problems) = CniArgs::parse_lenient(&a);
+                    warnings.extend(problems.iter().map(Error::to_string));
+                    args
+                }
+                Err(e) => {
+                    warnings.push(e.to_string());
+                    CniArgs::default()
+                }
+            },
+            (Some(a), _) => text(ARGS, a)?.parse()?,
         };
-        let path = required(PATH, path)?
+        let path = read(PATH, path)?
             .map(|p| {
                 std::env::split_paths(&p)
                     .filter(|d| !d.as_os_str().is_empty())
@@ -290,6 +340,7 @@ impl Env {
             ifname,
             args,
             path,
+            warnings,
         })
     }
 }
@@ -342,6 +393,62 @@ mod tests {
         assert!(env(&[("CNI_COMMAND", "GC"), ("CNI_PATH", "/opt/cni/bin")]).is_ok());
         let err = env(&[("CNI_COMMAND", "GC")]).unwrap_err();
         assert_eq!(err.to_string(), "CNI_PATH is not set; GC needs it");
+    }
+
+    #[test]
+    fn check_does_not_need_cni_path() {
+        let vars = [
+            ("CNI_COMMAND", "CHECK"),
+            ("CNI_CONTAINERID", "c1"),
+            ("CNI_NETNS", "/run/netns/p"),
+            ("CNI_IFNAME", "net1"),
+        ];
+        let e = env(&vars).unwrap();
+        assert_eq!(e.command, Command::Check);
+        assert!(e.path.is_empty());
+    }
+
+    #[test]
+    fn unused_variables_are_not_read() {
+        let junk = [
+            ("CNI_CONTAINERID", "../etc"),
+            ("CNI_IFNAME", "much-too-long-name"),
+            ("CNI_ARGS", "no-equals-sign"),
+            ("CNI_NETNS", "/run/netns/p"),
+        ];
+        for command in ["VERSION", "STATUS", "GC"] {
+            let mut vars = vec![("CNI_COMMAND", command), ("CNI_PATH", "/opt/cni/bin")];
+            vars.extend(junk);
+            let e = env(&vars).unwrap_or_else(|err| panic!("{command}: {err}"));
+            assert_eq!(
+                (e.container_id, e.ifname, e.netns, e.args),
+                (None, None, None, CniArgs::default()),
+                "{command}"
+            );
+        }
+    }
+
+    #[test]
+    fn del_is_not_stopped_by_a_malformed_cni_args() {
+        let vars = [
+            ("CNI_COMMAND", "DEL"),
+            ("CNI_CONTAINERID", "c1"),
+            ("CNI_IFNAME", "net1"),
+            ("CNI_ARGS", "A=1;B;=2;C=3"),
+        ];
+        let e = env(&vars).unwrap();
+        assert_eq!(e.args.to_string(), "A=1;C=3");
+        assert_eq!(
+            e.warnings,
+            [
+                "CNI_ARGS: \"B\" has no '=', expected KEY=VALUE pairs separated by ';'",
+                "CNI_ARGS: \"=2\" has an empty key, expected KEY=VALUE",
+            ]
+        );
+        // ADD needs its arguments whole.
+        let mut add = ADD.to_vec();
+        add.push(("CNI_ARGS", "A=1;B"));
+        assert_eq!(env(&add).unwrap_err().code(), codes::INVALID_ENV);
     }
 
     #[test]
@@ -441,12 +548,21 @@ mod tests {
     }
 
     #[test]
+    fn cni_args_take_any_non_empty_key_as_libcni_does() {
+        let args: CniArgs = "io.kubernetes.pod=x;K8S_POD_NAME=p;A B=1;U=a=b"
+            .parse()
+            .unwrap();
+        assert_eq!(args.get("io.kubernetes.pod"), Some("x"));
+        assert_eq!(args.get("A B"), Some("1"));
+        assert_eq!(args.get("U"), Some("a=b"));
+        assert_eq!(args.to_string().parse::<CniArgs>().unwrap(), args);
+    }
+
+    #[test]
     fn cni_args_errors_name_the_pair() {
         for (bad, why) in [
             ("A=1;B", "\"B\" has no '='"),
-            ("A=1=2", "\"A=1=2\" has '=' or ';' in its value"),
             ("=1", "\"=1\" has an empty key"),
-            ("A B=1", "\"A B=1\" has ' ' in its key"),
         ] {
             let err = bad.parse::<CniArgs>().unwrap_err();
             assert_eq!(err.code(), codes::INVALID_ENV);
@@ -459,7 +575,10 @@ mod tests {
 
     #[test]
     fn cni_args_from_pairs_checks_like_the_parser() {
-        assert!(CniArgs::from_pairs([("K", "v")]).is_ok());
-        assert!(CniArgs::from_pairs([("K", "a;b")]).is_err());
+        assert!(CniArgs::from_pairs([("io.k8s.x", "a=b")]).is_ok());
+        for (k, v) in [("K", "a;b"), ("K=1", "v"), ("K;L", "v"), ("", "v")] {
+            let err = CniArgs::from_pairs([(k, v)]).unwrap_err();
+            assert!(err.to_string().starts_with("CNI_ARGS: "), "{err}");
+        }
     }
 }
