@@ -118,7 +118,9 @@ lab_abort() {{
 mount -t proc proc /proc || lab_abort "mount /proc"
 mount -t sysfs sysfs /sys || lab_abort "mount /sys"
 mount -t devtmpfs devtmpfs /dev || lab_abort "mount /dev"
-mount -t tmpfs tmpfs /tmp || lab_abort "mount /tmp"
+# No tmpfs on /tmp: the root is RAM already, and the workspace the tests
+# read may itself live under /tmp.
+chmod 1777 /tmp
 mount -t tmpfs tmpfs /run || lab_abort "mount /run"
 mkdir -p /run/netns /var
 ln -s /run /var/run
@@ -312,6 +314,12 @@ mod tests {
     fn user_arguments_are_quoted() {
         let s = init_script(&modules(), &tests_payload(&["lab_bond", "a b; reboot"]));
         assert!(s.contains("--test-threads=1 lab_bond 'a b; reboot')\n"));
+    }
+
+    #[test]
+    fn nothing_is_mounted_over_tmp_where_a_workspace_may_live() {
+        let s = init_script(&modules(), &tests_payload(&[]));
+        assert!(!s.contains("tmpfs /tmp"));
     }
 
     #[test]
