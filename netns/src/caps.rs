@@ -62,7 +62,7 @@ pub fn require_capabilities(needed: &[Capability]) -> Result<(), Error> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     fn is_root() -> bool {
@@ -83,29 +83,34 @@ mod tests {
         require_capabilities(Capability::PLUGIN).unwrap();
     }
 
+    /// Runs `f` on a thread whose effective set lacks `cap`. Capability
+    /// sets are per thread, and threads started from it inherit its set, so
+    /// the drop ends with the thread.
+    pub(crate) fn without_capability(cap: Capability, f: impl FnOnce() + Send) {
+        std::thread::scope(|s| {
+            s.spawn(|| {
+                caps::drop(None, caps::CapSet::Effective, cap.as_caps()).unwrap();
+                f();
+            })
+            .join()
+            .unwrap_or_else(|p| std::panic::resume_unwind(p));
+        });
+    }
+
     #[test]
     fn a_dropped_capability_is_named() {
         if !is_root() {
             eprintln!("skipped: a_dropped_capability_is_named needs root");
             return;
         }
-        // Capability sets are per thread: drop one on a thread that then ends.
-        std::thread::spawn(|| {
-            caps::drop(
-                None,
-                caps::CapSet::Effective,
-                caps::Capability::CAP_SYS_ADMIN,
-            )
-            .unwrap();
+        without_capability(Capability::SysAdmin, || {
             match require_capabilities(Capability::PLUGIN) {
                 Err(Error::MissingCapabilities { missing }) => {
                     assert_eq!(missing, vec![Capability::SysAdmin]);
                 }
                 other => panic!("expected MissingCapabilities, got {other:?}"),
             }
-        })
-        .join()
-        .unwrap();
+        });
         require_capabilities(Capability::PLUGIN).unwrap();
     }
 }

@@ -103,11 +103,24 @@ pub enum Error {
         expected: &'static str,
     },
 
+    /// A new, unnamed network namespace could not be created (`unshare`).
+    #[error("cannot create a new network namespace: {source}")]
+    CreateNamespace {
+        /// The underlying error.
+        #[source]
+        source: io::Error,
+    },
+
     /// The netlink socket itself failed (create, send, receive).
-    #[error("netlink socket: cannot {action}: {source}")]
+    #[error("{}netlink socket: cannot {action}: {source}", OpPrefix(op.as_deref(), link.as_deref()))]
     Socket {
-        /// What was being done, e.g. `"send"`.
+        /// What was being done with the socket, e.g. `"send"`.
         action: &'static str,
+        /// The operation the socket was used for, e.g. `"set MTU"`; `None`
+        /// while the socket itself is being set up.
+        op: Option<String>,
+        /// The link (name or index) that operation was on, when known.
+        link: Option<String>,
         /// The underlying error.
         #[source]
         source: io::Error,
@@ -174,6 +187,7 @@ impl Error {
             | Error::EnterNamespace { source, .. }
             | Error::NamedNamespace { source, .. }
             | Error::Thread { source, .. }
+            | Error::CreateNamespace { source, .. }
             | Error::Socket { source, .. } => source.raw_os_error(),
             _ => None,
         }
@@ -210,6 +224,19 @@ fn kernel_text(
         let _ = write!(text, " (attribute type {attr})");
     }
     text
+}
+
+/// `"OP on link LINK: "`, or nothing when there is no operation.
+struct OpPrefix<'a>(Option<&'a str>, Option<&'a str>);
+
+impl fmt::Display for OpPrefix<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            OpPrefix(Some(op), Some(link)) => write!(f, "{op} on link {link}: "),
+            OpPrefix(Some(op), None) => write!(f, "{op}: "),
+            OpPrefix(None, _) => Ok(()),
+        }
+    }
 }
 
 struct CapList<'a>(&'a [Capability]);
@@ -267,6 +294,31 @@ mod tests {
         assert!(text.starts_with("dump links: No such device"), "{text}");
         assert!(text.ends_with("(attribute type 4)"), "{text}");
         assert!(e.is_no_such_link());
+    }
+
+    #[test]
+    fn socket_error_names_the_operation_and_link() {
+        let e = Error::Socket {
+            action: "receive",
+            op: Some("set MTU".into()),
+            link: Some("eth0".into()),
+            source: io::Error::from_raw_os_error(libc::ENOBUFS),
+        };
+        let text = e.to_string();
+        assert!(
+            text.starts_with("set MTU on link eth0: netlink socket: cannot receive: "),
+            "{text}"
+        );
+        assert_eq!(e.errno(), Some(libc::ENOBUFS));
+        let setup = Error::Socket {
+            action: "bind",
+            op: None,
+            link: None,
+            source: io::Error::from_raw_os_error(libc::EPERM),
+        };
+        assert!(setup
+            .to_string()
+            .starts_with("netlink socket: cannot bind: "));
     }
 
     #[test]

@@ -85,14 +85,13 @@ impl NetNs {
     /// the returned handle, or any netlink socket created in it, stays open.
     ///
     /// Meant for tests and tools that need a private namespace and no
-    /// cleanup.
+    /// cleanup. Fails with [`Error::CreateNamespace`] when the kernel
+    /// refuses a new namespace (no `CAP_SYS_ADMIN`, or a namespace limit).
     pub fn new_unnamed() -> Result<NetNs, Error> {
         let path = PathBuf::from("(new unnamed namespace)");
         spawn_in(&path, || {
-            unshare(CloneFlags::CLONE_NEWNET).map_err(|e| Error::EnterNamespace {
-                path: path.clone(),
-                source: e.into(),
-            })?;
+            unshare(CloneFlags::CLONE_NEWNET)
+                .map_err(|e| Error::CreateNamespace { source: e.into() })?;
             NetNs::current()
         })?
     }
@@ -373,6 +372,8 @@ fn namespace_kind_name(kind: libc::c_int) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::caps::tests::without_capability;
+    use crate::{require_capabilities, Capability};
 
     #[test]
     fn namespace_names_are_single_path_components() {
@@ -390,6 +391,25 @@ mod tests {
     #[test]
     fn named_path_is_under_run_dir() {
         assert_eq!(named_path("pod").unwrap(), Path::new("/run/netns/pod"));
+    }
+
+    #[test]
+    fn a_refused_new_namespace_is_its_own_error() {
+        if require_capabilities(Capability::PLUGIN).is_err() {
+            eprintln!("skipped: a_refused_new_namespace_is_its_own_error needs root");
+            return;
+        }
+        without_capability(Capability::SysAdmin, || match NetNs::new_unnamed() {
+            Err(e @ Error::CreateNamespace { .. }) => {
+                assert_eq!(e.errno(), Some(libc::EPERM));
+                let text = e.to_string();
+                assert!(
+                    text.starts_with("cannot create a new network namespace: "),
+                    "{text}"
+                );
+            }
+            other => panic!("expected CreateNamespace, got {other:?}"),
+        });
     }
 
     #[test]

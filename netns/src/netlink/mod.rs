@@ -76,6 +76,16 @@ impl<'a> Op<'a> {
         }
     }
 
+    /// A socket failure while doing this operation.
+    pub fn socket_error(&self, action: &'static str, source: std::io::Error) -> Error {
+        Error::Socket {
+            action,
+            op: Some(self.what.to_string()),
+            link: self.link.map(|l| l.to_string()),
+            source,
+        }
+    }
+
     fn describe(&self) -> String {
         match self.link {
             Some(link) => format!("{} on link {link}", self.what),
@@ -157,8 +167,14 @@ enum Reply {
 impl Netlink {
     /// Opens a client in the calling thread's namespace.
     pub(crate) fn open_here() -> Result<Netlink, Error> {
-        let sock_err =
-            |action: &'static str| move |source: std::io::Error| Error::Socket { action, source };
+        let sock_err = |action: &'static str| {
+            move |source: std::io::Error| Error::Socket {
+                action,
+                op: None,
+                link: None,
+                source,
+            }
+        };
         let mut socket = Socket::new(NETLINK_ROUTE).map_err(sock_err("create"))?;
         socket.bind_auto().map_err(sock_err("bind"))?;
         socket
@@ -291,15 +307,16 @@ impl Netlink {
         t.seq = t.seq.wrapping_add(1).max(1);
         let seq = t.seq;
         t.send = encode_request(msg, flags, seq);
-        t.socket.send(&t.send, 0).map_err(|source| Error::Socket {
-            action: "send",
-            source,
-        })?;
+        t.socket
+            .send(&t.send, 0)
+            .map_err(|source| op.socket_error("send", source))?;
         self.round_trips.fetch_add(1, Ordering::Relaxed);
 
         let mut answer = Answer::new(seq, reply);
         while !answer.done {
-            let len = t.recv_datagram()?;
+            let len = t
+                .recv_datagram()
+                .map_err(|source| op.socket_error("receive", source))?;
             let datagram = t.recv.filled(len);
             for m in split_messages(datagram).map_err(|d| op.decode_error(d))? {
                 answer.take(op, &t.send, &m, on_msg)?;
@@ -382,11 +399,7 @@ impl Answer {
 impl Transport {
     /// Receives one datagram whole: peek at its size, grow the buffer to
     /// fit, then read it.
-    fn recv_datagram(&mut self) -> Result<usize, Error> {
-        let recv_err = |source| Error::Socket {
-            action: "receive",
-            source,
-        };
+    fn recv_datagram(&mut self) -> std::io::Result<usize> {
         loop {
             let mut probe: &mut [u8] = &mut [];
             let size = match self
@@ -395,13 +408,13 @@ impl Transport {
             {
                 Ok(size) => size,
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(recv_err(e)),
+                Err(e) => return Err(e),
             };
             let mut room = self.recv.room_for(size);
             match self.socket.recv(&mut room, 0) {
                 Ok(got) => return Ok(got),
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(recv_err(e)),
+                Err(e) => return Err(e),
             }
         }
     }
