@@ -160,10 +160,7 @@ impl NetConf {
     /// Parses the shared fields of `o`, leaving plugin-specific ones in
     /// `extra` for the plugin's own config type to take.
     pub(crate) fn from_obj(mut o: Obj) -> Result<NetConf, Error> {
-        let cni_version = match o.string("cniVersion")? {
-            Some(v) => Some(CniVersion::parse_field(&o.path("cniVersion"), &v)?),
-            None => None,
-        };
+        let cni_version = stated_version(&mut o)?;
         let name = o.required_string("name", "the network's name")?;
         check_identifier(&name).map_err(|why| o.invalid("name", why))?;
         let plugin_type = o.required_string("type", "the plugin's executable name")?;
@@ -196,13 +193,11 @@ impl NetConf {
         })
     }
 
-    /// The version results and errors are written in.
-    ///
-    /// A config without `cniVersion` predates 0.3.0 by the spec's rule
-    /// (it means 0.1.0). This crate writes no result older than 0.3.0, so
-    /// it answers 0.3.0, the oldest layout it writes.
+    /// The version results and errors are written in: `cniVersion`, or
+    /// [`CniVersion::UNSTATED`] (0.3.0) for a config without one, a
+    /// deliberate choice explained there (Go's skel reads it as 0.1.0).
     pub fn result_version(&self) -> CniVersion {
-        self.cni_version.unwrap_or(CniVersion::V0_3_0)
+        self.cni_version.unwrap_or(CniVersion::UNSTATED)
     }
 
     /// Reads `prevResult`; it is written in the config's version unless it
@@ -265,6 +260,15 @@ impl NetConf {
             map.insert(OLD_ATTACHMENTS.into(), Value::Array(list));
         }
         map
+    }
+}
+
+/// Takes `cniVersion` from a configuration: absent is `None`, a version
+/// this crate does not know is code 1.
+pub(crate) fn stated_version(o: &mut Obj) -> Result<Option<CniVersion>, Error> {
+    match o.string("cniVersion")? {
+        Some(v) => CniVersion::parse_field(&o.path("cniVersion"), &v).map(Some),
+        None => Ok(None),
     }
 }
 
@@ -420,6 +424,11 @@ impl NetConfList {
 
     /// The version to run the list as: the newest supported one among
     /// `cniVersions` and `cniVersion` (spec 1.1 negotiation).
+    ///
+    /// A list that names no version at all runs as
+    /// [`CniVersion::UNSTATED`] (0.3.0), as a single configuration without
+    /// one does; a list that names only versions this crate does not know
+    /// is code 1.
     pub fn version(&self) -> Result<CniVersion, Error> {
         let named = self.cni_versions.iter().chain(self.cni_version.as_ref());
         if let Some(best) = named
@@ -430,7 +439,7 @@ impl NetConfList {
         }
         let found = match (&self.cni_version, self.cni_versions.is_empty()) {
             (Some(v), true) => v.clone(),
-            (None, true) => "(none)".into(),
+            (None, true) => return Ok(CniVersion::UNSTATED),
             (_, false) => self.cni_versions.join(", "),
         };
         let field = if self.cni_versions.is_empty() {
@@ -647,6 +656,17 @@ mod tests {
             ("l", Some(CniVersion::V1_1_0))
         );
         assert!(l.plugin_conf(1).is_err());
+    }
+
+    #[test]
+    fn list_without_a_version_runs_as_a_config_without_one() {
+        let l = NetConfList::from_slice(br#"{"name": "l", "plugins": [{"type": "a"}]}"#).unwrap();
+        assert_eq!(l.version().unwrap(), CniVersion::V0_3_0);
+        let single = conf(json!({"name": "l", "type": "a"})).unwrap();
+        assert_eq!(
+            l.plugin_conf(0).unwrap().result_version(),
+            single.result_version()
+        );
     }
 
     #[test]

@@ -157,8 +157,10 @@ impl Error {
 /// `{"cniVersion", "code", "msg", "details"}`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ErrorReply {
-    /// The CNI version the reply is written in; kept as text, since a reply
-    /// about an unsupported version echoes that version.
+    /// The CNI version the reply is written in. Kept as text, since a reply
+    /// read from another plugin may name any version (or none). The
+    /// skeleton writes its own replies in the version the request states
+    /// when this crate knows it, else in the newest (see [`crate::skel::run`]).
     pub cni_version: String,
     /// The error code: see [`codes`]; 100 and above are plugin-specific.
     pub code: u32,

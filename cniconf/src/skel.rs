@@ -9,9 +9,10 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::PathBuf;
 use std::process::Stdio;
 
-use crate::conf::{check_plugin_type, NetConf};
+use crate::conf::{check_plugin_type, stated_version, NetConf};
 use crate::env::{Command, Env};
 use crate::error::{codes, Error, ErrorReply};
+use crate::json::{Kind, Obj};
 use crate::result::CniResult;
 use crate::version::{CniVersion, VersionReply};
 
@@ -82,9 +83,14 @@ impl From<Error> for ErrorReply {
 /// Runs one plugin invocation.
 ///
 /// `vars` is the process environment (pass `std::env::vars_os()`), `stdin`
-/// the configuration bytes. Errors before the configuration's version is
-/// known are written in that version if stdin names a supported one, else
-/// in the newest.
+/// the configuration bytes.
+///
+/// VERSION is answered in the version stdin names when this crate knows it,
+/// else in the newest ([`VersionReply::answering`]). Every error reply,
+/// whenever it arises, is written in the version a result would be: the
+/// configuration's `cniVersion` when this crate knows it,
+/// [`CniVersion::UNSTATED`] when it names none, and the newest when stdin
+/// is not a configuration or names a version this crate does not know.
 pub fn run<K, V>(
     vars: impl IntoIterator<Item = (K, V)>,
     stdin: &[u8],
@@ -94,14 +100,13 @@ where
     K: AsRef<OsStr>,
     V: AsRef<OsStr>,
 {
-    let fallback = stated_version(stdin);
     match dispatch(vars, stdin, plugin) {
         Ok(stdout) => Outcome {
             stdout,
             exit_code: 0,
         },
-        Err((mut reply, version)) => {
-            reply.cni_version = version.unwrap_or(fallback).to_string();
+        Err(mut reply) => {
+            reply.cni_version = reply_version(stdin).to_string();
             Outcome {
                 stdout: reply.to_vec(),
                 exit_code: 1,
@@ -110,37 +115,30 @@ where
     }
 }
 
-type Failure = (ErrorReply, Option<CniVersion>);
-
 fn dispatch<K, V>(
     vars: impl IntoIterator<Item = (K, V)>,
     stdin: &[u8],
     plugin: &mut impl Plugin,
-) -> Result<Vec<u8>, Failure>
+) -> Result<Vec<u8>, ErrorReply>
 where
     K: AsRef<OsStr>,
     V: AsRef<OsStr>,
 {
-    let early = |e: Error| (ErrorReply::from(e), None);
-    let env = Env::from_vars(vars).map_err(early)?;
+    let env = Env::from_vars(vars)?;
     if env.command == Command::Version {
-        return Ok(VersionReply::default().to_vec());
+        return Ok(VersionReply::answering(stdin).to_vec());
     }
-    let conf = NetConf::from_slice(stdin).map_err(early)?;
+    let conf = NetConf::from_slice(stdin)?;
     let version = conf.result_version();
-    let failed = |reply: ErrorReply| (reply, Some(version));
     let needs = |minimum: CniVersion| {
         if version >= minimum {
             Ok(())
         } else {
-            Err(failed(
-                Error::IncompatibleVersion {
-                    field: "cniVersion".into(),
-                    found: version.to_string(),
-                    expected: format!("{minimum} or later for {}", env.command),
-                }
-                .into(),
-            ))
+            Err(ErrorReply::from(Error::IncompatibleVersion {
+                field: "cniVersion".into(),
+                found: version.to_string(),
+                expected: format!("{minimum} or later for {}", env.command),
+            }))
         }
     };
     let command = env.command;
@@ -161,17 +159,15 @@ where
         Command::Check => plugin.check(&req).map(|()| Vec::new()),
         Command::Status => plugin.status(&req).map(|()| Vec::new()),
         Command::Gc => plugin.gc(&req).map(|()| Vec::new()),
-        Command::Version => Ok(VersionReply::default().to_vec()),
+        Command::Version => Ok(VersionReply::answering(stdin).to_vec()),
     }
-    .map_err(failed)
 }
 
-/// The supported version stdin names, if it names one; else the newest.
-fn stated_version(stdin: &[u8]) -> CniVersion {
-    serde_json::from_slice::<serde_json::Value>(stdin)
-        .ok()
-        .and_then(|v| v.get("cniVersion")?.as_str()?.parse().ok())
-        .unwrap_or(CniVersion::LATEST)
+/// The version error replies are written in (see [`run`]).
+fn reply_version(stdin: &[u8]) -> CniVersion {
+    Obj::parse(stdin, "network configuration", Kind::Config)
+        .and_then(|mut o| stated_version(&mut o))
+        .map_or(CniVersion::LATEST, |v| v.unwrap_or(CniVersion::UNSTATED))
 }
 
 /// Runs the plugin `plugin_type` found in `env.path` with `env` (its

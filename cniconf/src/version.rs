@@ -6,6 +6,7 @@ use std::str::FromStr;
 use serde_json::{Map, Value};
 
 use crate::error::{json_bytes, Error};
+use crate::json::{Kind, Obj};
 
 /// A CNI spec version this crate reads and writes.
 ///
@@ -38,6 +39,16 @@ impl CniVersion {
 
     /// The newest supported version.
     pub const LATEST: CniVersion = CniVersion::V1_1_0;
+
+    /// The version a configuration or list that names none is read as.
+    ///
+    /// By the spec's rule a missing version means 0.1.0, and Go's skel
+    /// reads it so. This crate writes nothing older than 0.3.0, and configs
+    /// in the wild omit the version (sriov-cni's `master` example does), so
+    /// it deliberately reads them as 0.3.0, the oldest layout it writes:
+    /// such a config keeps working, with results in the layout closest to
+    /// what it asked for.
+    pub const UNSTATED: CniVersion = CniVersion::V0_3_0;
 
     /// The version as the spec writes it, such as `"0.4.0"`.
     pub fn as_str(self) -> &'static str {
@@ -126,6 +137,22 @@ impl Default for VersionReply {
 }
 
 impl VersionReply {
+    /// The reply to VERSION given `stdin`: written in the `cniVersion`
+    /// stdin names when this crate knows it (the spec asks for the version
+    /// in use to be echoed), else in the newest; listing every version in
+    /// [`CniVersion::ALL`].
+    pub fn answering(stdin: &[u8]) -> VersionReply {
+        let stated = Obj::parse(stdin, "VERSION input", Kind::Config)
+            .and_then(|mut o| o.string("cniVersion"))
+            .ok()
+            .flatten()
+            .and_then(|v| v.parse().ok());
+        VersionReply {
+            cni_version: stated.unwrap_or(CniVersion::LATEST),
+            ..VersionReply::default()
+        }
+    }
+
     /// The reply as a JSON value.
     pub fn to_json(&self) -> Value {
         let mut map = Map::new();
@@ -169,6 +196,23 @@ mod tests {
         assert_eq!(
             err.to_string(),
             "cniVersion: \"0.2.0\" is not supported, expected one of 0.3.0, 0.3.1, 0.4.0, 1.0.0, 1.1.0"
+        );
+    }
+
+    #[test]
+    fn version_reply_echoes_a_known_stated_version() {
+        let answer = |stdin: &[u8]| VersionReply::answering(stdin).cni_version;
+        assert_eq!(answer(br#"{"cniVersion": "0.4.0"}"#), CniVersion::V0_4_0);
+        assert_eq!(
+            answer(br#"{"cniVersion": "0.3.1", "name": "n"}"#),
+            CniVersion::V0_3_1
+        );
+        for newest in [&br#"{"cniVersion": "9.9.9"}"#[..], b"{}", b"", b"[1]"] {
+            assert_eq!(answer(newest), CniVersion::LATEST);
+        }
+        assert_eq!(
+            VersionReply::answering(br#"{"cniVersion": "0.4.0"}"#).supported_versions,
+            CniVersion::ALL
         );
     }
 

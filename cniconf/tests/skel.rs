@@ -85,6 +85,26 @@ fn version_needs_no_config() {
 }
 
 #[test]
+fn version_echoes_the_stated_version_when_known() {
+    let version = |stdin: &[u8]| {
+        let out = skel::run(
+            [("CNI_COMMAND", "VERSION")],
+            stdin,
+            &mut Recorder::default(),
+        );
+        assert_eq!(out.exit_code, 0);
+        stdout_json(&out)["cniVersion"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    assert_eq!(version(br#"{"cniVersion": "0.4.0"}"#), "0.4.0");
+    assert_eq!(version(&conf("1.0.0")), "1.0.0");
+    assert_eq!(version(br#"{"cniVersion": "0.2.0"}"#), "1.1.0");
+    assert_eq!(version(b""), "1.1.0");
+}
+
+#[test]
 fn add_prints_the_result_in_the_configs_version() {
     let mut plugin = Recorder::default();
     let out = skel::run(vars("ADD"), &conf("0.4.0"), &mut plugin);
@@ -173,7 +193,31 @@ fn env_and_config_errors_use_the_stated_version() {
         (v["cniVersion"].as_str(), v["code"].as_u64()),
         (Some("1.1.0"), Some(6))
     );
+
+    // A version this crate does not know: the reply is in the newest.
+    let out = skel::run(vars("ADD"), &conf("0.2.0"), &mut plugin);
+    let v = stdout_json(&out);
+    assert_eq!(
+        (v["cniVersion"].as_str(), v["code"].as_u64()),
+        (Some("1.1.0"), Some(1))
+    );
     assert!(plugin.calls.is_empty());
+}
+
+#[test]
+fn errors_for_a_config_without_a_version_are_in_0_3_0_like_its_results() {
+    let unversioned = br#"{"name": "n", "type": "sriov"}"#;
+    let mut plugin = Recorder {
+        fail_with: Some(ErrorReply::new(104, "busy")),
+        ..Recorder::default()
+    };
+    // The environment fails before the configuration is read ...
+    let out = skel::run([("CNI_COMMAND", "ADD")], unversioned, &mut plugin);
+    assert_eq!(stdout_json(&out)["cniVersion"], "0.3.0");
+    // ... and the handler after: the same version either way.
+    let out = skel::run(vars("ADD"), unversioned, &mut plugin);
+    assert_eq!(stdout_json(&out)["cniVersion"], "0.3.0");
+    assert_eq!(stdout_json(&out)["code"], 104);
 }
 
 /// A directory that removes itself.
