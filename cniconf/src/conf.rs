@@ -200,12 +200,22 @@ impl NetConf {
         self.cni_version.unwrap_or(CniVersion::UNSTATED)
     }
 
-    /// Reads `prevResult`; it is written in the config's version unless it
-    /// says otherwise.
+    /// Reads `prevResult` and converts it to [`NetConf::result_version`],
+    /// the version the plugin answers in.
+    ///
+    /// It is read in its own `cniVersion`, or in the config's when it names
+    /// none. Every version this crate knows converts to every other (fields
+    /// the target lacks are dropped, as libcni's converters drop them), so
+    /// the one version error is a `prevResult.cniVersion` this crate does
+    /// not know: code 1.
     pub fn prev_result(&self) -> Result<Option<CniResult>, Error> {
+        let version = self.result_version();
         self.prev_result
             .as_ref()
-            .map(|v| CniResult::from_value(v.clone(), "prevResult", self.result_version()))
+            .map(|v| {
+                CniResult::from_value(v.clone(), "prevResult", version)
+                    .map(|r| r.to_version(version))
+            })
             .transpose()
     }
 
@@ -544,6 +554,43 @@ mod tests {
         assert_eq!(c.extra["vendorField"], json!([1, 2]));
         assert_eq!(c.prev_result().unwrap().unwrap().ips.len(), 1);
         assert_eq!(NetConf::from_slice(&c.to_vec()).unwrap(), c);
+    }
+
+    #[test]
+    fn prev_result_is_converted_to_the_configs_version() {
+        let prev = json!({"cniVersion": "1.1.0",
+            "interfaces": [{"name": "net1", "mtu": 9000, "sandbox": "/run/netns/p"}],
+            "ips": [{"address": "192.0.2.9/24", "interface": 0}]});
+        let c = conf(json!({"cniVersion": "0.4.0", "name": "n", "type": "t", "prevResult": prev}))
+            .unwrap();
+        let r = c.prev_result().unwrap().unwrap();
+        assert_eq!(r.cni_version, CniVersion::V0_4_0);
+        assert_eq!(r.interfaces[0].mtu, None);
+        assert_eq!(r.interfaces[0].sandbox.as_deref(), Some("/run/netns/p"));
+        assert_eq!(r.to_json()["ips"][0]["version"], "4");
+
+        // Without its own version it is read in the config's.
+        let c = conf(json!({"cniVersion": "0.3.1", "name": "n", "type": "t",
+            "prevResult": {"ips": [{"version": "4", "address": "192.0.2.9/24"}]}}))
+        .unwrap();
+        assert_eq!(
+            c.prev_result().unwrap().unwrap().cni_version,
+            CniVersion::V0_3_1
+        );
+    }
+
+    #[test]
+    fn prev_result_in_an_unknown_version_is_code_1() {
+        let c = conf(json!({"cniVersion": "1.0.0", "name": "n", "type": "t",
+            "prevResult": {"cniVersion": "2.0.0"}}))
+        .unwrap();
+        let err = c.prev_result().unwrap_err();
+        assert_eq!(err.code(), codes::INCOMPATIBLE_VERSION);
+        assert!(
+            err.to_string()
+                .starts_with("prevResult.cniVersion: \"2.0.0\" is not supported"),
+            "{err}"
+        );
     }
 
     #[test]

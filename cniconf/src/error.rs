@@ -119,12 +119,24 @@ pub enum Error {
         /// The reply it printed.
         reply: ErrorReply,
     },
+    /// A delegated plugin succeeded but printed a result that cannot be
+    /// read; [`Error::code`] is the inner error's (a version this crate
+    /// does not know stays code 1).
+    #[error("{plugin} printed a result that cannot be read: {source}")]
+    DelegatedResult {
+        /// The delegated plugin's name (its `type`).
+        plugin: String,
+        /// What is wrong with the result.
+        #[source]
+        source: Box<Error>,
+    },
 }
 
 impl Error {
     /// The CNI error code for this error.
     ///
-    /// A delegated plugin's own code is passed through unchanged.
+    /// A delegated plugin's own code is passed through unchanged, and so is
+    /// the code of what is wrong with its result.
     pub fn code(&self) -> u32 {
         match self {
             Error::IncompatibleVersion { .. } => codes::INCOMPATIBLE_VERSION,
@@ -135,6 +147,7 @@ impl Error {
             }
             Error::InvalidConfig { .. } => codes::INVALID_NETWORK_CONFIG,
             Error::Delegated { reply, .. } => reply.code,
+            Error::DelegatedResult { source, .. } => source.code(),
         }
     }
 

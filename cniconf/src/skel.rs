@@ -163,21 +163,35 @@ where
     }
 }
 
+/// The version a result for the configuration `stdin` is written in: its
+/// `cniVersion`, or [`CniVersion::UNSTATED`] when it names none.
+fn config_version(stdin: &[u8]) -> Result<CniVersion, Error> {
+    let mut o = Obj::parse(stdin, "network configuration", Kind::Config)?;
+    Ok(stated_version(&mut o)?.unwrap_or(CniVersion::UNSTATED))
+}
+
 /// The version error replies are written in (see [`run`]).
 fn reply_version(stdin: &[u8]) -> CniVersion {
-    Obj::parse(stdin, "network configuration", Kind::Config)
-        .and_then(|mut o| stated_version(&mut o))
-        .map_or(CniVersion::LATEST, |v| v.unwrap_or(CniVersion::UNSTATED))
+    config_version(stdin).unwrap_or(CniVersion::LATEST)
 }
 
 /// Runs the plugin `plugin_type` found in `env.path` with `env` (its
 /// command included) and `stdin` as its configuration, as a runtime would.
 ///
-/// Returns its result for ADD, `None` for other commands. A plugin that
-/// fails is [`Error::Delegated`] carrying its own error reply, so its code
-/// reaches the runtime unchanged. The child inherits the rest of this
-/// process's environment; its stderr goes to this process's stderr.
+/// Returns its result for ADD, `None` for other commands. A result without
+/// `cniVersion` is read in the configuration's version, as libcni reads it;
+/// a result that cannot be read is [`Error::DelegatedResult`], with the
+/// code of what is wrong. A plugin that fails is [`Error::Delegated`]
+/// carrying its own error reply, so its code reaches the runtime unchanged.
+/// The child inherits the rest of this process's environment; its stderr
+/// goes to this process's stderr.
 pub fn delegate(plugin_type: &str, env: &Env, stdin: &[u8]) -> Result<Option<CniResult>, Error> {
+    // Known before the plugin runs, so that a configuration naming an
+    // unknown version changes nothing.
+    let result_version = match env.command {
+        Command::Add => Some(config_version(stdin)?),
+        _ => None,
+    };
     let exe = find_plugin(plugin_type, &env.path)?;
     let mut cmd = std::process::Command::new(&exe);
     let vars: [(&str, Option<String>); 6] = [
@@ -239,15 +253,22 @@ pub fn delegate(plugin_type: &str, env: &Env, stdin: &[u8]) -> Result<Option<Cni
             reply,
         });
     }
-    match env.command {
-        Command::Add => CniResult::from_slice(&output.stdout)
-            .map(Some)
-            .map_err(|e| Error::InvalidResult {
-                field: format!("{plugin_type} result"),
-                message: e.to_string(),
-            }),
-        _ => Ok(None),
-    }
+    let Some(version) = result_version else {
+        return Ok(None);
+    };
+    let unreadable = |source: Error| Error::DelegatedResult {
+        plugin: plugin_type.to_string(),
+        source: Box::new(source),
+    };
+    let value = serde_json::from_slice(&output.stdout).map_err(|source| {
+        unreadable(Error::Json {
+            input: "result",
+            source,
+        })
+    })?;
+    CniResult::from_value(value, "", version)
+        .map(Some)
+        .map_err(unreadable)
 }
 
 /// The first executable file named `plugin_type` in `path`.

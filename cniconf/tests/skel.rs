@@ -240,13 +240,21 @@ impl Drop for TempDir {
 }
 
 /// A stand-in IPAM plugin: records its stdin and CNI_* environment, answers
-/// ADD with a 0.4.0 result, DEL with nothing, and CHECK with error 11.
+/// ADD with a 0.4.0 result (or, as its config's `result` asks, one without
+/// a version or one in an unknown version), DEL with nothing, and CHECK
+/// with error 11.
 const FAKE_IPAM: &str = r#"#!/bin/sh
 dir=$(dirname "$0")
 cat > "$dir/stdin.$CNI_COMMAND"
 env | grep '^CNI_' | sort > "$dir/env.$CNI_COMMAND"
 case "$CNI_COMMAND" in
-ADD) printf '{"cniVersion":"0.4.0","ips":[{"version":"4","address":"192.0.2.7/24","gateway":"192.0.2.1"}],"routes":[{"dst":"0.0.0.0/0"}]}' ;;
+ADD) if grep -q '"result":"unversioned"' "$dir/stdin.ADD"; then
+       printf '{"ips":[{"address":"192.0.2.8/24"}]}'
+     elif grep -q '"result":"future"' "$dir/stdin.ADD"; then
+       printf '{"cniVersion":"9.9.9"}'
+     else
+       printf '{"cniVersion":"0.4.0","ips":[{"version":"4","address":"192.0.2.7/24","gateway":"192.0.2.1"}],"routes":[{"dst":"0.0.0.0/0"}]}'
+     fi ;;
 CHECK) printf '{"cniVersion":"0.4.0","code":11,"msg":"pool locked","details":"retry"}'; exit 1 ;;
 GC) echo 'not json'; exit 3 ;;
 esac
@@ -301,6 +309,28 @@ fn ipam_is_delegated_through_cni_path() {
     ] {
         assert!(seen.lines().any(|l| l == line), "{line} not in {seen}");
     }
+
+    // A result without a version is read in the config's version.
+    let bare = json!({"cniVersion": "0.3.1", "name": "n", "type": "sriov",
+        "ipam": {"type": "fake-ipam", "result": "unversioned"}})
+    .to_string();
+    let result = skel::delegate("fake-ipam", &env_for("ADD"), bare.as_bytes())
+        .unwrap()
+        .unwrap();
+    assert_eq!(result.cni_version, CniVersion::V0_3_1);
+    assert_eq!(result.ips[0].address.to_string(), "192.0.2.8/24");
+
+    // A result in a version this crate does not know keeps code 1.
+    let future = json!({"cniVersion": "1.0.0", "name": "n", "type": "sriov",
+        "ipam": {"type": "fake-ipam", "result": "future"}})
+    .to_string();
+    let err = skel::delegate("fake-ipam", &env_for("ADD"), future.as_bytes()).unwrap_err();
+    assert_eq!(err.code(), codes::INCOMPATIBLE_VERSION);
+    assert!(
+        err.to_string()
+            .starts_with("fake-ipam printed a result that cannot be read: cniVersion: \"9.9.9\""),
+        "{err}"
+    );
 
     // DEL: no result.
     assert_eq!(request("DEL").delegate_ipam().unwrap(), None);
