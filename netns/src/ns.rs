@@ -10,6 +10,7 @@ use nix::mount::{mount, umount2, MntFlags, MsFlags};
 use nix::sched::{setns, unshare, CloneFlags};
 use nix::sys::statfs::{fstatfs, NSFS_MAGIC};
 
+use crate::netlink::open_socket_here;
 use crate::{Error, Netlink};
 
 /// Where named namespaces live, as `ip netns` keeps them.
@@ -221,11 +222,30 @@ impl NetNs {
     /// (or directly, when the caller is already in it) and keeps the
     /// namespace from then on; the client is usable from any thread.
     pub fn netlink(&self) -> Result<Netlink, Error> {
+        let socket = self.open_socket()?;
+        Ok(Netlink::new(self.duplicate()?, socket))
+    }
+
+    /// Opens an rtnetlink socket inside this namespace.
+    pub(crate) fn open_socket(&self) -> Result<netlink_sys::Socket, Error> {
         if self.is_current()? {
-            Netlink::open_here()
+            open_socket_here()
         } else {
-            self.run(Netlink::open_here)?
+            self.run(open_socket_here)?
         }
+    }
+
+    /// A second handle on the same namespace.
+    fn duplicate(&self) -> Result<NetNs, Error> {
+        let fd = self.fd.try_clone().map_err(|source| Error::OpenNamespace {
+            path: self.path.clone(),
+            source,
+        })?;
+        Ok(NetNs {
+            fd,
+            path: self.path.clone(),
+            id: self.id,
+        })
     }
 
     fn from_fd(fd: OwnedFd, path: &Path) -> Result<NetNs, Error> {

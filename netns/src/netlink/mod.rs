@@ -5,6 +5,9 @@
 //! retried when the kernel flags them inconsistent (`NLM_F_DUMP_INTR`);
 //! every datagram is peeked first (`MSG_PEEK|MSG_TRUNC`) so the receive
 //! buffer can grow to fit it; errors carry the kernel's extended-ack text.
+//! An answer abandoned midway (an undecodable datagram, a panic) gets the
+//! socket replaced by a fresh one in the same namespace before the next
+//! request, so nothing of it is left to confuse that request.
 
 mod ack;
 mod buffer;
@@ -20,7 +23,7 @@ use netlink_packet_core::{
 use netlink_packet_route::RouteNetlinkMessage;
 use netlink_sys::{protocols::NETLINK_ROUTE, Socket, SocketAddr};
 
-use crate::Error;
+use crate::{Error, NetNs};
 
 use buffer::RecvBuffer;
 pub use buffer::INITIAL_RECV_BUFFER;
@@ -37,6 +40,7 @@ const NLMSG_HDRLEN: usize = 16;
 /// `Sync`: requests from several threads are serialised on the one socket.
 #[derive(Debug)]
 pub struct Netlink {
+    ns: NetNs,
     transport: Mutex<Transport>,
     round_trips: AtomicU64,
 }
@@ -47,6 +51,17 @@ struct Transport {
     seq: u32,
     recv: RecvBuffer,
     send: Vec<u8>,
+    /// Set from sending a request until its answer has been read to the
+    /// end. Still set at the next request means the last answer was
+    /// abandoned midway (an error or a panic while reading it): the rest of
+    /// it may still be queued, and a dump the kernel is still producing
+    /// makes it refuse the next dump with `EBUSY`. The socket is then
+    /// replaced, which discards all of that.
+    mid_answer: bool,
+    /// Test hook: abandon the next answer after this many datagrams, as if
+    /// the next one could not be split into messages.
+    #[cfg(test)]
+    abandon_after: Option<u32>,
 }
 
 /// What one request is, for error messages: the operation and the link it
@@ -153,6 +168,35 @@ pub(crate) fn encode_request(msg: RouteNetlinkMessage, flags: u16, seq: u32) -> 
     bytes
 }
 
+/// Opens an rtnetlink socket in the calling thread's namespace, set up the
+/// way every request here expects.
+pub(crate) fn open_socket_here() -> Result<Socket, Error> {
+    let sock_err = |action: &'static str| {
+        move |source: std::io::Error| Error::Socket {
+            action,
+            op: None,
+            link: None,
+            source,
+        }
+    };
+    let mut socket = Socket::new(NETLINK_ROUTE).map_err(sock_err("create"))?;
+    socket.bind_auto().map_err(sock_err("bind"))?;
+    socket
+        .connect(&SocketAddr::new(0, 0))
+        .map_err(sock_err("connect to the kernel"))?;
+    socket
+        .set_ext_ack(true)
+        .map_err(sock_err("enable NETLINK_EXT_ACK"))?;
+    // The kernel then echoes only our header in errors, not the request.
+    socket
+        .set_cap_ack(true)
+        .map_err(sock_err("enable NETLINK_CAP_ACK"))?;
+    // Strict checking lets the kernel filter dumps by the header fields
+    // we set; kernels before 4.20 lack it and we filter ourselves anyway.
+    let _ = socket.set_netlink_get_strict_chk(true);
+    Ok(socket)
+}
+
 /// How the kernel ends its answer to a request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Reply {
@@ -165,40 +209,26 @@ enum Reply {
 }
 
 impl Netlink {
-    /// Opens a client in the calling thread's namespace.
-    pub(crate) fn open_here() -> Result<Netlink, Error> {
-        let sock_err = |action: &'static str| {
-            move |source: std::io::Error| Error::Socket {
-                action,
-                op: None,
-                link: None,
-                source,
-            }
-        };
-        let mut socket = Socket::new(NETLINK_ROUTE).map_err(sock_err("create"))?;
-        socket.bind_auto().map_err(sock_err("bind"))?;
-        socket
-            .connect(&SocketAddr::new(0, 0))
-            .map_err(sock_err("connect to the kernel"))?;
-        socket
-            .set_ext_ack(true)
-            .map_err(sock_err("enable NETLINK_EXT_ACK"))?;
-        // The kernel then echoes only our header in errors, not the request.
-        socket
-            .set_cap_ack(true)
-            .map_err(sock_err("enable NETLINK_CAP_ACK"))?;
-        // Strict checking lets the kernel filter dumps by the header fields
-        // we set; kernels before 4.20 lack it and we filter ourselves anyway.
-        let _ = socket.set_netlink_get_strict_chk(true);
-        Ok(Netlink {
+    /// A client on `socket`, which was opened inside `ns`.
+    pub(crate) fn new(ns: NetNs, socket: Socket) -> Netlink {
+        Netlink {
+            ns,
             transport: Mutex::new(Transport {
                 socket,
                 seq: 0,
                 recv: RecvBuffer::new(),
                 send: Vec::new(),
+                mid_answer: false,
+                #[cfg(test)]
+                abandon_after: None,
             }),
             round_trips: AtomicU64::new(0),
-        })
+        }
+    }
+
+    /// The namespace this client's socket lives in.
+    pub fn namespace(&self) -> &NetNs {
+        &self.ns
     }
 
     /// How many requests this client has sent to the kernel and read the
@@ -215,8 +245,8 @@ impl Netlink {
     }
 
     fn lock(&self) -> MutexGuard<'_, Transport> {
-        // A panic in another thread mid-request leaves at worst stale
-        // replies, which sequence numbers already skip.
+        // A panic in another thread mid-request leaves the answer unread;
+        // `mid_answer` makes the next request replace the socket.
         self.transport.lock().unwrap_or_else(|p| p.into_inner())
     }
 
@@ -304,6 +334,10 @@ impl Netlink {
     ) -> Result<bool, Error> {
         let mut guard = self.lock();
         let t = &mut *guard;
+        if t.mid_answer {
+            t.socket = self.ns.open_socket()?;
+            t.mid_answer = false;
+        }
         t.seq = t.seq.wrapping_add(1).max(1);
         let seq = t.seq;
         t.send = encode_request(msg, flags, seq);
@@ -311,9 +345,19 @@ impl Netlink {
             .send(&t.send, 0)
             .map_err(|source| op.socket_error("send", source))?;
         self.round_trips.fetch_add(1, Ordering::Relaxed);
+        t.mid_answer = true;
+        #[cfg(test)]
+        let mut abandon_after = t.abandon_after.take();
 
         let mut answer = Answer::new(seq, reply);
         while !answer.done {
+            #[cfg(test)]
+            if let Some(n) = abandon_after.as_mut() {
+                if *n == 0 {
+                    return Err(op.decode_error("test hook: answer abandoned"));
+                }
+                *n -= 1;
+            }
             let len = t
                 .recv_datagram()
                 .map_err(|source| op.socket_error("receive", source))?;
@@ -325,6 +369,7 @@ impl Netlink {
                 }
             }
         }
+        t.mid_answer = false;
         answer.finish()
     }
 }
@@ -602,6 +647,63 @@ mod tests {
         let (a, seen) = answer(Reply::Ack, &[(16, 0, 7, vec![])]);
         assert!(!a.done, "an ack request waits for the ack");
         assert_eq!(seen, vec![16]);
+    }
+
+    /// A private namespace with `pairs` veth pairs, so that a dump of its
+    /// links spans many datagrams; `None` (and a skip line) without the
+    /// capabilities for it.
+    fn namespace_with_veths(test: &str, pairs: usize) -> Option<(NetNs, Netlink)> {
+        if crate::require_capabilities(crate::Capability::PLUGIN).is_err() {
+            eprintln!("skipped: {test} needs root");
+            return None;
+        }
+        let ns = NetNs::new_unnamed().unwrap();
+        let nl = ns.netlink().unwrap();
+        for i in 0..pairs {
+            nl.add_veth(&format!("va{i}"), &format!("vb{i}"), None)
+                .unwrap();
+        }
+        Some((ns, nl))
+    }
+
+    #[test]
+    fn a_dump_abandoned_midway_does_not_block_the_next_one() {
+        let test = "a_dump_abandoned_midway_does_not_block_the_next_one";
+        let Some((_ns, nl)) = namespace_with_veths(test, 20) else {
+            return;
+        };
+        nl.lock().abandon_after = Some(1);
+        match nl.links() {
+            Err(Error::Decode { op, detail }) => {
+                assert_eq!(op, "dump links");
+                assert!(detail.contains("test hook"), "{detail}");
+            }
+            other => panic!("expected the injected failure, got {other:?}"),
+        }
+        // The kernel still had most of the dump to send; the next dump must
+        // not be refused with EBUSY or see the old one's messages.
+        assert_eq!(nl.links().unwrap().len(), 1 + 2 * 20);
+        assert_eq!(nl.links().unwrap().len(), 1 + 2 * 20);
+    }
+
+    #[test]
+    fn a_panic_midway_through_a_dump_does_not_block_the_next_one() {
+        let test = "a_panic_midway_through_a_dump_does_not_block_the_next_one";
+        let Some((_ns, nl)) = namespace_with_veths(test, 20) else {
+            return;
+        };
+        let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let _ = nl.dump(
+                Op::new("dump links"),
+                crate::link::dump_links_request(),
+                |_| -> Result<Option<()>, Error> { panic!("decoder bug") },
+            );
+        }));
+        assert!(panicked.is_err());
+        assert_eq!(nl.links().unwrap().len(), 1 + 2 * 20);
+        // Requests that are not dumps work on the replaced socket too.
+        nl.set_up("va0").unwrap();
+        assert!(nl.link("va0").unwrap().is_up());
     }
 
     proptest::proptest! {
