@@ -52,6 +52,15 @@ pub mod skel;
 mod sriov;
 mod version;
 
+/// The `ipnetwork` crate this crate's API uses ([`IpConfig::address`],
+/// [`Route::dst`], [`RuntimeConfig::ips`]), so that callers name the same
+/// version.
+pub use ipnetwork;
+/// The `serde_json` crate this crate's API uses (`extra` fields, `args`,
+/// `prevResult`, the `to_json` methods), so that callers name the same
+/// version.
+pub use serde_json;
+
 pub use bond::{BondConf, BondMode, FailOverMac, XmitHashPolicy};
 pub use conf::{Dns, GcAttachment, Ipam, NetConf, NetConfList, RuntimeConfig};
 pub use env::{CniArgs, Command, Env};

@@ -37,7 +37,7 @@ impl Request<'_> {
     /// command produces no result.
     pub fn delegate_ipam(&self) -> Result<Option<CniResult>, Error> {
         match &self.conf.ipam {
-            Some(ipam) => delegate(&ipam.plugin_type, &self.env, self.stdin),
+            Some(ipam) => delegate(&ipam.plugin_type, "ipam.type", &self.env, self.stdin),
             None => Ok(None),
         }
     }
@@ -46,7 +46,8 @@ impl Request<'_> {
 /// The commands a plugin implements. VERSION is answered by the skeleton.
 ///
 /// Handlers report failure as an [`ErrorReply`]; the skeleton writes it in
-/// the request's version.
+/// the request's version. ADD and DEL are required; CHECK, STATUS and GC
+/// have defaults.
 pub trait Plugin {
     /// ADD: attach, and return the result (in any version: the skeleton
     /// converts it).
@@ -54,12 +55,39 @@ pub trait Plugin {
     /// DEL: detach, tolerating whatever is already gone.
     fn del(&mut self, req: &Request<'_>) -> Result<(), ErrorReply>;
     /// CHECK: verify the attachment is as ADD left it (0.4.0 and later).
-    fn check(&mut self, req: &Request<'_>) -> Result<(), ErrorReply>;
+    ///
+    /// The default refuses with code 1 (incompatible version), the code
+    /// Go's skeleton answers when a plugin's versions do not allow CHECK: a
+    /// plugin that cannot verify its work says so rather than report a
+    /// check it never made. A runtime that must not call CHECK on it is
+    /// told so by the list's `disableCheck`.
+    fn check(&mut self, req: &Request<'_>) -> Result<(), ErrorReply> {
+        Err(ErrorReply::new(
+            codes::INCOMPATIBLE_VERSION,
+            format!(
+                "CHECK is not supported by the {} plugin",
+                req.conf.plugin_type
+            ),
+        ))
+    }
     /// STATUS: whether ADD can be served now (1.1.0 and later).
-    fn status(&mut self, req: &Request<'_>) -> Result<(), ErrorReply>;
+    ///
+    /// The default answers ready: a plugin with nothing that could keep it
+    /// from serving ADD is always available, and the spec's STATUS errors
+    /// (50, 51) are for plugins that depend on something.
+    fn status(&mut self, req: &Request<'_>) -> Result<(), ErrorReply> {
+        let _ = req;
+        Ok(())
+    }
     /// GC: release what no attachment in `conf.valid_attachments` holds
     /// (1.1.0 and later).
-    fn gc(&mut self, req: &Request<'_>) -> Result<(), ErrorReply>;
+    ///
+    /// The default succeeds having released nothing, right for a plugin
+    /// that holds nothing beyond what DEL releases.
+    fn gc(&mut self, req: &Request<'_>) -> Result<(), ErrorReply> {
+        let _ = req;
+        Ok(())
+    }
 }
 
 /// What the plugin process prints and how it exits.
@@ -178,6 +206,10 @@ fn reply_version(stdin: &[u8]) -> CniVersion {
 /// Runs the plugin `plugin_type` found in `env.path` with `env` (its
 /// command included) and `stdin` as its configuration, as a runtime would.
 ///
+/// `field` is the configuration field that named the plugin, such as
+/// `ipam.type` or `delegate.type`: an error about the name itself (a path
+/// rather than a file name) names that field.
+///
 /// Returns its result for ADD, `None` for other commands. A result without
 /// `cniVersion` is read in the configuration's version, as libcni reads it;
 /// a result that cannot be read is [`Error::DelegatedResult`], with the
@@ -185,14 +217,19 @@ fn reply_version(stdin: &[u8]) -> CniVersion {
 /// carrying its own error reply, so its code reaches the runtime unchanged.
 /// The child inherits the rest of this process's environment; its stderr
 /// goes to this process's stderr.
-pub fn delegate(plugin_type: &str, env: &Env, stdin: &[u8]) -> Result<Option<CniResult>, Error> {
+pub fn delegate(
+    plugin_type: &str,
+    field: &str,
+    env: &Env,
+    stdin: &[u8],
+) -> Result<Option<CniResult>, Error> {
     // Known before the plugin runs, so that a configuration naming an
     // unknown version changes nothing.
     let result_version = match env.command {
         Command::Add => Some(config_version(stdin)?),
         _ => None,
     };
-    let exe = find_plugin(plugin_type, &env.path)?;
+    let exe = find_plugin(plugin_type, field, &env.path)?;
     let mut cmd = std::process::Command::new(&exe);
     let vars: [(&str, Option<String>); 6] = [
         ("CNI_COMMAND", Some(env.command.to_string())),
@@ -271,10 +308,11 @@ pub fn delegate(plugin_type: &str, env: &Env, stdin: &[u8]) -> Result<Option<Cni
         .map_err(unreadable)
 }
 
-/// The first executable file named `plugin_type` in `path`.
-fn find_plugin(plugin_type: &str, path: &[PathBuf]) -> Result<PathBuf, Error> {
+/// The first executable file named `plugin_type` (as `field` gave it) in
+/// `path`.
+fn find_plugin(plugin_type: &str, field: &str, path: &[PathBuf]) -> Result<PathBuf, Error> {
     check_plugin_type(plugin_type).map_err(|message| Error::InvalidConfig {
-        field: "ipam.type".into(),
+        field: field.to_string(),
         message,
     })?;
     let found = path.iter().map(|dir| dir.join(plugin_type)).find(|p| {

@@ -51,9 +51,14 @@ fn lab_host_local_is_delegated_in_every_version_it_speaks() {
         });
         let stdin = conf.to_string();
 
-        let result = skel::delegate("host-local", &env("ADD", &cni_path), stdin.as_bytes())
-            .unwrap()
-            .expect("ADD returns a result");
+        let result = skel::delegate(
+            "host-local",
+            "ipam.type",
+            &env("ADD", &cni_path),
+            stdin.as_bytes(),
+        )
+        .unwrap()
+        .expect("ADD returns a result");
         assert_eq!(result.cni_version, version);
         let ip = &result.ips[0];
         assert_eq!(ip.address.prefix(), 24);
@@ -73,6 +78,7 @@ fn lab_host_local_is_delegated_in_every_version_it_speaks() {
             conf["prevResult"] = result.to_json();
             let check = skel::delegate(
                 "host-local",
+                "ipam.type",
                 &env("CHECK", &cni_path),
                 conf.to_string().as_bytes(),
             );
@@ -80,7 +86,13 @@ fn lab_host_local_is_delegated_in_every_version_it_speaks() {
         }
 
         assert_eq!(
-            skel::delegate("host-local", &env("DEL", &cni_path), stdin.as_bytes()).unwrap(),
+            skel::delegate(
+                "host-local",
+                "ipam.type",
+                &env("DEL", &cni_path),
+                stdin.as_bytes()
+            )
+            .unwrap(),
             None
         );
         assert!(
@@ -93,6 +105,7 @@ fn lab_host_local_is_delegated_in_every_version_it_speaks() {
             // Nothing is reserved any more: host-local's own error comes back.
             let err = skel::delegate(
                 "host-local",
+                "ipam.type",
                 &env("CHECK", &cni_path),
                 conf.to_string().as_bytes(),
             )

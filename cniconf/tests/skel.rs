@@ -220,6 +220,60 @@ fn errors_for_a_config_without_a_version_are_in_0_3_0_like_its_results() {
     assert_eq!(stdout_json(&out)["code"], 104);
 }
 
+/// A plugin with only the required handlers.
+struct AddAndDelOnly;
+
+impl Plugin for AddAndDelOnly {
+    fn add(&mut self, _req: &Request<'_>) -> Result<CniResult, ErrorReply> {
+        Ok(CniResult::new(CniVersion::V1_1_0))
+    }
+    fn del(&mut self, _req: &Request<'_>) -> Result<(), ErrorReply> {
+        Ok(())
+    }
+}
+
+#[test]
+fn default_check_refuses_and_default_status_and_gc_succeed() {
+    let out = skel::run(vars("CHECK"), &conf("1.1.0"), &mut AddAndDelOnly);
+    assert_eq!(out.exit_code, 1);
+    assert_eq!(
+        stdout_json(&out),
+        json!({"cniVersion": "1.1.0", "code": codes::INCOMPATIBLE_VERSION,
+               "msg": "CHECK is not supported by the sriov plugin"})
+    );
+    for command in ["STATUS", "GC"] {
+        let out = skel::run(vars(command), &conf("1.1.0"), &mut AddAndDelOnly);
+        assert_eq!((out.exit_code, out.stdout), (0, Vec::new()), "{command}");
+    }
+}
+
+#[test]
+fn delegate_names_the_field_that_named_the_plugin() {
+    let env = Env::from_vars(vars("ADD")).unwrap();
+    let err = skel::delegate("../flannel", "delegate.type", &env, &conf("1.0.0")).unwrap_err();
+    assert_eq!(err.code(), codes::INVALID_NETWORK_CONFIG);
+    assert!(
+        err.to_string()
+            .starts_with("delegate.type: \"../flannel\" is not a file name"),
+        "{err}"
+    );
+}
+
+#[test]
+fn third_party_types_of_the_api_are_reexported() {
+    let address: netplumb_cniconf::ipnetwork::IpNetwork = "192.0.2.5/24".parse().unwrap();
+    let ip = IpConfig {
+        address,
+        gateway: None,
+        interface: None,
+    };
+    let extra: netplumb_cniconf::serde_json::Map<String, Value> =
+        netplumb_cniconf::NetConf::from_slice(br#"{"name": "n", "type": "t", "x": 1}"#)
+            .unwrap()
+            .extra;
+    assert_eq!((ip.address.prefix(), extra["x"].clone()), (24, json!(1)));
+}
+
 /// A directory that removes itself.
 struct TempDir(PathBuf);
 
@@ -314,7 +368,7 @@ fn ipam_is_delegated_through_cni_path() {
     let bare = json!({"cniVersion": "0.3.1", "name": "n", "type": "sriov",
         "ipam": {"type": "fake-ipam", "result": "unversioned"}})
     .to_string();
-    let result = skel::delegate("fake-ipam", &env_for("ADD"), bare.as_bytes())
+    let result = skel::delegate("fake-ipam", "ipam.type", &env_for("ADD"), bare.as_bytes())
         .unwrap()
         .unwrap();
     assert_eq!(result.cni_version, CniVersion::V0_3_1);
@@ -324,7 +378,8 @@ fn ipam_is_delegated_through_cni_path() {
     let future = json!({"cniVersion": "1.0.0", "name": "n", "type": "sriov",
         "ipam": {"type": "fake-ipam", "result": "future"}})
     .to_string();
-    let err = skel::delegate("fake-ipam", &env_for("ADD"), future.as_bytes()).unwrap_err();
+    let err =
+        skel::delegate("fake-ipam", "ipam.type", &env_for("ADD"), future.as_bytes()).unwrap_err();
     assert_eq!(err.code(), codes::INCOMPATIBLE_VERSION);
     assert!(
         err.to_string()
@@ -348,6 +403,7 @@ fn ipam_is_delegated_through_cni_path() {
     // A plugin that fails without an error reply is an I/O failure.
     let err = skel::delegate(
         "fake-ipam",
+        "ipam.type",
         &Env {
             command: Command::Gc,
             ..env_for("DEL")
@@ -359,7 +415,7 @@ fn ipam_is_delegated_through_cni_path() {
     assert!(err.to_string().contains("printed no error reply"), "{err}");
 
     // Not in CNI_PATH: the error names the variable and the directories.
-    let err = skel::delegate("host-local", &env_for("ADD"), b"{}").unwrap_err();
+    let err = skel::delegate("host-local", "ipam.type", &env_for("ADD"), b"{}").unwrap_err();
     assert_eq!(err.code(), codes::INVALID_ENV);
     assert!(
         err.to_string()
