@@ -15,6 +15,8 @@ use crate::version::{supported_list, CniVersion};
 const VALID_ATTACHMENTS: &str = "cni.dev/valid-attachments";
 /// The key an early draft of spec 1.1 used; runtimes still send both.
 const OLD_ATTACHMENTS: &str = "cni.dev/attachments";
+/// `disableCheck` and `disableGC` written as strings.
+const TRUE_FALSE: [(&str, bool); 2] = [("false", false), ("true", true)];
 
 /// The IPAM section: which plugin to delegate to, and its own settings.
 #[derive(Debug, Clone, PartialEq)]
@@ -25,7 +27,8 @@ pub struct Ipam {
     pub extra: Map<String, Value>,
 }
 
-/// DNS settings, as configs and results carry them.
+/// DNS settings, as configs and results carry them. Fields nobody reads
+/// are kept in `extra` and written back unchanged.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Dns {
     /// `nameservers`: addresses of name servers, in priority order.
@@ -36,6 +39,8 @@ pub struct Dns {
     pub search: Vec<String>,
     /// `options`: resolver options.
     pub options: Vec<String>,
+    /// Every field not named above.
+    pub extra: Map<String, Value>,
 }
 
 impl Dns {
@@ -50,11 +55,12 @@ impl Dns {
             domain: o.string("domain")?,
             search: o.list("search", any_text)?,
             options: o.list("options", any_text)?,
+            extra: o.into_rest(),
         })
     }
 
     pub(crate) fn to_json(&self) -> Value {
-        let mut map = Map::new();
+        let mut map = self.extra.clone();
         put_list(&mut map, "nameservers", &self.nameservers);
         put(&mut map, "domain", self.domain.clone());
         put_list(&mut map, "search", &self.search);
@@ -364,17 +370,24 @@ fn read_attachments(o: &mut Obj) -> Result<Option<Vec<GcAttachment>>, Error> {
 /// does.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NetConfList {
-    /// `cniVersion`, as text: a list may name versions this crate does not
-    /// speak, as long as [`NetConfList::version`] finds one it does.
+    /// `cniVersion`, as text.
+    ///
+    /// Unlike [`NetConf::cni_version`] this is not a [`CniVersion`]: by
+    /// spec 1.1 negotiation a list may name a version newer than this crate
+    /// here while `cniVersions` offers one it knows, and such a list must
+    /// still parse and run. [`NetConfList::version`] picks the version and
+    /// reports an unknown one by its text.
     pub cni_version: Option<String>,
     /// `cniVersions` (1.1.0): every version the list can be run as.
     pub cni_versions: Vec<String>,
     /// `name`. Attachment definitions may omit it: the runtime then uses the
     /// definition's own name.
     pub name: Option<String>,
-    /// `disableCheck`: the runtime must not run CHECK.
+    /// `disableCheck`: the runtime must not run CHECK. Read from `true` or
+    /// `false`, or the strings `"true"`/`"false"` in any case (spec 0.4
+    /// typed it as a string, and libcni reads both).
     pub disable_check: bool,
-    /// `disableGC`: the runtime must not run GC.
+    /// `disableGC`: the runtime must not run GC. Read as `disableCheck`.
     pub disable_gc: bool,
     /// `plugins`: each plugin's configuration, in chain order.
     pub plugins: Vec<Map<String, Value>>,
@@ -398,8 +411,8 @@ impl NetConfList {
         if let Some(name) = &name {
             check_identifier(name).map_err(|why| o.invalid("name", why))?;
         }
-        let disable_check = o.boolean("disableCheck")?.unwrap_or(false);
-        let disable_gc = o.boolean("disableGC")?.unwrap_or(false);
+        let disable_check = o.bool_or_keyword("disableCheck", &TRUE_FALSE)?;
+        let disable_gc = o.bool_or_keyword("disableGC", &TRUE_FALSE)?;
         let items = o.array("plugins")?.ok_or_else(|| {
             o.invalid(
                 "plugins",
@@ -425,8 +438,8 @@ impl NetConfList {
             cni_version,
             cni_versions,
             name,
-            disable_check,
-            disable_gc,
+            disable_check: disable_check.unwrap_or(false),
+            disable_gc: disable_gc.unwrap_or(false),
             plugins,
             extra: o.into_rest(),
         })
@@ -743,6 +756,104 @@ mod tests {
             err.to_string(),
             "plugins[1].type: missing, expected the plugin's executable name"
         );
+    }
+
+    #[test]
+    fn list_flags_may_be_strings() {
+        let l = NetConfList::from_slice(
+            br#"{"cniVersion": "0.4.0", "name": "l", "disableCheck": "True", "disableGC": "false",
+                 "plugins": [{"type": "a"}]}"#,
+        )
+        .unwrap();
+        assert_eq!((l.disable_check, l.disable_gc), (true, false));
+        let err = NetConfList::from_slice(
+            br#"{"name": "l", "disableCheck": "yes", "plugins": [{"type": "a"}]}"#,
+        )
+        .unwrap_err();
+        assert_eq!(err.code(), codes::INVALID_NETWORK_CONFIG);
+        assert_eq!(
+            err.to_string(),
+            "disableCheck: \"yes\" is not allowed, expected one of \"false\", \"true\""
+        );
+    }
+
+    #[test]
+    fn list_flag_of_the_wrong_type_is_code_6() {
+        let err = NetConfList::from_slice(
+            br#"{"name": "l", "disableCheck": 1, "plugins": [{"type": "a"}]}"#,
+        )
+        .unwrap_err();
+        assert_eq!(err.code(), codes::DECODING_FAILURE);
+        assert_eq!(
+            err.to_string(),
+            "disableCheck: expected a string, true or false, found the number 1"
+        );
+    }
+
+    #[test]
+    fn list_name_follows_the_identifier_rule() {
+        let err =
+            NetConfList::from_slice(br#"{"name": "a/b", "plugins": [{"type": "a"}]}"#).unwrap_err();
+        assert_eq!(err.code(), codes::INVALID_NETWORK_CONFIG);
+        assert!(
+            err.to_string().starts_with("name: \"a/b\" contains '/'"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn capabilities_must_be_booleans() {
+        let err =
+            conf(json!({"name": "n", "type": "t", "capabilities": {"mac": "yes"}})).unwrap_err();
+        assert_eq!(err.code(), codes::DECODING_FAILURE);
+        assert_eq!(
+            err.to_string(),
+            "capabilities.mac: expected true or false, found the string \"yes\""
+        );
+    }
+
+    #[test]
+    fn bad_valid_attachment_entries_name_the_entry_and_field() {
+        for (entry, want) in [
+            (
+                json!({"containerID": "c1"}),
+                "cni.dev/valid-attachments[0].ifname: missing, expected the interface name",
+            ),
+            (
+                json!({"containerID": "-c", "ifname": "net1"}),
+                "cni.dev/valid-attachments[0].containerID: \"-c\" starts with '-'",
+            ),
+            (
+                json!({"containerID": "c1", "ifname": "a/b"}),
+                "cni.dev/valid-attachments[0].ifname: \"a/b\" contains '/'",
+            ),
+            (
+                json!("c1/net1"),
+                "cni.dev/valid-attachments[0]: expected an object, found the string \"c1/net1\"",
+            ),
+        ] {
+            let err = conf(json!({"cniVersion": "1.1.0", "name": "n", "type": "t",
+                "cni.dev/valid-attachments": [entry]}))
+            .unwrap_err();
+            assert!(err.to_string().starts_with(want), "{err}");
+        }
+    }
+
+    #[test]
+    fn dns_keeps_unknown_fields() {
+        let c = conf(json!({"name": "n", "type": "t",
+            "dns": {"nameservers": ["192.0.2.53"], "sortlist": ["192.0.2.0/24"]}}))
+        .unwrap();
+        let dns = c.dns.as_ref().unwrap();
+        assert_eq!(dns.extra["sortlist"], json!(["192.0.2.0/24"]));
+        assert_eq!(c.to_json()["dns"]["sortlist"], json!(["192.0.2.0/24"]));
+        assert_eq!(NetConf::from_slice(&c.to_vec()).unwrap(), c);
+        let r = CniResult::from_slice(
+            br#"{"cniVersion": "1.0.0", "dns": {"domain": "example.org", "x-vendor": 1}}"#,
+        )
+        .unwrap();
+        assert_eq!(r.dns.extra["x-vendor"], 1);
+        assert_eq!(CniResult::from_slice(&r.to_vec()).unwrap(), r);
     }
 
     #[test]

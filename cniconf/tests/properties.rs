@@ -80,12 +80,14 @@ fn dns() -> impl Strategy<Value = Dns> {
         option::of(text()),
         vec(text(), 0..3),
         vec(text(), 0..3),
+        extra(),
     )
-        .prop_map(|(nameservers, domain, search, options)| Dns {
+        .prop_map(|(nameservers, domain, search, options, extra)| Dns {
             nameservers,
             domain,
             search,
             options,
+            extra,
         })
 }
 
