@@ -126,6 +126,18 @@ pub enum Error {
         source: io::Error,
     },
 
+    /// The kernel sent nothing for a request within the client's receive
+    /// timeout. The client replaces its socket before the next request.
+    #[error("{}the kernel did not answer within {} s", OpPrefix(Some(op), link.as_deref()), waited.as_secs())]
+    NoAnswer {
+        /// The operation, e.g. `"get link"`.
+        op: String,
+        /// The link (name or index) the operation was on, if any.
+        link: Option<String>,
+        /// How long the client waited.
+        waited: std::time::Duration,
+    },
+
     /// The kernel rejected a request.
     #[error("{}", kernel_text(op, link.as_deref(), *errno, ext_ack.as_deref(), *attribute))]
     Kernel {

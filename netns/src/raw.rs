@@ -44,7 +44,9 @@ impl Netlink {
         self.request_collect(op, msg, flags, |m| decode(op, m).map(Some))
     }
 
-    /// Sends a get request (no `NLM_F_ACK`) and returns its one reply.
+    /// Sends a get request and returns its one reply. The request carries
+    /// `NLM_F_ACK` too, so a message the kernel answers with no reply ends
+    /// in an [`Error::Decode`] instead of a wait.
     pub fn raw_get(
         &self,
         what: &str,

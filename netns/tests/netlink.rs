@@ -529,6 +529,19 @@ fn raw_requests_share_the_machinery() {
         }
         other => panic!("{other:?}"),
     }
+    // A message that gets no reply, only the ack, ends with an error
+    // rather than waiting for a reply that never comes.
+    let mut no_reply = link_message(&LinkRef::from(a.as_str())).unwrap();
+    no_reply.attributes.push(LinkAttribute::Mtu(1300));
+    match nl.raw_get("set MTU", None, RouteNetlinkMessage::SetLink(no_reply)) {
+        Err(Error::Decode { op, detail }) => {
+            assert_eq!(op, "set MTU");
+            assert!(detail.contains("no reply"), "{detail}");
+        }
+        other => panic!("expected a decode error, got {other:?}"),
+    }
+    assert_eq!(nl.link(a.as_str()).unwrap().mtu, 1300);
+
     let dumped = nl
         .raw_dump(
             "dump links",

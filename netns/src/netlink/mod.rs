@@ -13,12 +13,14 @@ mod ack;
 mod buffer;
 
 use std::fmt;
+use std::os::fd::AsRawFd;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard};
+use std::time::Duration;
 
 use netlink_packet_core::{
     NetlinkHeader, NetlinkMessage, NetlinkPayload, NLMSG_DONE, NLMSG_ERROR, NLM_F_ACK, NLM_F_DUMP,
-    NLM_F_DUMP_INTR, NLM_F_MULTIPART, NLM_F_REQUEST,
+    NLM_F_DUMP_INTR, NLM_F_REQUEST,
 };
 use netlink_packet_route::RouteNetlinkMessage;
 use netlink_sys::{protocols::NETLINK_ROUTE, Socket, SocketAddr};
@@ -31,6 +33,11 @@ pub use buffer::INITIAL_RECV_BUFFER;
 /// How often a dump is retried when the kernel reports that the objects
 /// changed while it was being dumped.
 const DUMP_ATTEMPTS: u32 = 10;
+
+/// How long to wait for the kernel's next datagram before giving up on a
+/// request. The kernel answers at once; this only ends a wait that would
+/// otherwise never end (and hold the client's lock while it lasts).
+const ANSWER_TIMEOUT: Duration = Duration::from_secs(30);
 
 const NLMSG_HDRLEN: usize = 16;
 
@@ -51,6 +58,9 @@ struct Transport {
     seq: u32,
     recv: RecvBuffer,
     send: Vec<u8>,
+    /// How long a receive waits before the request counts as unanswered
+    /// (the socket's `SO_RCVTIMEO`).
+    answer_timeout: Duration,
     /// Set from sending a request until its answer has been read to the
     /// end. Still set at the next request means the last answer was
     /// abandoned midway (an error or a panic while reading it): the rest of
@@ -194,18 +204,32 @@ pub(crate) fn open_socket_here() -> Result<Socket, Error> {
     // Strict checking lets the kernel filter dumps by the header fields
     // we set; kernels before 4.20 lack it and we filter ourselves anyway.
     let _ = socket.set_netlink_get_strict_chk(true);
+    set_receive_timeout(&socket, ANSWER_TIMEOUT).map_err(sock_err("set a receive timeout"))?;
     Ok(socket)
 }
 
-/// How the kernel ends its answer to a request.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Reply {
-    /// One `NLMSG_ERROR` (code 0 on success), after any replies.
-    Ack,
-    /// One reply message, or an `NLMSG_ERROR`.
-    One,
-    /// Multipart messages up to `NLMSG_DONE`, or an `NLMSG_ERROR`.
-    Dump,
+/// Makes a receive on `socket` give up with `EAGAIN` after `timeout`.
+fn set_receive_timeout(socket: &Socket, timeout: Duration) -> std::io::Result<()> {
+    let tv = libc::timeval {
+        tv_sec: timeout.as_secs().try_into().unwrap_or(libc::time_t::MAX),
+        tv_usec: timeout.subsec_micros().into(),
+    };
+    // SAFETY: the fd is open for the whole call, and SO_RCVTIMEO reads a
+    // timeval of exactly the size passed.
+    let rc = unsafe {
+        libc::setsockopt(
+            socket.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_RCVTIMEO,
+            (&tv as *const libc::timeval).cast(),
+            std::mem::size_of::<libc::timeval>() as libc::socklen_t,
+        )
+    };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
+    }
 }
 
 impl Netlink {
@@ -218,6 +242,7 @@ impl Netlink {
                 seq: 0,
                 recv: RecvBuffer::new(),
                 send: Vec::new(),
+                answer_timeout: ANSWER_TIMEOUT,
                 mid_answer: false,
                 #[cfg(test)]
                 abandon_after: None,
@@ -231,8 +256,9 @@ impl Netlink {
         &self.ns
     }
 
-    /// How many requests this client has sent to the kernel and read the
-    /// full answer of (a retried dump counts each attempt).
+    /// How many requests this client has sent to the kernel. A request
+    /// counts when it is sent, whether or not its answer then arrives or
+    /// decodes; each attempt of a retried dump counts.
     pub fn round_trips(&self) -> u64 {
         self.round_trips.load(Ordering::Relaxed)
     }
@@ -257,7 +283,7 @@ impl Netlink {
         msg: RouteNetlinkMessage,
         flags: u16,
     ) -> Result<(), Error> {
-        self.exchange(op, msg, NLM_F_ACK | flags, Reply::Ack, &mut |_| Ok(()))
+        self.exchange(op, msg, NLM_F_ACK | flags, &mut |_| Ok(()))
             .map(|_| ())
     }
 
@@ -271,7 +297,7 @@ impl Netlink {
         mut decode: impl FnMut(&RawMessage<'_>) -> Result<Option<T>, Error>,
     ) -> Result<Vec<T>, Error> {
         let mut out = Vec::new();
-        self.exchange(op, msg, NLM_F_ACK | flags, Reply::Ack, &mut |m| {
+        self.exchange(op, msg, NLM_F_ACK | flags, &mut |m| {
             out.extend(decode(m)?);
             Ok(())
         })?;
@@ -279,6 +305,11 @@ impl Netlink {
     }
 
     /// Sends a get request and decodes its one reply.
+    ///
+    /// The request asks for an ack as well: the kernel sends it right
+    /// after the reply, in the same round trip, and it ends the answer even
+    /// when the kernel has no reply to give (a request that is not a get,
+    /// say), so the wait always ends.
     pub(crate) fn request_one<T>(
         &self,
         op: Op<'_>,
@@ -286,11 +317,13 @@ impl Netlink {
         mut decode: impl FnMut(&RawMessage<'_>) -> Result<T, Error>,
     ) -> Result<T, Error> {
         let mut out = None;
-        self.exchange(op, msg, 0, Reply::One, &mut |m| {
-            out = Some(decode(m)?);
+        self.exchange(op, msg, NLM_F_ACK, &mut |m| {
+            if out.is_none() {
+                out = Some(decode(m)?);
+            }
             Ok(())
         })?;
-        out.ok_or_else(|| op.decode_error("the kernel answered with neither a reply nor an error"))
+        out.ok_or_else(|| op.decode_error("the kernel acknowledged the request but sent no reply"))
     }
 
     /// Dumps, retrying while the kernel reports the dump inconsistent.
@@ -303,11 +336,10 @@ impl Netlink {
     ) -> Result<Vec<T>, Error> {
         for _ in 0..DUMP_ATTEMPTS {
             let mut out = Vec::new();
-            let interrupted =
-                self.exchange(op, msg.clone(), NLM_F_DUMP, Reply::Dump, &mut |m| {
-                    out.extend(decode(m)?);
-                    Ok(())
-                })?;
+            let interrupted = self.exchange(op, msg.clone(), NLM_F_DUMP, &mut |m| {
+                out.extend(decode(m)?);
+                Ok(())
+            })?;
             if !interrupted {
                 return Ok(out);
             }
@@ -329,13 +361,13 @@ impl Netlink {
         op: Op<'_>,
         msg: RouteNetlinkMessage,
         flags: u16,
-        reply: Reply,
         on_msg: &mut dyn FnMut(&RawMessage<'_>) -> Result<(), Error>,
     ) -> Result<bool, Error> {
         let mut guard = self.lock();
         let t = &mut *guard;
         if t.mid_answer {
             t.socket = self.ns.open_socket()?;
+            t.answer_timeout = ANSWER_TIMEOUT;
             t.mid_answer = false;
         }
         t.seq = t.seq.wrapping_add(1).max(1);
@@ -349,7 +381,7 @@ impl Netlink {
         #[cfg(test)]
         let mut abandon_after = t.abandon_after.take();
 
-        let mut answer = Answer::new(seq, reply);
+        let mut answer = Answer::new(seq);
         while !answer.done {
             #[cfg(test)]
             if let Some(n) = abandon_after.as_mut() {
@@ -358,9 +390,17 @@ impl Netlink {
                 }
                 *n -= 1;
             }
-            let len = t
-                .recv_datagram()
-                .map_err(|source| op.socket_error("receive", source))?;
+            let len = t.recv_datagram().map_err(|source| {
+                if source.kind() == std::io::ErrorKind::WouldBlock {
+                    Error::NoAnswer {
+                        op: op.what.to_string(),
+                        link: op.link.map(|l| l.to_string()),
+                        waited: t.answer_timeout,
+                    }
+                } else {
+                    op.socket_error("receive", source)
+                }
+            })?;
             let datagram = t.recv.filled(len);
             for m in split_messages(datagram).map_err(|d| op.decode_error(d))? {
                 answer.take(op, &t.send, &m, on_msg)?;
@@ -375,19 +415,19 @@ impl Netlink {
 }
 
 /// Follows the answer to one request through the messages that arrive.
+/// Every request asks for an ack or a dump, so every answer ends with an
+/// `NLMSG_ERROR` or an `NLMSG_DONE`.
 struct Answer {
     seq: u32,
-    reply: Reply,
     interrupted: bool,
     first_err: Option<Error>,
     done: bool,
 }
 
 impl Answer {
-    fn new(seq: u32, reply: Reply) -> Answer {
+    fn new(seq: u32) -> Answer {
         Answer {
             seq,
-            reply,
             interrupted: false,
             first_err: None,
             done: false,
@@ -405,8 +445,9 @@ impl Answer {
         m: &RawMessage<'_>,
         on_msg: &mut dyn FnMut(&RawMessage<'_>) -> Result<(), Error>,
     ) -> Result<(), Error> {
-        // Replies to an earlier request that was abandoned.
-        if m.seq != self.seq {
+        // Replies to an earlier request that was abandoned, and anything
+        // after the end of this answer.
+        if m.seq != self.seq || self.done {
             return Ok(());
         }
         self.interrupted |= m.flags & NLM_F_DUMP_INTR != 0;
@@ -419,7 +460,6 @@ impl Answer {
                 if self.first_err.is_none() {
                     self.first_err = on_msg(m).err();
                 }
-                self.done = self.reply == Reply::One && m.flags & NLM_F_MULTIPART == 0;
                 return Ok(());
             }
         };
@@ -489,6 +529,7 @@ fn kernel_error(op: Op<'_>, ack: &ack::Ack, request: &[u8]) -> Error {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use netlink_packet_core::NLM_F_MULTIPART;
 
     fn message(kind: u16, flags: u16, seq: u32, payload: &[u8]) -> Vec<u8> {
         let len = (NLMSG_HDRLEN + payload.len()) as u32;
@@ -539,9 +580,10 @@ mod tests {
         assert_eq!(m[0].bytes.len(), bytes.len());
     }
 
-    /// Feeds `messages` (kind, flags, seq, payload) to an answer for seq 7.
-    fn answer(reply: Reply, messages: &[(u16, u16, u32, Vec<u8>)]) -> (Answer, Vec<u16>) {
-        let mut answer = Answer::new(7, reply);
+    /// Feeds every one of `messages` (kind, flags, seq, payload) to an
+    /// answer for seq 7, and returns it with the kinds it handed on.
+    fn answer(messages: &[(u16, u16, u32, Vec<u8>)]) -> (Answer, Vec<u16>) {
+        let mut answer = Answer::new(7);
         let mut seen = Vec::new();
         let request = message(16, 0, 7, &[0; 16]);
         for (kind, flags, seq, payload) in messages {
@@ -557,9 +599,6 @@ mod tests {
                     }
                 })
                 .unwrap();
-            if answer.done {
-                break;
-            }
         }
         (answer, seen)
     }
@@ -581,72 +620,110 @@ mod tests {
 
     #[test]
     fn a_dump_skips_stale_replies_and_ends_at_done() {
-        let (a, seen) = answer(
-            Reply::Dump,
-            &[
-                (16, NLM_F_MULTIPART, 6, vec![]),
-                (16, NLM_F_MULTIPART, 7, vec![]),
-                (20, NLM_F_MULTIPART, 7, vec![]),
-                done_msg(0, 0),
-                (16, NLM_F_MULTIPART, 7, vec![]),
-            ],
+        let (a, seen) = answer(&[
+            (16, NLM_F_MULTIPART, 6, vec![]),
+            (16, NLM_F_MULTIPART, 7, vec![]),
+            (20, NLM_F_MULTIPART, 7, vec![]),
+            done_msg(0, 0),
+            (24, NLM_F_MULTIPART, 7, vec![]),
+            ack_msg(libc::EINVAL),
+        ]);
+        assert_eq!(
+            seen,
+            vec![16, 20],
+            "seq 6 is stale; nothing after DONE is this answer's"
         );
-        assert_eq!(seen, vec![16, 20]);
         assert!(a.done);
-        assert!(!a.finish().unwrap(), "not interrupted");
+        assert!(!a.finish().unwrap(), "not interrupted, and no error");
     }
 
     #[test]
     fn an_interrupted_dump_asks_for_a_retry() {
-        let (a, _) = answer(
-            Reply::Dump,
-            &[
-                (16, NLM_F_MULTIPART | NLM_F_DUMP_INTR, 7, vec![]),
-                done_msg(0, 0),
-            ],
-        );
+        let (a, _) = answer(&[
+            (16, NLM_F_MULTIPART | NLM_F_DUMP_INTR, 7, vec![]),
+            done_msg(0, 0),
+        ]);
         assert!(a.finish().unwrap(), "interrupted");
-        let (a, _) = answer(
-            Reply::Dump,
-            &[
-                (16, NLM_F_MULTIPART, 7, vec![]),
-                done_msg(NLM_F_DUMP_INTR, 0),
-            ],
-        );
+        let (a, _) = answer(&[
+            (16, NLM_F_MULTIPART, 7, vec![]),
+            done_msg(NLM_F_DUMP_INTR, 0),
+        ]);
         assert!(a.finish().unwrap(), "interrupted");
     }
 
     #[test]
     fn errors_end_the_answer_and_later_messages_are_not_decoded() {
-        let (a, _) = answer(Reply::Dump, &[done_msg(0, libc::EOPNOTSUPP)]);
+        let (a, _) = answer(&[done_msg(0, libc::EOPNOTSUPP)]);
         assert_eq!(a.finish().unwrap_err().errno(), Some(libc::EOPNOTSUPP));
 
-        let (a, seen) = answer(
-            Reply::Dump,
-            &[
-                (99, NLM_F_MULTIPART, 7, vec![]),
-                (16, NLM_F_MULTIPART, 7, vec![]),
-                done_msg(0, 0),
-            ],
-        );
+        let (a, seen) = answer(&[
+            (99, NLM_F_MULTIPART, 7, vec![]),
+            (16, NLM_F_MULTIPART, 7, vec![]),
+            done_msg(0, 0),
+        ]);
         assert_eq!(seen, vec![99], "nothing is decoded after the first failure");
         assert!(a.done, "but the dump is still read to its end");
         assert!(matches!(a.finish(), Err(Error::Decode { .. })));
     }
 
     #[test]
-    fn acks_and_single_replies_end_the_answer() {
-        let (a, _) = answer(Reply::Ack, &[ack_msg(0)]);
+    fn replies_then_the_ack_end_the_answer() {
+        let (a, _) = answer(&[ack_msg(0)]);
         assert!(a.done);
         assert!(!a.finish().unwrap(), "not interrupted");
-        let (a, _) = answer(Reply::Ack, &[ack_msg(libc::ENODEV)]);
+        let (a, _) = answer(&[ack_msg(libc::ENODEV)]);
         assert!(a.finish().unwrap_err().is_no_such_link());
-        let (a, seen) = answer(Reply::One, &[(16, 0, 7, vec![]), (16, 0, 7, vec![])]);
+        let (a, seen) = answer(&[(16, 0, 7, vec![]), (16, 0, 7, vec![]), ack_msg(0)]);
         assert!(a.done);
+        assert_eq!(seen, vec![16, 16]);
+        let (a, seen) = answer(&[(16, 0, 7, vec![])]);
+        assert!(
+            !a.done,
+            "a reply alone does not end the answer: the ack does"
+        );
         assert_eq!(seen, vec![16]);
-        let (a, seen) = answer(Reply::Ack, &[(16, 0, 7, vec![])]);
-        assert!(!a.done, "an ack request waits for the ack");
-        assert_eq!(seen, vec![16]);
+    }
+
+    #[test]
+    fn a_request_the_kernel_leaves_unanswered_times_out() {
+        if crate::require_capabilities(crate::Capability::PLUGIN).is_err() {
+            eprintln!("skipped: a_request_the_kernel_leaves_unanswered_times_out needs root");
+            return;
+        }
+        let ns = NetNs::new_unnamed().unwrap();
+        let nl = ns.netlink().unwrap();
+        {
+            let mut t = nl.lock();
+            let short = Duration::from_millis(100);
+            set_receive_timeout(&t.socket, short).unwrap();
+            t.answer_timeout = short;
+        }
+        // A change sent without NLM_F_ACK: the kernel makes it and sends
+        // nothing back.
+        let req = crate::link::set_link_request(
+            &crate::LinkRef::Index(1),
+            &crate::link::LinkChange::Mtu(1280),
+        )
+        .unwrap();
+        let lo = crate::LinkRef::Index(1);
+        let err = nl
+            .exchange(Op::on("set MTU", &lo), req, 0, &mut |_| Ok(()))
+            .unwrap_err();
+        match &err {
+            Error::NoAnswer { op, link, waited } => {
+                assert_eq!(op, "set MTU");
+                assert_eq!(link.as_deref(), Some("#1"));
+                assert_eq!(*waited, Duration::from_millis(100));
+            }
+            other => panic!("expected NoAnswer, got {other:?}"),
+        }
+        assert!(
+            err.to_string()
+                .starts_with("set MTU on link #1: the kernel did not answer within "),
+            "{err}"
+        );
+        // The client goes on working, and the change was made.
+        assert_eq!(nl.link(1).unwrap().mtu, 1280);
     }
 
     /// A private namespace with `pairs` veth pairs, so that a dump of its
