@@ -294,17 +294,14 @@ fn require_root_and_apt(missing: &[HostPackage]) -> Result<()> {
 
 /// The exact commands a person runs to install `missing`, as root on Debian 12.
 pub fn install_hint(missing: &[HostPackage], reason: &str) -> String {
-    let mut hint = format!("{reason}. As root on Debian 12 (bookworm), run:\n");
+    // Unindented, so the lines can be pasted into a shell as they are.
+    let mut hint = format!("{reason}. As root on Debian 12 (bookworm), run:\n\n");
     if missing.iter().any(|p| p.backports) {
         hint.push_str(&format!(
-            "  cat > {BACKPORTS_SOURCE_PATH} <<'END'\n{}END\n",
-            BACKPORTS_SOURCE
-                .lines()
-                .map(|l| format!("  {l}\n"))
-                .collect::<String>()
+            "cat > {BACKPORTS_SOURCE_PATH} <<'END'\n{BACKPORTS_SOURCE}END\n"
         ));
     }
-    hint.push_str("  apt-get update\n");
+    hint.push_str("apt-get update\n");
     let backports: Vec<&str> = missing
         .iter()
         .filter(|p| p.backports)
@@ -317,18 +314,19 @@ pub fn install_hint(missing: &[HostPackage], reason: &str) -> String {
         .collect();
     if !backports.is_empty() {
         hint.push_str(&format!(
-            "  apt-get install -y --no-install-recommends -t bookworm-backports {}\n",
+            "apt-get install -y --no-install-recommends -t bookworm-backports {}\n",
             backports.join(" ")
         ));
     }
     if !main.is_empty() {
         hint.push_str(&format!(
-            "  apt-get install -y --no-install-recommends {}\n",
+            "apt-get install -y --no-install-recommends {}\n",
             main.join(" ")
         ));
     }
+    hint.push('\n');
     for pkg in missing {
-        hint.push_str(&format!("  ({}: {})\n", pkg.name, pkg.purpose));
+        hint.push_str(&format!("{}: {}\n", pkg.name, pkg.purpose));
     }
     hint
 }
@@ -669,7 +667,12 @@ mod tests {
             &[pkg("qemu-system-x86", Some(10)), pkg("kmod", None)],
             "this is not root",
         );
-        assert!(hint.contains("Suites: bookworm-backports"));
+        assert!(
+            hint.contains("<<'END'\nTypes: deb\n"),
+            "deb822 fields start in column 0"
+        );
+        assert!(hint.contains("\nSuites: bookworm-backports\n"));
+        assert!(hint.contains("\nEND\n"));
         assert!(hint.contains("apt-get update"));
         assert!(hint.contains("-t bookworm-backports qemu-system-x86\n"));
         assert!(hint.contains("--no-install-recommends kmod\n"));
