@@ -10,6 +10,8 @@ use crate::json::{name_of, put, Kind, Obj};
 use crate::names::IfName;
 
 const MTU: RangeInclusive<u64> = 68..=65535;
+/// Every message about a bad `mtu` ends so, whatever the value.
+const MTU_EXPECTED: &str = "expected 68-65535 (or 0 for the default)";
 /// The kernel keeps bond timers in a C int.
 const MILLIS: RangeInclusive<u64> = 0..=i32::MAX as u64;
 
@@ -151,11 +153,14 @@ pub struct BondConf {
     pub links_in_container: bool,
     /// `links`: the ports, at least two, each `{"name": ...}`.
     pub links: Vec<IfName>,
-    /// `mtu`: 68-65535; absent (or 0) leaves the default.
+    /// `mtu`: 68-65535; absent (or 0) leaves the default. Any other value
+    /// is refused with one message, whatever it is.
     pub mtu: Option<u32>,
     /// `allSlavesActive`: deliver duplicate frames from inactive ports.
     pub all_slaves_active: Option<bool>,
-    /// `xmitHashPolicy`: for balance-xor, 802.3ad and balance-tlb.
+    /// `xmitHashPolicy`: takes effect in balance-xor, 802.3ad and
+    /// balance-tlb. Accepted in every mode, as the kernel accepts it; the
+    /// bond crate warns when it has no effect.
     pub xmit_hash_policy: Option<XmitHashPolicy>,
     /// `tlbDynamicLb`: for balance-tlb and balance-alb.
     pub tlb_dynamic_lb: Option<bool>,
@@ -188,16 +193,10 @@ impl BondConf {
         let fail_over_mac = o.keyword("failOverMac", &FAIL_OVER_MACS, true)?;
         let links_in_container = o.boolean("linksInContainer")?.unwrap_or(false);
         let links = read_links(&mut o)?;
-        let mtu = match o.number("mtu", 0..=*MTU.end())? {
-            Some(0) | None => None,
-            Some(m) if !MTU.contains(&m) => {
-                return Err(o.invalid(
-                    "mtu",
-                    format_args!("{m} is out of range, expected 68-65535 (or 0 for the default)"),
-                ))
-            }
-            Some(m) => Some(m as u32),
-        };
+        let mtu = o
+            .number_where("mtu", |m| m == 0 || MTU.contains(&m), MTU_EXPECTED)?
+            .filter(|m| *m != 0)
+            .map(|m| m as u32);
         let all_slaves_active = o.flag("allSlavesActive")?;
         let xmit_hash_policy = o.keyword("xmitHashPolicy", &XMIT_HASH_POLICIES, true)?;
         let tlb_dynamic_lb = o.flag("tlbDynamicLb")?;
@@ -261,7 +260,10 @@ impl BondConf {
                 ),
             );
         }
-        // Options the kernel refuses outside some modes.
+        self.net.check_ipam_is_not_itself()?;
+        // Options the kernel refuses outside some modes. xmitHashPolicy is
+        // not one: the kernel takes it in every mode, and it only has no
+        // effect outside balance-xor, 802.3ad and balance-tlb.
         let mode_bound = [
             (
                 "primary",
@@ -271,11 +273,6 @@ impl BondConf {
                     BondMode::BalanceTlb,
                     BondMode::BalanceAlb,
                 ][..],
-            ),
-            (
-                "xmitHashPolicy",
-                self.xmit_hash_policy.is_some(),
-                &[BondMode::BalanceXor, BondMode::Lacp, BondMode::BalanceTlb],
             ),
             (
                 "tlbDynamicLb",
@@ -297,10 +294,7 @@ impl BondConf {
             }
         }
         if let Some(m) = self.mtu.filter(|m| !MTU.contains(&u64::from(*m))) {
-            return bad(
-                "mtu",
-                format!("{m} is out of range, expected 68-65535 (or 0 for the default)"),
-            );
+            return bad("mtu", format!("{m} is out of range, {MTU_EXPECTED}"));
         }
         let timers = [
             ("miimon", Some(self.miimon)),

@@ -225,6 +225,23 @@ impl NetConf {
             .transpose()
     }
 
+    /// Refuses an `ipam.type` naming this very plugin (`type`): delegating
+    /// IPAM to it would run the plugin inside itself without end. The
+    /// plugin configs of this crate check it; other plugins may mean it.
+    pub(crate) fn check_ipam_is_not_itself(&self) -> Result<(), Error> {
+        match &self.ipam {
+            Some(ipam) if ipam.plugin_type == self.plugin_type => Err(Error::InvalidConfig {
+                field: "ipam.type".into(),
+                message: format!(
+                    "{:?} is this plugin itself and would run itself without end, \
+                     expected an IPAM plugin such as \"host-local\"",
+                    ipam.plugin_type
+                ),
+            }),
+            _ => Ok(()),
+        }
+    }
+
     /// The configuration as a JSON object.
     pub fn to_json(&self) -> Value {
         Value::Object(self.to_map())

@@ -228,10 +228,8 @@ impl Obj {
         names: &[(&str, T)],
         numeric: bool,
     ) -> Result<T, Error> {
-        if let Value::String(s) = &value {
-            if let Some((_, t)) = names.iter().find(|(n, _)| n.eq_ignore_ascii_case(s.trim())) {
-                return Ok(*t);
-            }
+        if let Some(t) = value.as_str().and_then(|s| find_name(names, s)) {
+            return Ok(t);
         }
         let last = names.len() as u64 - 1;
         if numeric {
@@ -266,7 +264,7 @@ impl Obj {
 
     /// A yes/no setting written as `true`/`false`, `0`/`1` or `"0"`/`"1"`.
     pub(crate) fn flag(&mut self, key: &str) -> Result<Option<bool>, Error> {
-        const EXPECTED: &str = "0, 1, true or false";
+        const EXPECTED: &str = "a JSON boolean true/false or the number 0/1";
         match self.take(key)? {
             None => Ok(None),
             Some(Value::Bool(b)) => Ok(Some(b)),
@@ -384,6 +382,15 @@ pub(crate) fn describe(value: &Value) -> String {
         Value::Array(_) => "a list".into(),
         Value::Object(_) => "an object".into(),
     }
+}
+
+/// The value `text` names in a keyword table, in any case and ignoring
+/// surrounding spaces.
+pub(crate) fn find_name<T: Copy>(names: &[(&str, T)], text: &str) -> Option<T> {
+    names
+        .iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case(text.trim()))
+        .map(|(_, t)| *t)
 }
 
 /// The name `value` has in a keyword table.

@@ -8,7 +8,7 @@ use serde_json::Value;
 use crate::conf::NetConf;
 use crate::env::CniArgs;
 use crate::error::{json_bytes, Error};
-use crate::json::{name_of, put, Kind, Obj};
+use crate::json::{find_name, name_of, put, Kind, Obj};
 use crate::names::{IfName, MacAddr, PciAddr, ValueError};
 
 const VLAN: RangeInclusive<u64> = 0..=4094;
@@ -45,7 +45,7 @@ const LINK_STATES: [(&str, LinkState); 3] = [
 ];
 
 /// How much the plugin logs (`logLevel`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord)]
 pub enum LogLevel {
     /// Only what makes the plugin stop.
     Panic,
@@ -54,6 +54,7 @@ pub enum LogLevel {
     /// Warnings and errors.
     Warning,
     /// Progress, warnings and errors (the default).
+    #[default]
     Info,
     /// Everything.
     Debug,
@@ -105,9 +106,16 @@ pub struct SriovConf {
     pub vlan_proto: Option<VlanProto>,
     /// `mac`: the MAC address the VF should get.
     pub mac: Option<MacAddr>,
-    /// `spoofchk`: `"on"` or `"off"`.
+    /// `spoofchk`: `"on"` or `"off"` (JSON `true`/`false` too).
+    ///
+    /// Read in any case, since a user writing `"ON"` means on. sriov-cni
+    /// compares case-sensitively and reads anything but `"on"` as off, so
+    /// there `"ON"` silently turns spoof checking off; this crate
+    /// deliberately differs, and refuses any other text (code 7) rather
+    /// than guess.
     pub spoofchk: Option<bool>,
-    /// `trust`: `"on"` or `"off"`.
+    /// `trust`: `"on"` or `"off"`, read as `spoofchk` is (and deliberately
+    /// unlike sriov-cni, for the same reason).
     pub trust: Option<bool>,
     /// `link_state`.
     pub link_state: Option<LinkState>,
@@ -115,8 +123,15 @@ pub struct SriovConf {
     pub min_tx_rate: Option<u32>,
     /// `max_tx_rate` in Mbps; 0 disables the limit.
     pub max_tx_rate: Option<u32>,
-    /// `logLevel`.
+    /// `logLevel`, in any case.
+    ///
+    /// A level sriov-cni does not know (such as `"verbose"`) is accepted,
+    /// as there: it reads as the default, [`LogLevel::Info`], and the text
+    /// is kept in `unknown_log_level` so that the plugin can warn about it.
     pub log_level: Option<LogLevel>,
+    /// `logLevel` as written, when it names no known level; it is what
+    /// [`SriovConf::to_json`] writes back.
+    pub unknown_log_level: Option<String>,
     /// `logFile`: where logs go instead of stderr.
     pub log_file: Option<String>,
     /// `dataDir`: where the plugin keeps its per-attachment state.
@@ -138,7 +153,13 @@ impl SriovConf {
         let link_state = o.keyword("link_state", &LINK_STATES, false)?;
         let min_tx_rate = o.number("min_tx_rate", RATE)?.map(|n| n as u32);
         let max_tx_rate = o.number("max_tx_rate", RATE)?.map(|n| n as u32);
-        let log_level = o.keyword("logLevel", &LOG_LEVELS, false)?;
+        let (log_level, unknown_log_level) = match o.string("logLevel")? {
+            None => (None, None),
+            Some(text) => match find_name(&LOG_LEVELS, &text) {
+                Some(level) => (Some(level), None),
+                None => (Some(LogLevel::default()), Some(text)),
+            },
+        };
         let log_file = o.string("logFile")?;
         let data_dir = o.string("dataDir")?.map(PathBuf::from);
         let conf = SriovConf {
@@ -155,6 +176,7 @@ impl SriovConf {
             min_tx_rate,
             max_tx_rate,
             log_level,
+            unknown_log_level,
             log_file,
             data_dir,
         };
@@ -212,6 +234,17 @@ impl SriovConf {
                 );
             }
         }
+        if let Some(text) = &self.unknown_log_level {
+            if find_name(&LOG_LEVELS, text).is_some() || self.log_level != Some(LogLevel::Info) {
+                return bad(
+                    "logLevel",
+                    format!(
+                        "{text:?} is kept as an unknown level, expected it to name no \
+                         known level and log_level to be info"
+                    ),
+                );
+            }
+        }
         if let Some(dir) = self.data_dir.as_ref().filter(|d| !d.is_absolute()) {
             return bad(
                 "dataDir",
@@ -220,6 +253,7 @@ impl SriovConf {
                 ),
             );
         }
+        self.net.check_ipam_is_not_itself()?;
         self.runtime_device_id().map(|_| ())
     }
 
@@ -311,11 +345,11 @@ impl SriovConf {
         );
         put(&mut map, "min_tx_rate", self.min_tx_rate);
         put(&mut map, "max_tx_rate", self.max_tx_rate);
-        put(
-            &mut map,
-            "logLevel",
-            self.log_level.map(|l| name_of(&LOG_LEVELS, l)),
-        );
+        let log_level = match &self.unknown_log_level {
+            Some(text) => Some(text.as_str()),
+            None => self.log_level.map(|l| name_of(&LOG_LEVELS, l)),
+        };
+        put(&mut map, "logLevel", log_level);
         put(&mut map, "logFile", self.log_file.clone());
         put(
             &mut map,

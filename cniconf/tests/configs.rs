@@ -290,6 +290,14 @@ fn sriov_vlan_proto_values() {
 fn sriov_spoofchk_and_trust_values() {
     let c = sriov(json!({"spoofchk": "on", "trust": false})).unwrap();
     assert_eq!((c.spoofchk, c.trust), (Some(true), Some(false)));
+    // Any case: "ON" means on (sriov-cni would read it as off).
+    let c = sriov(json!({"spoofchk": "ON", "trust": "Off"})).unwrap();
+    assert_eq!((c.spoofchk, c.trust), (Some(true), Some(false)));
+    assert_eq!(c.to_json()["spoofchk"], "on");
+    assert_eq!(
+        sriov_err(json!({"spoofchk": "1"})),
+        "spoofchk: \"1\" is not allowed, expected one of \"off\", \"on\""
+    );
     assert_eq!(
         sriov_err(json!({"spoofchk": "yes"})),
         "spoofchk: \"yes\" is not allowed, expected one of \"off\", \"on\""
@@ -353,8 +361,40 @@ fn sriov_master_is_an_interface_name() {
 
 #[test]
 fn sriov_log_level_values() {
-    assert!(sriov_err(json!({"logLevel": "verbose"}))
-        .starts_with("logLevel: \"verbose\" is not allowed"));
+    let c = sriov(json!({"logLevel": "Warning"})).unwrap();
+    assert_eq!(
+        (c.log_level, c.unknown_log_level.as_deref()),
+        (Some(LogLevel::Warning), None)
+    );
+    assert_eq!(c.to_json()["logLevel"], "warning");
+}
+
+#[test]
+fn sriov_unknown_log_level_reads_as_info_and_is_kept() {
+    // sriov-cni accepts an unknown level and stays at its default, info.
+    let c = sriov(json!({"logLevel": "verbose"})).unwrap();
+    assert_eq!(c.log_level, Some(LogLevel::Info));
+    assert_eq!(LogLevel::default(), LogLevel::Info);
+    assert_eq!(c.unknown_log_level.as_deref(), Some("verbose"));
+    assert_eq!(c.to_json()["logLevel"], "verbose");
+    assert_eq!(SriovConf::from_slice(&c.to_vec()).unwrap(), c);
+    // Built in code, the two fields must agree.
+    let mut c = c;
+    c.unknown_log_level = Some("debug".into());
+    assert!(c
+        .validate()
+        .unwrap_err()
+        .to_string()
+        .starts_with("logLevel: \"debug\" is kept as an unknown level"));
+}
+
+#[test]
+fn sriov_ipam_must_not_be_sriov_itself() {
+    assert_eq!(
+        sriov_err(json!({"ipam": {"type": "sriov"}})),
+        "ipam.type: \"sriov\" is this plugin itself and would run itself without end, \
+         expected an IPAM plugin such as \"host-local\""
+    );
 }
 
 #[test]
@@ -569,8 +609,12 @@ fn bond_xmit_hash_policy_values_and_modes() {
         bond_err(json!({"mode": "802.3ad", "xmitHashPolicy": "layer9"}))
             .starts_with("xmitHashPolicy: \"layer9\" is not allowed")
     );
-    assert!(bond_err(json!({"xmitHashPolicy": "layer2"}))
-        .starts_with("xmitHashPolicy: does not apply to mode active-backup"));
+    // The kernel takes a policy in every mode; it only has no effect.
+    let c = bond(json!({"xmitHashPolicy": "layer2"})).unwrap();
+    assert_eq!(
+        (c.mode, c.xmit_hash_policy),
+        (BondMode::ActiveBackup, Some(XmitHashPolicy::Layer2))
+    );
 }
 
 #[test]
@@ -601,8 +645,16 @@ fn bond_all_slaves_active_is_0_or_1() {
             .all_slaves_active,
         Some(false)
     );
-    assert!(bond_err(json!({"allSlavesActive": 5}))
-        .starts_with("allSlavesActive: the number 5 is not allowed, expected 0, 1, true or false"));
+    assert_eq!(
+        bond_err(json!({"allSlavesActive": 5})),
+        "allSlavesActive: the number 5 is not allowed, \
+         expected a JSON boolean true/false or the number 0/1"
+    );
+    assert_eq!(
+        bond_err(json!({"allSlavesActive": "true"})),
+        "allSlavesActive: the string \"true\" is not allowed, \
+         expected a JSON boolean true/false or the number 0/1"
+    );
 }
 
 #[test]
@@ -612,13 +664,34 @@ fn bond_mtu_range() {
         None,
         "0 means the default, as in bond-cni"
     );
+    assert_eq!(bond(json!({"mtu": "9000"})).unwrap().mtu, Some(9000));
+    // One message, whatever the value.
+    for (value, shown) in [
+        (json!(67), "67"),
+        (json!(70000), "70000"),
+        (json!(-1), "-1"),
+        (json!("-5"), "-5"),
+        (json!("99999999999999999999"), "99999999999999999999"),
+    ] {
+        assert_eq!(
+            bond_err(json!({"mtu": value})),
+            format!("mtu: {shown} is out of range, expected 68-65535 (or 0 for the default)")
+        );
+    }
+    let mut c = bond(json!({})).unwrap();
+    c.mtu = Some(70000);
     assert_eq!(
-        bond_err(json!({"mtu": 67})),
-        "mtu: 67 is out of range, expected 68-65535 (or 0 for the default)"
+        c.validate().unwrap_err().to_string(),
+        "mtu: 70000 is out of range, expected 68-65535 (or 0 for the default)"
     );
+}
+
+#[test]
+fn bond_ipam_must_not_be_bond_itself() {
     assert_eq!(
-        bond_err(json!({"mtu": 70000})),
-        "mtu: 70000 is out of range, expected 0-65535"
+        bond_err(json!({"ipam": {"type": "bond", "subnet": "192.0.2.0/24"}})),
+        "ipam.type: \"bond\" is this plugin itself and would run itself without end, \
+         expected an IPAM plugin such as \"host-local\""
     );
 }
 

@@ -158,6 +158,21 @@ fn net_conf() -> impl Strategy<Value = NetConf> {
         )
 }
 
+/// The shared fields of a config for one of this crate's plugins, whose
+/// IPAM plugin is never the plugin itself.
+fn plugin_net_conf() -> impl Strategy<Value = NetConf> {
+    net_conf().prop_map(|mut net| {
+        if let Some(ipam) = net
+            .ipam
+            .as_mut()
+            .filter(|i| i.plugin_type == net.plugin_type)
+        {
+            ipam.plugin_type.push_str("-ipam");
+        }
+        net
+    })
+}
+
 fn pci() -> impl Strategy<Value = PciAddr> {
     (any::<u32>(), any::<u8>(), 0u8..32, 0u8..8).prop_map(|(domain, bus, device, function)| {
         PciAddr::new(domain, bus, device, function).unwrap()
@@ -176,7 +191,7 @@ fn sriov_conf() -> impl Strategy<Value = SriovConf> {
     let rates = (option::of(any::<u32>()), option::of(any::<u32>()));
     (
         (
-            net_conf(),
+            plugin_net_conf(),
             option::of(pci()),
             option::of(ifname()),
             vlan,
@@ -200,6 +215,10 @@ fn sriov_conf() -> impl Strategy<Value = SriovConf> {
                 LogLevel::Info,
                 LogLevel::Debug,
             ])),
+            // Levels sriov-cni does not know either.
+            option::of("[a-z]{1,8}".prop_filter("not a known level", |s| {
+                !["panic", "error", "warning", "info", "debug"].contains(&s.as_str())
+            })),
         ),
         (option::of(text()), option::of("/[a-z/]{0,12}")),
     )
@@ -207,7 +226,7 @@ fn sriov_conf() -> impl Strategy<Value = SriovConf> {
             |(
                 (mut net, device_id, master, vlan, mac),
                 (spoofchk, trust, link_state),
-                ((min, max), log_level),
+                ((min, max), log_level, unknown_log_level),
                 (log_file, data_dir),
             )| {
                 if let Some(rc) = &mut net.runtime_config {
@@ -236,7 +255,12 @@ fn sriov_conf() -> impl Strategy<Value = SriovConf> {
                     link_state,
                     min_tx_rate,
                     max_tx_rate,
-                    log_level,
+                    log_level: if unknown_log_level.is_some() {
+                        Some(LogLevel::Info)
+                    } else {
+                        log_level
+                    },
+                    unknown_log_level,
                     log_file,
                     data_dir: data_dir.map(Into::into),
                 }
@@ -264,7 +288,7 @@ fn bond_conf() -> impl Strategy<Value = BondConf> {
     ];
     (
         (
-            net_conf(),
+            plugin_net_conf(),
             option::of(ifname()),
             prop::sample::select(modes),
             1u32..=10_000,
@@ -320,9 +344,7 @@ fn bond_conf() -> impl Strategy<Value = BondConf> {
                     links,
                     mtu,
                     all_slaves_active,
-                    xmit_hash_policy: policy.filter(|_| {
-                        has(&[BondMode::BalanceXor, BondMode::Lacp, BondMode::BalanceTlb])
-                    }),
+                    xmit_hash_policy: policy,
                     tlb_dynamic_lb: tlb
                         .filter(|_| has(&[BondMode::BalanceTlb, BondMode::BalanceAlb])),
                     primary,
