@@ -32,7 +32,7 @@ pub struct Interface {
 pub struct IpConfig {
     /// `address`, with its prefix length.
     pub address: IpNetwork,
-    /// `gateway`.
+    /// `gateway`, of the address's family (parsing refuses another).
     pub gateway: Option<IpAddr>,
     /// `interface`: index into the result's interfaces.
     pub interface: Option<u32>,
@@ -43,7 +43,8 @@ pub struct IpConfig {
 pub struct Route {
     /// `dst`: the destination network.
     pub dst: IpNetwork,
-    /// `gw`: the next hop; none means the default gateway.
+    /// `gw`: the next hop, of the destination's family (parsing refuses
+    /// another); none means the default gateway.
     pub gw: Option<IpAddr>,
     /// `mtu` (1.1.0).
     pub mtu: Option<u32>,
@@ -254,20 +255,48 @@ fn read_ip(mut o: Obj, version: CniVersion) -> Result<IpConfig, Error> {
         }
         _ => {}
     }
+    let gateway = o.parsed("gateway", parse_ip)?;
+    check_family(&o, "gateway", gateway, "address", &address)?;
     Ok(IpConfig {
         address,
-        gateway: o.parsed("gateway", parse_ip)?,
+        gateway,
         interface: u32_field(&mut o, "interface")?,
     })
+}
+
+/// A next hop must be of the family of what it leads to: an IPv4 gateway
+/// for an IPv6 address (or route) cannot be set up.
+fn check_family(
+    o: &Obj,
+    key: &str,
+    hop: Option<IpAddr>,
+    of: &str,
+    net: &IpNetwork,
+) -> Result<(), Error> {
+    let family = |v4: bool| if v4 { "IPv4" } else { "IPv6" };
+    match hop {
+        Some(hop) if hop.is_ipv4() != net.is_ipv4() => Err(o.invalid(
+            key,
+            format_args!(
+                "{hop} is {} while the {of} {net} is {}, expected an {} {key}",
+                family(hop.is_ipv4()),
+                family(net.is_ipv4()),
+                family(net.is_ipv4()),
+            ),
+        )),
+        _ => Ok(()),
+    }
 }
 
 fn read_route(mut o: Obj) -> Result<Route, Error> {
     let dst = o
         .parsed("dst", parse_cidr)?
         .ok_or_else(|| o.invalid("dst", "missing, expected a network such as 0.0.0.0/0"))?;
+    let gw = o.parsed("gw", parse_ip)?;
+    check_family(&o, "gw", gw, "destination", &dst)?;
     Ok(Route {
         dst,
-        gw: o.parsed("gw", parse_ip)?,
+        gw,
         mtu: u32_field(&mut o, "mtu")?,
         advmss: u32_field(&mut o, "advmss")?,
         priority: u32_field(&mut o, "priority")?,
@@ -414,6 +443,30 @@ mod tests {
             err.to_string()
                 .starts_with("routes[0].gw: \"x\" is not an IP address"),
             "{err}"
+        );
+    }
+
+    #[test]
+    fn gateways_must_be_of_the_family_they_lead_to() {
+        let err = CniResult::from_slice(
+            br#"{"cniVersion": "1.0.0", "ips": [{"address": "192.0.2.9/24"},
+                {"address": "2001:db8::9/64", "gateway": "192.0.2.1"}]}"#,
+        )
+        .unwrap_err();
+        assert_eq!(err.code(), codes::DECODING_FAILURE);
+        assert_eq!(
+            err.to_string(),
+            "ips[1].gateway: 192.0.2.1 is IPv4 while the address 2001:db8::9/64 is IPv6, \
+             expected an IPv6 gateway"
+        );
+        let err = CniResult::from_slice(
+            br#"{"cniVersion": "1.0.0", "routes": [{"dst": "0.0.0.0/0", "gw": "2001:db8::1"}]}"#,
+        )
+        .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "routes[0].gw: 2001:db8::1 is IPv6 while the destination 0.0.0.0/0 is IPv4, \
+             expected an IPv4 gw"
         );
     }
 

@@ -35,6 +35,15 @@ fn ip() -> impl Strategy<Value = IpAddr> {
     ]
 }
 
+/// An address of the same family as `like`.
+fn ip_like(like: IpAddr) -> impl Strategy<Value = IpAddr> {
+    ip().prop_map(move |ip| match (like, ip) {
+        (IpAddr::V4(_), IpAddr::V6(v6)) => IpAddr::V4(Ipv4Addr::from(v6.to_bits() as u32)),
+        (IpAddr::V6(_), IpAddr::V4(v4)) => IpAddr::V6(Ipv6Addr::from(u128::from(v4.to_bits()))),
+        (_, ip) => ip,
+    })
+}
+
 fn cidr() -> impl Strategy<Value = IpNetwork> {
     ip().prop_flat_map(|ip| {
         let max: u8 = if ip.is_ipv4() { 32 } else { 128 };
@@ -373,16 +382,22 @@ fn full_result() -> impl Strategy<Value = CniResult> {
             socket_path,
             pci_id,
         });
-    let ip_config = (cidr(), option::of(ip()), option::of(0u32..4)).prop_map(
-        |(address, gateway, interface)| IpConfig {
+    // Next hops are of their address's family: the parser insists.
+    let ip_config = cidr()
+        .prop_flat_map(|address| {
+            (
+                Just(address),
+                option::of(ip_like(address.ip())),
+                option::of(0u32..4),
+            )
+        })
+        .prop_map(|(address, gateway, interface)| IpConfig {
             address,
             gateway,
             interface,
-        },
-    );
+        });
     let route = (
-        cidr(),
-        option::of(ip()),
+        cidr().prop_flat_map(|dst| (Just(dst), option::of(ip_like(dst.ip())))),
         [
             option::of(any::<u32>()),
             option::of(any::<u32>()),
@@ -391,7 +406,7 @@ fn full_result() -> impl Strategy<Value = CniResult> {
         ],
         option::of(any::<u8>()),
     )
-        .prop_map(|(dst, gw, [mtu, advmss, priority, table], scope)| Route {
+        .prop_map(|((dst, gw), [mtu, advmss, priority, table], scope)| Route {
             dst,
             gw,
             mtu,
