@@ -474,14 +474,81 @@ proptest! {
     }
 
     #[test]
-    fn converting_keeps_what_both_versions_hold(full in full_result(), a in version(), b in version()) {
-        let there_and_back = CniResult::from_slice(&full.to_version(a).to_vec()).unwrap().to_version(b);
-        prop_assert_eq!(there_and_back, full.to_version(a.min(b)).to_version(b));
-        // Addresses, interfaces and DNS exist in every version: never lost.
-        let r = full.to_version(a).to_version(b);
-        prop_assert_eq!(r.ips, full.ips);
-        prop_assert_eq!(r.dns, full.dns);
+    fn a_full_1_1_result_converts_to_itself(full in full_result()) {
+        prop_assert_eq!(full.to_version(CniVersion::V1_1_0), full);
+    }
+
+    #[test]
+    fn converting_keeps_what_every_version_holds(full in full_result(), v in version()) {
+        let r = full.to_version(v);
+        prop_assert_eq!(r.cni_version, v);
+        prop_assert_eq!(&r.ips, &full.ips);
+        prop_assert_eq!(&r.dns, &full.dns);
         prop_assert_eq!(r.interfaces.len(), full.interfaces.len());
+        for (got, had) in r.interfaces.iter().zip(&full.interfaces) {
+            prop_assert_eq!(
+                (&got.name, &got.mac, &got.sandbox),
+                (&had.name, &had.mac, &had.sandbox)
+            );
+        }
+        prop_assert_eq!(r.routes.len(), full.routes.len());
+        for (got, had) in r.routes.iter().zip(&full.routes) {
+            prop_assert_eq!((got.dst, got.gw), (had.dst, had.gw));
+        }
+    }
+
+    #[test]
+    fn ip_version_is_written_below_1_0_only(full in full_result(), v in version()) {
+        let json = full.to_version(v).to_json();
+        let written = json.get("ips").and_then(Value::as_array).cloned().unwrap_or_default();
+        prop_assert_eq!(written.len(), full.ips.len());
+        for (ip, out) in full.ips.iter().zip(&written) {
+            let family = if ip.address.is_ipv4() { "4" } else { "6" };
+            if v < CniVersion::V1_0_0 {
+                prop_assert_eq!(out.get("version"), Some(&Value::from(family)));
+            } else {
+                prop_assert_eq!(out.get("version"), None);
+            }
+        }
+    }
+
+    #[test]
+    fn v1_1_fields_vanish_going_down_and_the_rest_comes_back_up(
+        full in full_result(),
+        v in prop::sample::select(vec![
+            CniVersion::V0_3_0,
+            CniVersion::V0_3_1,
+            CniVersion::V0_4_0,
+            CniVersion::V1_0_0,
+        ]),
+    ) {
+        let down = full.to_version(v);
+        for i in &down.interfaces {
+            prop_assert_eq!((i.mtu, &i.socket_path, &i.pci_id), (None, &None, &None));
+        }
+        for r in &down.routes {
+            prop_assert_eq!(
+                (r.mtu, r.advmss, r.priority, r.table, r.scope),
+                (None, None, None, None, None)
+            );
+        }
+        // Nor are they on the wire.
+        let json = down.to_json();
+        let objects = |key: &str| json.get(key).and_then(Value::as_array).cloned().unwrap_or_default();
+        for i in objects("interfaces") {
+            for key in ["mtu", "socketPath", "pciID"] {
+                prop_assert!(i.get(key).is_none(), "{key} in {i}");
+            }
+        }
+        for r in objects("routes") {
+            for key in ["mtu", "advmss", "priority", "table", "scope"] {
+                prop_assert!(r.get(key).is_none(), "{key} in {r}");
+            }
+        }
+        // Back up, through the wire: everything the lower version held, and
+        // nothing invented.
+        let up = CniResult::from_slice(&down.to_vec()).unwrap().to_version(CniVersion::V1_1_0);
+        prop_assert_eq!(up, CniResult { cni_version: CniVersion::V1_1_0, ..down });
     }
 
     #[test]

@@ -156,7 +156,13 @@ fn check_needs_0_4_0_and_gc_needs_1_1_0() {
         "cniVersion: \"0.3.1\" is not supported, expected 0.4.0 or later for CHECK"
     );
     let gc = [("CNI_COMMAND", "GC"), ("CNI_PATH", "/opt/cni/bin")];
-    assert_eq!(skel::run(gc, &conf("1.0.0"), &mut plugin).exit_code, 1);
+    let out = skel::run(gc, &conf("1.0.0"), &mut plugin);
+    assert_eq!(out.exit_code, 1);
+    assert_eq!(
+        stdout_json(&out),
+        json!({"cniVersion": "1.0.0", "code": codes::INCOMPATIBLE_VERSION,
+               "msg": "cniVersion: \"1.0.0\" is not supported, expected 1.1.0 or later for GC"})
+    );
     assert_eq!(skel::run(gc, &conf("1.1.0"), &mut plugin).exit_code, 0);
     assert_eq!(
         skel::run([("CNI_COMMAND", "STATUS")], &conf("1.1.0"), &mut plugin).exit_code,
