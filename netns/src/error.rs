@@ -126,6 +126,30 @@ pub enum Error {
         source: io::Error,
     },
 
+    /// Moving a link into another namespace and renaming it failed after
+    /// the kernel had moved it, and moving it back failed too: the link is
+    /// now in `namespace`, named `name_now`, with index `index_now`.
+    #[error(
+        "move link {link} to network namespace {}: {error}; the link was moved but not \
+         renamed, and moving it back failed ({move_back_error}): it is now {name_now} \
+         (index {index_now}) in that namespace",
+        namespace.display()
+    )]
+    MovedNotRenamed {
+        /// The link as the caller named it.
+        link: String,
+        /// The namespace the link is in now.
+        namespace: PathBuf,
+        /// Its name there (its name before the move).
+        name_now: String,
+        /// Its index there.
+        index_now: u32,
+        /// Why the move and rename failed.
+        error: Box<Error>,
+        /// Why moving it back failed.
+        move_back_error: Box<Error>,
+    },
+
     /// The kernel sent nothing for a request within the client's receive
     /// timeout. The client replaces its socket before the next request.
     #[error("{}the kernel did not answer within {} s", OpPrefix(Some(op), link.as_deref()), waited.as_secs())]
@@ -195,6 +219,7 @@ impl Error {
     pub fn errno(&self) -> Option<i32> {
         match self {
             Error::Kernel { errno, .. } => Some(*errno),
+            Error::MovedNotRenamed { error, .. } => error.errno(),
             Error::OpenNamespace { source, .. }
             | Error::EnterNamespace { source, .. }
             | Error::NamedNamespace { source, .. }
@@ -331,6 +356,39 @@ mod tests {
         assert!(setup
             .to_string()
             .starts_with("netlink socket: cannot bind: "));
+    }
+
+    #[test]
+    fn moved_not_renamed_says_where_the_link_is() {
+        let kernel = |op: &str, errno| Error::Kernel {
+            op: op.into(),
+            link: Some("#7".into()),
+            errno,
+            ext_ack: None,
+            attribute: None,
+        };
+        let e = Error::MovedNotRenamed {
+            link: "#7".into(),
+            namespace: "/run/netns/pod".into(),
+            name_now: "eth3".into(),
+            index_now: 4,
+            error: Box::new(kernel("move link to another namespace", libc::EEXIST)),
+            move_back_error: Box::new(kernel("move link back after a failed rename", libc::EBUSY)),
+        };
+        let text = e.to_string();
+        assert!(
+            text.starts_with("move link #7 to network namespace /run/netns/pod: "),
+            "{text}"
+        );
+        assert!(
+            text.ends_with("it is now eth3 (index 4) in that namespace"),
+            "{text}"
+        );
+        assert!(
+            text.contains("File exists") && text.contains("busy"),
+            "{text}"
+        );
+        assert_eq!(e.errno(), Some(libc::EEXIST), "the move's errno");
     }
 
     #[test]

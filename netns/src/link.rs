@@ -10,7 +10,7 @@ use netlink_packet_route::link::{
 use netlink_packet_route::RouteNetlinkMessage;
 
 use crate::attr::{attributes, string_of, u32_of, u8_of};
-use crate::netlink::{Op, RawMessage};
+use crate::netlink::{GetThenChange, Op, RawMessage};
 use crate::types::{validate_altname, validate_new_ifname, MAX_IFNAME_LEN};
 use crate::vfinfo::parse_vf_list;
 use crate::{Error, LinkRef, MacAddr, NetNs, Netlink, VfInfo};
@@ -485,22 +485,108 @@ impl Netlink {
 
     /// Moves the link into `target`, renaming it there to `new_name` if
     /// given, in one `RTM_SETLINK` (no temporary names, no clash with a
-    /// same-named link in either namespace). Given a name rather than an
-    /// index, this costs one extra round trip to look the index up.
+    /// same-named link in either namespace). Given an index, this is one
+    /// round trip; given a name, one more to look the index up.
+    ///
+    /// A failed call leaves the link where it was. The kernel uses the new
+    /// name during the move only when the link's current name is taken in
+    /// `target`; otherwise it moves the link first and renames it there, so
+    /// a rename that then fails (the new name is taken in `target`) leaves
+    /// the link moved under its old name. This method reads the link in the
+    /// same round trip as the move, so after such a failure it finds the
+    /// link in `target` by that name, moves it back (under its old index
+    /// too, where the kernel can give it), and returns the kernel's
+    /// error. If moving it back fails too, the error is
+    /// [`Error::MovedNotRenamed`], which says where the link is now.
     pub fn move_link(
         &self,
         link: impl Into<LinkRef>,
         target: &NetNs,
         new_name: Option<&str>,
     ) -> Result<(), Error> {
-        if let Some(name) = new_name {
-            validate_new_ifname(name)?;
-        }
         let link = link.into();
-        let index = self.index_of(&link)?;
-        let fd = target.as_fd();
-        let req = move_link_request(index, fd.as_raw_fd(), new_name)?;
-        self.request_ack(Op::on("move link to another namespace", &link), req, 0)
+        let fd = target.as_fd().as_raw_fd();
+        let op = Op::on("move link to another namespace", &link);
+        let Some(new_name) = new_name else {
+            let index = self.index_of(&link)?;
+            return self.request_ack(op, move_link_request(index, fd, None)?, 0);
+        };
+        validate_new_ifname(new_name)?;
+        let outcome = match &link {
+            LinkRef::Index(index) => {
+                let get_op = Op::on("get link", &link);
+                self.request_one_then_ack(
+                    (get_op, get_link_request(&link)?),
+                    |m| parse_link(m).map_err(|d| get_op.decode_error(d)),
+                    (op, move_link_request(*index, fd, Some(new_name))?, 0),
+                )?
+            }
+            by_name => {
+                let before = self.link(by_name)?;
+                let req = move_link_request(before.index, fd, Some(new_name))?;
+                GetThenChange {
+                    changed: self.request_ack(op, req, 0),
+                    got: Ok(before),
+                }
+            }
+        };
+        match (outcome.changed, outcome.got) {
+            (Err(error), Ok(before)) => Err(self.undo_half_move(&link, &before, target, error)),
+            (moved, _) => moved,
+        }
+    }
+
+    /// After a failed move-and-rename of `link` (`before` as it was here):
+    /// if it left this namespace, finds it in `target` under its old name
+    /// and moves it back. Returns the error to report.
+    fn undo_half_move(
+        &self,
+        link: &LinkRef,
+        before: &LinkInfo,
+        target: &NetNs,
+        error: Error,
+    ) -> Error {
+        match self.link(before.index) {
+            Err(e) if e.is_no_such_link() => {}
+            // Still here (the move itself failed, changing nothing), or
+            // this namespace cannot be read to tell.
+            _ => return error,
+        }
+        let Ok(there) = target.netlink() else {
+            return error;
+        };
+        // The MAC does not change on the way; a different one means another
+        // link took the name there in the meantime.
+        let found = there
+            .link(before.name.as_str())
+            .ok()
+            .filter(|found| found.mac == before.mac);
+        let Some(found) = found else {
+            return error;
+        };
+        let home = self.namespace().as_fd().as_raw_fd();
+        let op = Op::on("move link back after a failed rename", link);
+        let move_back = |index| {
+            let mut req = move_link_request(found.index, home, None)?;
+            if let (Some(index), RouteNetlinkMessage::SetLink(msg)) = (index, &mut req) {
+                msg.attributes.push(LinkAttribute::NewIfIndex(index));
+            }
+            there.request_ack(op, req, 0)
+        };
+        // Ask for its old index too; a kernel that cannot give it (taken in
+        // the meantime, or no IFLA_NEW_IFINDEX) still takes it back.
+        let back = move_back(i32::try_from(before.index).ok()).or_else(|_| move_back(None));
+        match back {
+            Ok(()) => error,
+            Err(move_back_error) => Error::MovedNotRenamed {
+                link: link.to_string(),
+                namespace: target.path().to_path_buf(),
+                name_now: found.name,
+                index_now: found.index,
+                error: Box::new(error),
+                move_back_error: Box::new(move_back_error),
+            },
+        }
     }
 
     /// Adds an alternative name to the link.

@@ -131,6 +131,39 @@ fn move_and_rename_is_one_round_trip() {
 }
 
 #[test]
+fn a_move_whose_rename_fails_leaves_the_link_where_it_was() {
+    if !root_or_skip("a_move_whose_rename_fails_leaves_the_link_where_it_was") {
+        return;
+    }
+    let (_ns, nl) = private_ns();
+    let (pod, pod_nl) = private_ns();
+    let (_a, b) = veth_pair(&nl);
+    let before = nl.link(b.as_str()).unwrap();
+    // The new name is taken in the pod, and the old one is not: the kernel
+    // moves the link first, then fails to rename it.
+    pod_nl.add_veth("net1", &unique("vp"), None).unwrap();
+    let pod_links = pod_nl.links().unwrap().len();
+
+    for link in [LinkRef::Index(before.index), LinkRef::from(b.as_str())] {
+        let err = nl.move_link(&link, &pod, Some("net1")).unwrap_err();
+        assert!(err.is_already_exists(), "{link}: {err}");
+        assert!(
+            matches!(err, Error::Kernel { .. }),
+            "{link}: the kernel's own error: {err:?}"
+        );
+        let after = nl.link(b.as_str()).unwrap();
+        assert_eq!(after.index, before.index, "{link}: back under its index");
+        assert_eq!(after.name, before.name);
+        assert_eq!(pod_nl.links().unwrap().len(), pod_links, "{link}");
+        assert!(pod_nl.link(b.as_str()).unwrap_err().is_no_such_link());
+    }
+
+    // The same move with a free name works afterwards.
+    nl.move_link(before.index, &pod, Some("net2")).unwrap();
+    assert_eq!(pod_nl.link("net2").unwrap().kind.as_deref(), Some("veth"));
+}
+
+#[test]
 fn addresses_v4_and_v6_are_added_listed_and_deleted() {
     if !root_or_skip("addresses_v4_and_v6_are_added_listed_and_deleted") {
         return;

@@ -350,12 +350,9 @@ impl Netlink {
         })
     }
 
-    /// One round trip: send `msg`, feed every reply message with our
+    /// One round trip: send `msg`, feed every reply message with its
     /// sequence number to `on_msg` until the answer ends. Returns whether a
     /// dump was flagged `NLM_F_DUMP_INTR`.
-    ///
-    /// The answer is always read to its end, even after `on_msg` fails, so
-    /// no leftover replies or half-read dump stay on the socket.
     fn exchange(
         &self,
         op: Op<'_>,
@@ -363,6 +360,72 @@ impl Netlink {
         flags: u16,
         on_msg: &mut dyn FnMut(&RawMessage<'_>) -> Result<(), Error>,
     ) -> Result<bool, Error> {
+        let mut outcomes = self.exchange_batch(vec![Request {
+            op,
+            msg,
+            flags,
+            on_msg,
+        }])?;
+        outcomes.pop().expect("one outcome per request")
+    }
+
+    /// Sends a get request and a change in one datagram, so they cost one
+    /// round trip; the kernel handles them in order. Fails only when the
+    /// socket does; each request's own outcome comes back in the result.
+    pub(crate) fn request_one_then_ack<T>(
+        &self,
+        get: (Op<'_>, RouteNetlinkMessage),
+        mut decode: impl FnMut(&RawMessage<'_>) -> Result<T, Error>,
+        change: (Op<'_>, RouteNetlinkMessage, u16),
+    ) -> Result<GetThenChange<T>, Error> {
+        let mut reply = None;
+        let mut outcomes = self.exchange_batch(vec![
+            Request {
+                op: get.0,
+                msg: get.1,
+                flags: NLM_F_ACK,
+                on_msg: &mut |m| {
+                    if reply.is_none() {
+                        reply = Some(decode(m)?);
+                    }
+                    Ok(())
+                },
+            },
+            Request {
+                op: change.0,
+                msg: change.1,
+                flags: NLM_F_ACK | change.2,
+                on_msg: &mut |_| Ok(()),
+            },
+        ])?;
+        let changed = outcomes.pop().expect("one outcome per request");
+        let got = outcomes.pop().expect("one outcome per request");
+        let got = got.and_then(|_| {
+            reply.ok_or_else(|| {
+                get.0
+                    .decode_error("the kernel acknowledged the request but sent no reply")
+            })
+        });
+        Ok(GetThenChange {
+            got,
+            changed: changed.map(|_| ()),
+        })
+    }
+
+    /// Sends `requests` in one datagram (one round trip) and feeds every
+    /// reply message to the `on_msg` of the request whose sequence number
+    /// it carries, until every answer has ended. Returns each request's
+    /// outcome, in order: its first error, or whether its dump was flagged
+    /// `NLM_F_DUMP_INTR`. Fails as a whole only when the socket fails or an
+    /// answer cannot be read, naming the first request's operation.
+    ///
+    /// Every answer is read to its end, even after an `on_msg` fails, so no
+    /// leftover replies or half-read dump stay on the socket.
+    fn exchange_batch(
+        &self,
+        requests: Vec<Request<'_, '_>>,
+    ) -> Result<Vec<Result<bool, Error>>, Error> {
+        let op = requests.first().expect("at least one request").op;
         let mut guard = self.lock();
         let t = &mut *guard;
         if t.mid_answer {
@@ -370,9 +433,20 @@ impl Netlink {
             t.answer_timeout = ANSWER_TIMEOUT;
             t.mid_answer = false;
         }
-        t.seq = t.seq.wrapping_add(1).max(1);
-        let seq = t.seq;
-        t.send = encode_request(msg, flags, seq);
+        t.send.clear();
+        let mut pending = Vec::with_capacity(requests.len());
+        for request in requests {
+            t.seq = t.seq.wrapping_add(1).max(1);
+            let start = t.send.len();
+            t.send
+                .extend(encode_request(request.msg, request.flags, t.seq));
+            pending.push((
+                Answer::new(t.seq),
+                request.op,
+                start..t.send.len(),
+                request.on_msg,
+            ));
+        }
         t.socket
             .send(&t.send, 0)
             .map_err(|source| op.socket_error("send", source))?;
@@ -381,8 +455,7 @@ impl Netlink {
         #[cfg(test)]
         let mut abandon_after = t.abandon_after.take();
 
-        let mut answer = Answer::new(seq);
-        while !answer.done {
+        while pending.iter().any(|(answer, ..)| !answer.done) {
             #[cfg(test)]
             if let Some(n) = abandon_after.as_mut() {
                 if *n == 0 {
@@ -403,15 +476,37 @@ impl Netlink {
             })?;
             let datagram = t.recv.filled(len);
             for m in split_messages(datagram).map_err(|d| op.decode_error(d))? {
-                answer.take(op, &t.send, &m, on_msg)?;
-                if answer.done {
-                    break;
+                // Replies to an earlier, abandoned request match no answer.
+                if let Some((answer, op, sent, on_msg)) =
+                    pending.iter_mut().find(|(answer, ..)| answer.seq == m.seq)
+                {
+                    answer.take(*op, &t.send[sent.clone()], &m, *on_msg)?;
                 }
             }
         }
         t.mid_answer = false;
-        answer.finish()
+        Ok(pending
+            .into_iter()
+            .map(|(answer, ..)| answer.finish())
+            .collect())
     }
+}
+
+/// The outcomes of [`Netlink::request_one_then_ack`].
+pub(crate) struct GetThenChange<T> {
+    /// The get's decoded reply.
+    pub got: Result<T, Error>,
+    /// The change's outcome.
+    pub changed: Result<(), Error>,
+}
+
+/// One request of a batch: what it is for error messages, the message and
+/// its flags, and what to do with each reply message.
+struct Request<'a, 'f> {
+    op: Op<'a>,
+    msg: RouteNetlinkMessage,
+    flags: u16,
+    on_msg: &'f mut dyn FnMut(&RawMessage<'_>) -> Result<(), Error>,
 }
 
 /// Follows the answer to one request through the messages that arrive.
