@@ -83,6 +83,16 @@ fn ifname_violation(name: &str, max: usize) -> Option<Violation> {
     })
 }
 
+/// The first rule a new interface name breaks: the kernel's
+/// `dev_valid_name()` rules at [`MAX_IFNAME_LEN`], and no `%`. The kernel
+/// takes a new name with `%` as a pattern (`x%d` becomes the first free
+/// `x0`, `x1`, ...) and refuses any other `%`, so a name with `%` would
+/// never be the name the link gets.
+fn new_ifname_violation(name: &str) -> Option<Violation> {
+    ifname_violation(name, MAX_IFNAME_LEN)
+        .or_else(|| name.contains('%').then_some(Violation::Percent))
+}
+
 /// Which interface-name rule a name breaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Violation {
@@ -93,6 +103,7 @@ enum Violation {
     Colon,
     Nul,
     Whitespace,
+    Percent,
 }
 
 /// What [`IfName::new`] says about a name: the rule broken, then all rules.
@@ -100,7 +111,7 @@ macro_rules! ifname_error {
     ($reason:literal) => {
         concat!(
             $reason,
-            "; a name is 1 to 15 bytes, not \".\" or \"..\", without '/', ':', NUL or whitespace"
+            "; a name is 1 to 15 bytes, not \".\" or \"..\", without '/', ':', '%', NUL or whitespace"
         )
     };
 }
@@ -115,25 +126,10 @@ impl Violation {
             Violation::Colon => ifname_error!("it contains ':'"),
             Violation::Nul => ifname_error!("it contains a NUL byte"),
             Violation::Whitespace => ifname_error!("it contains whitespace"),
+            Violation::Percent => {
+                ifname_error!("it contains '%', which the kernel takes as a pattern")
+            }
         }
-    }
-}
-
-/// Checks a name the kernel will use as an interface name: 1 to `max`
-/// bytes under the kernel's `dev_valid_name` rules (see [`IfName`]).
-pub(crate) fn validate_ifname(
-    name: &str,
-    field: &'static str,
-    max: usize,
-    expected: &'static str,
-) -> Result<(), Error> {
-    match ifname_violation(name, max) {
-        None => Ok(()),
-        Some(_) => Err(Error::InvalidArgument {
-            field,
-            value: name.to_string(),
-            expected,
-        }),
     }
 }
 
@@ -143,7 +139,9 @@ pub(crate) fn validate_ifname(
 /// ([`MAX_IFNAME_LEN`]), not `.` or `..`, and no `/`, `:`, NUL or whitespace
 /// byte. The kernel's whitespace test works on bytes and counts 0xA0 as a
 /// space, so UTF-8 text whose encoding holds that byte (`à`, for one) is
-/// refused here as it is there.
+/// refused here as it is there. `%` is refused too: the kernel reads a new
+/// name holding it as a pattern (`x%d` becomes `x0`), so the link would
+/// not get the name asked for.
 ///
 /// The verbs of [`Netlink`](crate::Netlink) take any [`LinkRef`]; an
 /// `&IfName` converts into one.
@@ -168,7 +166,7 @@ impl IfName {
     /// rule it breaks.
     pub fn new(name: impl Into<String>) -> Result<Self, Error> {
         let name = name.into();
-        match ifname_violation(&name, MAX_IFNAME_LEN) {
+        match new_ifname_violation(&name) {
             None => Ok(Self(name)),
             Some(violation) => Err(Error::InvalidArgument {
                 field: "interface name",
@@ -236,24 +234,30 @@ impl From<IfName> for LinkRef {
     }
 }
 
-/// Checks a new interface name.
+/// Checks a new interface name, as [`IfName::new`] does.
 pub(crate) fn validate_new_ifname(name: &str) -> Result<(), Error> {
-    validate_ifname(
-        name,
-        "interface name",
-        MAX_IFNAME_LEN,
-        "1 to 15 bytes without '/', ':', whitespace or NUL, not \".\" or \"..\"",
-    )
+    match new_ifname_violation(name) {
+        None => Ok(()),
+        Some(violation) => Err(Error::InvalidArgument {
+            field: "interface name",
+            value: name.to_string(),
+            expected: violation.explain(),
+        }),
+    }
 }
 
-/// Checks an alternative name, or a name used to look a link up.
+/// Checks an alternative name, or a name used to look a link up: the
+/// kernel's `dev_valid_name()` rules at [`MAX_ALTNAME_LEN`]. `%` is allowed:
+/// alternative names are taken literally.
 pub(crate) fn validate_altname(name: &str, field: &'static str) -> Result<(), Error> {
-    validate_ifname(
-        name,
-        field,
-        MAX_ALTNAME_LEN,
-        "1 to 127 bytes without '/', ':', whitespace or NUL, not \".\" or \"..\"",
-    )
+    match ifname_violation(name, MAX_ALTNAME_LEN) {
+        None => Ok(()),
+        Some(_) => Err(Error::InvalidArgument {
+            field,
+            value: name.to_string(),
+            expected: "1 to 127 bytes without '/', ':', whitespace or NUL, not \".\" or \"..\"",
+        }),
+    }
 }
 
 /// An Ethernet MAC address.
@@ -432,10 +436,22 @@ mod tests {
         for good in ["eth0", "net1", "a", "x".repeat(15).as_str(), "veth-1.2_3"] {
             validate_new_ifname(good).unwrap();
         }
-        for bad in ["", ".", "..", "a/b", "a:b", "a b", "tab\t", &"x".repeat(16)] {
+        for bad in [
+            "",
+            ".",
+            "..",
+            "a/b",
+            "a:b",
+            "a b",
+            "tab\t",
+            &"x".repeat(16),
+            "x%d",
+            "50%",
+        ] {
             assert!(validate_new_ifname(bad).is_err(), "{bad:?}");
         }
         validate_altname(&"y".repeat(127), "alternative name").unwrap();
+        validate_altname("uplink-50%", "alternative name").unwrap();
         assert!(validate_altname(&"y".repeat(128), "alternative name").is_err());
     }
 
@@ -469,6 +485,8 @@ mod tests {
             ("a\u{b}", "whitespace"),
             ("à", "whitespace"),
             ("a\0", "NUL"),
+            ("net%d", "'%'"),
+            ("100%", "'%'"),
         ] {
             let err = name.parse::<IfName>().unwrap_err();
             let text = err.to_string();
@@ -478,7 +496,7 @@ mod tests {
                 "{name:?}: {text}"
             );
             assert!(
-                text.ends_with("without '/', ':', NUL or whitespace"),
+                text.ends_with("without '/', ':', '%', NUL or whitespace"),
                 "{text}"
             );
         }
@@ -565,7 +583,7 @@ mod tests {
             if let Ok(name) = parsed {
                 let bytes = name.as_str().as_bytes();
                 prop_assert!(!bytes.is_empty() && bytes.len() <= MAX_IFNAME_LEN);
-                prop_assert!(!bytes.iter().any(|b| b"/: \t\n\x0b\x0c\r\0\xa0".contains(b)));
+                prop_assert!(!bytes.iter().any(|b| b"/:% \t\n\x0b\x0c\r\0\xa0".contains(b)));
             }
         }
 

@@ -355,6 +355,13 @@ fn bad_link_input_is_rejected_before_the_kernel() {
         ),
         (nl.set_up("a/b").unwrap_err(), "link name"),
         (nl.set_name(1, "has space").unwrap_err(), "interface name"),
+        // The kernel would take these as patterns and pick another name.
+        (nl.set_name(1, "net%d").unwrap_err(), "interface name"),
+        (
+            nl.add_veth("va%d", "ok", None).unwrap_err(),
+            "interface name",
+        ),
+        (nl.add_link("br%d", "bridge").unwrap_err(), "interface name"),
         (nl.set_alias(1, &"x".repeat(256)).unwrap_err(), "alias"),
         (
             nl.set_mac(1, MacAddr([1, 0, 0, 0, 0, 1])).unwrap_err(),
@@ -369,6 +376,11 @@ fn bad_link_input_is_rejected_before_the_kernel() {
             Error::InvalidArgument { field: f, .. } => assert_eq!(f, field),
             other => panic!("expected InvalidArgument for {field}, got {other:?}"),
         }
+    }
+    let other = NetNs::new_unnamed().unwrap();
+    match nl.move_link(1, &other, Some("eth%d")) {
+        Err(Error::InvalidArgument { field, .. }) => assert_eq!(field, "interface name"),
+        other => panic!("expected InvalidArgument, got {other:?}"),
     }
     assert_eq!(nl.round_trips(), before);
     assert_eq!(nl.links().unwrap().len(), 1, "nothing was created");
