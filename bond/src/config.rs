@@ -3,6 +3,8 @@
 
 use std::fmt;
 
+use netplumb_netns::MacAddr;
+
 use crate::options::{FailOverMac, Mode, XmitHashPolicy};
 use crate::Error;
 
@@ -11,7 +13,7 @@ const IFNAMSIZ_MAX: usize = 15;
 /// `ETH_MIN_MTU`: the smallest MTU an Ethernet device, bonds included, takes.
 const MIN_MTU: u32 = 68;
 /// The bonding driver's `max_mtu`.
-const MAX_MTU: u32 = 65535;
+pub(crate) const MAX_MTU: u32 = 65535;
 
 /// A bond's settings: its name, mode and options.
 ///
@@ -44,7 +46,7 @@ pub struct BondConfig {
     /// The bond's MTU; the kernel sets it on every port as it is enslaved.
     pub mtu: Option<u32>,
     /// The bond's MAC address; without one the bond takes its first port's.
-    pub mac: Option<[u8; 6]>,
+    pub mac: Option<MacAddr>,
 }
 
 /// What the caller knows of one port before the bond is built.
@@ -200,7 +202,7 @@ impl BondConfig {
     }
 
     /// The bond's MAC address; without one the bond takes its first port's.
-    pub fn mac(mut self, mac: [u8; 6]) -> Self {
+    pub fn mac(mut self, mac: MacAddr) -> Self {
         self.mac = Some(mac);
         self
     }
@@ -292,13 +294,10 @@ impl BondConfig {
             }
         }
         if let Some(mac) = self.mac {
-            if mac == [0; 6] || mac[0] & 1 == 1 {
+            if !mac.is_valid_unicast() {
                 return Err(invalid(format!(
-                    "mac {} is not a unicast address",
-                    mac.iter()
-                        .map(|b| format!("{b:02x}"))
-                        .collect::<Vec<_>>()
-                        .join(":")
+                    "mac {mac} is not a unicast address; the first octet must be even \
+                     and the address not all zeros"
                 )));
             }
         }
@@ -546,7 +545,7 @@ mod tests {
 
     #[test]
     fn mac_must_be_unicast() {
-        for bad in [[0u8; 6], [0x01, 0, 0x5e, 0, 0, 1], [0xff; 6]] {
+        for bad in [[0u8; 6], [0x01, 0, 0x5e, 0, 0, 1], [0xff; 6]].map(MacAddr) {
             let err = reason(
                 BondConfig::new("bond0", Mode::BalanceRr)
                     .miimon(100)
@@ -558,7 +557,7 @@ mod tests {
         }
         let ok = BondConfig::new("bond0", Mode::BalanceRr)
             .miimon(100)
-            .mac([0x02, 0, 0, 0, 0, 1]);
+            .mac(MacAddr([0x02, 0, 0, 0, 0, 1]));
         assert!(ok.check(&two_vfs()).is_ok());
     }
 

@@ -1,6 +1,12 @@
+use std::fmt;
+
 use thiserror::Error;
 
 /// Everything that can go wrong building, inspecting or releasing a bond.
+///
+/// Every variant names the bond; those about one port name the port, and
+/// those from the kernel name the step and carry the kernel's error,
+/// extended-ack text included.
 #[derive(Debug, Error)]
 #[non_exhaustive]
 pub enum Error {
@@ -22,4 +28,310 @@ pub enum Error {
         /// What is wrong, naming the option or port.
         reason: String,
     },
+    /// A port is not in the namespace it was expected in.
+    #[error("bond {bond}: port {port:?} does not exist in the {namespace} namespace")]
+    PortNotFound {
+        /// The bond's name.
+        bond: String,
+        /// The missing port.
+        port: String,
+        /// `"pod"` or `"home"`: where it was looked for.
+        namespace: &'static str,
+    },
+    /// A port is already a port of a bond, bridge or other controller.
+    #[error(
+        "bond {bond}: port {port:?} already has a controller (ifindex {controller}); \
+         release it from there first"
+    )]
+    PortInUse {
+        /// The bond's name.
+        bond: String,
+        /// The port.
+        port: String,
+        /// The interface index of its controller.
+        controller: u32,
+    },
+    /// A link with this name already exists in the namespace the bond or a
+    /// port would go to.
+    #[error("bond {bond}: a link named {name:?} already exists in the pod namespace")]
+    NameTaken {
+        /// The bond's name.
+        bond: String,
+        /// The name that is taken: the bond's, or a port's that would be moved in.
+        name: String,
+    },
+    /// The kernel refused a step, or the netlink socket failed.
+    #[error("bond {bond}: {step}{}: {source}", OnPort(port.as_deref()))]
+    Netlink {
+        /// The bond's name.
+        bond: String,
+        /// What was being done.
+        step: Step,
+        /// The port it was done to, if the step is about one.
+        port: Option<String>,
+        /// The kernel's error, with its extended-ack text (boxed: it is
+        /// large, and errors travel by value).
+        #[source]
+        source: Box<netplumb_netns::Error>,
+    },
+    /// A step of creating the bond failed, and undoing the steps before it
+    /// failed too: some of them may be left in place.
+    #[error("{failure}; undoing what was done also failed: {}", List(undo))]
+    UndoFailed {
+        /// The step that failed first.
+        failure: Box<Error>,
+        /// What went wrong while undoing.
+        undo: Vec<Error>,
+    },
+    /// Release did everything it could, but some steps failed.
+    #[error("bond {bond}: release left work undone: {}", List(failures))]
+    ReleaseIncomplete {
+        /// The bond's name.
+        bond: String,
+        /// Each step that failed.
+        failures: Vec<Error>,
+    },
+    /// A port came from another namespace and must go back there, but no
+    /// such namespace was given.
+    #[error(
+        "bond {bond}: port {port:?} came from another namespace; \
+         pass that namespace as `home` to put it back"
+    )]
+    HomeNeeded {
+        /// The bond's name.
+        bond: String,
+        /// The port.
+        port: String,
+    },
+    /// There is no link with the bond's name.
+    #[error("bond {bond}: no such link")]
+    NoSuchBond {
+        /// The name looked for.
+        bond: String,
+    },
+    /// The link with the bond's name is not a bond.
+    #[error("bond {bond}: the link is not a bond but {}", kind.as_deref().unwrap_or("a device without a kind"))]
+    NotABond {
+        /// The name looked for.
+        bond: String,
+        /// The link's kind (`IFLA_INFO_KIND`), if it has one.
+        kind: Option<String>,
+    },
+    /// The kernel described the bond in a way this crate cannot read.
+    #[error("bond {bond}: cannot read the kernel's description: {detail}")]
+    Decode {
+        /// The bond's name.
+        bond: String,
+        /// What was wrong, naming the attribute.
+        detail: String,
+    },
+}
+
+impl Error {
+    /// The step a kernel error happened in, looking through
+    /// [`Error::UndoFailed`] to the failure that started it.
+    pub fn step(&self) -> Option<Step> {
+        match self {
+            Error::Netlink { step, .. } => Some(*step),
+            Error::UndoFailed { failure, .. } => failure.step(),
+            _ => None,
+        }
+    }
+
+    /// The port the error is about, if it is about one.
+    pub fn port(&self) -> Option<&str> {
+        match self {
+            Error::Netlink { port, .. } => port.as_deref(),
+            Error::PortNotFound { port, .. }
+            | Error::PortInUse { port, .. }
+            | Error::HomeNeeded { port, .. } => Some(port),
+            Error::UndoFailed { failure, .. } => failure.port(),
+            _ => None,
+        }
+    }
+
+    /// The underlying netns error of a kernel failure.
+    pub fn netlink_error(&self) -> Option<&netplumb_netns::Error> {
+        match self {
+            Error::Netlink { source, .. } => Some(source),
+            Error::UndoFailed { failure, .. } => failure.netlink_error(),
+            _ => None,
+        }
+    }
+}
+
+/// One step of building, inspecting or releasing a bond, for errors.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Step {
+    /// Reading the links of a namespace.
+    LookUp,
+    /// Moving a port into the bond's namespace.
+    MovePortIn,
+    /// Creating the bond with its options.
+    CreateBond,
+    /// Setting a port down, which the kernel requires before enslaving it.
+    PortDown,
+    /// Making a port a port of the bond.
+    Enslave,
+    /// Setting the bond up.
+    BondUp,
+    /// Deleting the bond.
+    DeleteBond,
+    /// Putting a port back as it was: no controller, its MAC, MTU, up
+    /// state and namespace.
+    RestorePort,
+}
+
+impl fmt::Display for Step {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Step::LookUp => "look up links",
+            Step::MovePortIn => "move port into the pod namespace",
+            Step::CreateBond => "create the bond",
+            Step::PortDown => "set port down before enslaving it",
+            Step::Enslave => "enslave port",
+            Step::BondUp => "set the bond up",
+            Step::DeleteBond => "delete the bond",
+            Step::RestorePort => "restore port",
+        })
+    }
+}
+
+struct OnPort<'a>(Option<&'a str>);
+
+impl fmt::Display for OnPort<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            Some(port) => write!(f, " {port}"),
+            None => Ok(()),
+        }
+    }
+}
+
+struct List<'a>(&'a [Error]);
+
+impl fmt::Display for List<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, e) in self.0.iter().enumerate() {
+            if i > 0 {
+                f.write_str("; ")?;
+            }
+            write!(f, "{e}")?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn kernel(errno: i32, ext_ack: Option<&str>) -> netplumb_netns::Error {
+        // The netns error as its client builds it from an NLMSG_ERROR.
+        netplumb_netns::Error::Kernel {
+            op: "raw".into(),
+            link: Some("net2".into()),
+            errno,
+            ext_ack: ext_ack.map(String::from),
+            attribute: None,
+        }
+    }
+
+    #[test]
+    fn kernel_errors_name_bond_step_port_and_ext_ack() {
+        let e = Error::Netlink {
+            bond: "bond0".into(),
+            step: Step::Enslave,
+            port: Some("net2".into()),
+            source: Box::new(kernel(1, Some("Device can not be enslaved while up"))), // EPERM
+        };
+        let text = e.to_string();
+        assert!(
+            text.starts_with("bond bond0: enslave port net2: "),
+            "{text}"
+        );
+        assert!(
+            text.ends_with("kernel says: Device can not be enslaved while up"),
+            "{text}"
+        );
+        assert_eq!(e.step(), Some(Step::Enslave));
+        assert_eq!(e.port(), Some("net2"));
+        assert!(e.netlink_error().is_some());
+
+        let no_port = Error::Netlink {
+            bond: "bond0".into(),
+            step: Step::CreateBond,
+            port: None,
+            source: Box::new(kernel(95, Some("Unknown device type"))),
+        };
+        assert!(no_port
+            .to_string()
+            .starts_with("bond bond0: create the bond: "));
+    }
+
+    #[test]
+    fn undo_failures_keep_the_first_failure_in_front() {
+        let failure = Error::Netlink {
+            bond: "bond0".into(),
+            step: Step::Enslave,
+            port: Some("net2".into()),
+            source: Box::new(kernel(99, None)),
+        };
+        let undo = vec![Error::Netlink {
+            bond: "bond0".into(),
+            step: Step::RestorePort,
+            port: Some("net1".into()),
+            source: Box::new(kernel(16, None)),
+        }];
+        let e = Error::UndoFailed {
+            failure: Box::new(failure),
+            undo,
+        };
+        let text = e.to_string();
+        assert!(text.starts_with("bond bond0: enslave port net2"), "{text}");
+        assert!(
+            text.contains("undoing what was done also failed: bond bond0: restore port net1"),
+            "{text}"
+        );
+        assert_eq!(e.step(), Some(Step::Enslave));
+        assert_eq!(e.port(), Some("net2"));
+    }
+
+    #[test]
+    fn release_failures_are_all_listed() {
+        let e = Error::ReleaseIncomplete {
+            bond: "bond0".into(),
+            failures: vec![
+                Error::HomeNeeded {
+                    bond: "bond0".into(),
+                    port: "net1".into(),
+                },
+                Error::HomeNeeded {
+                    bond: "bond0".into(),
+                    port: "net2".into(),
+                },
+            ],
+        };
+        let text = e.to_string();
+        assert!(
+            text.contains("\"net1\" came from another namespace"),
+            "{text}"
+        );
+        assert!(text.contains("; bond bond0: port \"net2\""), "{text}");
+    }
+
+    #[test]
+    fn not_a_bond_says_what_it_is() {
+        let e = Error::NotABond {
+            bond: "bond0".into(),
+            kind: Some("veth".into()),
+        };
+        assert_eq!(e.to_string(), "bond bond0: the link is not a bond but veth");
+        let e = Error::NotABond {
+            bond: "bond0".into(),
+            kind: None,
+        };
+        assert!(e.to_string().ends_with("a device without a kind"));
+    }
 }

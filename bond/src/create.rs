@@ -1,0 +1,430 @@
+//! Building a bond: look at the ports, check, record what release must put
+//! back, then change the kernel step by step, undoing every step on failure.
+
+use netplumb_netns::raw::netlink_packet_core::{NLM_F_CREATE, NLM_F_ECHO, NLM_F_EXCL};
+use netplumb_netns::raw::netlink_packet_route::link::LinkAttribute;
+use netplumb_netns::raw::netlink_packet_route::RouteNetlinkMessage;
+use netplumb_netns::{LinkInfo, LinkRef, NetNs, Netlink};
+
+use crate::config::{BondConfig, PortFacts, Warning, MAX_MTU};
+use crate::error::Step;
+use crate::nl::{self, PortChange};
+use crate::record::{BondRecord, PortRecord};
+use crate::release::restore;
+use crate::Error;
+
+/// A network namespace and a netlink client bound to it.
+///
+/// The client must have been opened from that namespace
+/// ([`NetNs::netlink`]); the pair lets a step both work inside the
+/// namespace and move links into it.
+#[derive(Debug, Clone, Copy)]
+pub struct Namespace<'a> {
+    /// The namespace.
+    pub ns: &'a NetNs,
+    /// A netlink client bound to it.
+    pub netlink: &'a Netlink,
+}
+
+impl<'a> Namespace<'a> {
+    /// Pairs `ns` with `netlink`, a client opened from it.
+    pub fn new(ns: &'a NetNs, netlink: &'a Netlink) -> Namespace<'a> {
+        Namespace { ns, netlink }
+    }
+}
+
+/// A port to enslave, and what the caller knows of it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Port {
+    /// Its interface name, in the namespace it starts in.
+    pub name: String,
+    /// Whether it is an SR-IOV VF, for the [`Warning`]s. The caller knows:
+    /// sysfs does not follow a pod's namespace.
+    pub is_vf: bool,
+}
+
+impl Port {
+    /// An SR-IOV VF named `name`.
+    pub fn vf(name: impl Into<String>) -> Port {
+        Port {
+            name: name.into(),
+            is_vf: true,
+        }
+    }
+
+    /// A port that is not an SR-IOV VF.
+    pub fn other(name: impl Into<String>) -> Port {
+        Port {
+            name: name.into(),
+            is_vf: false,
+        }
+    }
+}
+
+/// A bond that has been checked against its ports and can be built.
+///
+/// Made by [`plan`], which changes nothing. Its [`record`](Plan::record) is
+/// known before [`apply`](Plan::apply) changes anything, so a caller that
+/// journals it first can always finish a [`release`](crate::release).
+#[derive(Debug)]
+#[must_use = "a plan changes nothing until it is applied"]
+pub struct Plan<'a> {
+    pod: Namespace<'a>,
+    home: Option<Namespace<'a>>,
+    config: BondConfig,
+    ports: Vec<Planned>,
+    record: BondRecord,
+    warnings: Vec<Warning>,
+}
+
+/// One port as [`plan`] found it.
+#[derive(Debug)]
+struct Planned {
+    name: String,
+    /// Its index at home, when it is moved in first.
+    home_index: Option<u32>,
+    /// Its index in the pod, when it is there already.
+    pod_index: Option<u32>,
+    /// Up where it will be enslaved. Moving a link into another namespace
+    /// sets it down, so a moved port never is.
+    up_in_pod: bool,
+}
+
+/// A bond that was built.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Created {
+    /// The bond's interface index in the pod namespace.
+    pub index: u32,
+    /// What [`release`](crate::release) puts back.
+    pub record: BondRecord,
+    /// Settings that are legal but probably not what was meant.
+    pub warnings: Vec<Warning>,
+}
+
+/// Checks `config` and `ports` against each other and the kernel, and
+/// records the ports' state, without changing anything.
+///
+/// The bond goes into `pod`. With `home`, the ports are looked up there and
+/// moved into `pod` first, keeping their names (bond-cni's
+/// `linksInContainer: false`); without it they are in `pod` already.
+/// Every port must exist, have no controller and an MTU no smaller than the
+/// bond's, and no link in `pod` may have the bond's name (or, with `home`,
+/// a port's).
+pub fn plan<'a>(
+    pod: Namespace<'a>,
+    home: Option<Namespace<'a>>,
+    config: &BondConfig,
+    ports: &[Port],
+) -> Result<Plan<'a>, Error> {
+    // What can be checked without the kernel is, so bad input fails
+    // before any lookup; MTUs are checked again once known.
+    let unknown_mtu: Vec<PortFacts<'_>> = ports
+        .iter()
+        .map(|p| PortFacts {
+            name: &p.name,
+            mtu: MAX_MTU,
+            is_vf: p.is_vf,
+        })
+        .collect();
+    config.check(&unknown_mtu)?;
+
+    let bond = &config.name;
+    let lookup_err = |port: Option<&str>, source| Error::Netlink {
+        bond: bond.clone(),
+        step: Step::LookUp,
+        port: port.map(String::from),
+        source: Box::new(source),
+    };
+    let pod_links = pod.netlink.links().map_err(|e| lookup_err(None, e))?;
+    let taken = |name: &str| pod_links.iter().any(|l| l.name == name);
+    if taken(bond) {
+        return Err(Error::NameTaken {
+            bond: bond.clone(),
+            name: bond.clone(),
+        });
+    }
+
+    let mut found: Vec<(LinkInfo, bool)> = Vec::with_capacity(ports.len());
+    for port in ports {
+        let link = match home {
+            Some(home) => {
+                if taken(&port.name) {
+                    return Err(Error::NameTaken {
+                        bond: bond.clone(),
+                        name: port.name.clone(),
+                    });
+                }
+                match home.netlink.link(port.name.as_str()) {
+                    Ok(link) => Some(link),
+                    Err(e) if e.is_no_such_link() => None,
+                    Err(e) => return Err(lookup_err(Some(&port.name), e)),
+                }
+            }
+            None => pod_links.iter().find(|l| l.name == port.name).cloned(),
+        };
+        let link = link.ok_or_else(|| Error::PortNotFound {
+            bond: bond.clone(),
+            port: port.name.clone(),
+            namespace: if home.is_some() { "home" } else { "pod" },
+        })?;
+        if let Some(controller) = link.controller {
+            return Err(Error::PortInUse {
+                bond: bond.clone(),
+                port: port.name.clone(),
+                controller,
+            });
+        }
+        if link.mac.is_none() {
+            return Err(Error::InvalidConfig {
+                bond: bond.clone(),
+                reason: format!(
+                    "port {:?} has no Ethernet MAC address; a bond port must be an Ethernet link",
+                    port.name
+                ),
+            });
+        }
+        found.push((link, home.is_some()));
+    }
+
+    let facts: Vec<PortFacts<'_>> = ports
+        .iter()
+        .zip(&found)
+        .map(|(p, (link, _))| PortFacts {
+            name: &p.name,
+            mtu: link.mtu,
+            is_vf: p.is_vf,
+        })
+        .collect();
+    let warnings = config.check(&facts)?;
+
+    let record = BondRecord::new(
+        bond.clone(),
+        found
+            .iter()
+            .map(|(link, from_home)| {
+                PortRecord::new(
+                    link.name.clone(),
+                    *from_home,
+                    link.mac.unwrap_or_default(),
+                    link.mtu,
+                    link.is_up(),
+                )
+            })
+            .collect(),
+    );
+    let planned = found
+        .into_iter()
+        .map(|(link, from_home)| Planned {
+            up_in_pod: !from_home && link.is_up(),
+            home_index: from_home.then_some(link.index),
+            pod_index: (!from_home).then_some(link.index),
+            name: link.name,
+        })
+        .collect();
+    Ok(Plan {
+        pod,
+        home,
+        config: config.clone(),
+        ports: planned,
+        record,
+        warnings,
+    })
+}
+
+/// Plans and builds the bond in one go: [`plan`], then [`Plan::apply`].
+pub fn create(
+    pod: Namespace<'_>,
+    home: Option<Namespace<'_>>,
+    config: &BondConfig,
+    ports: &[Port],
+) -> Result<Created, Error> {
+    plan(pod, home, config, ports)?.apply()
+}
+
+impl Plan<'_> {
+    /// What [`release`](crate::release) will put back: each port's MAC,
+    /// MTU, up state and namespace from before.
+    pub fn record(&self) -> &BondRecord {
+        &self.record
+    }
+
+    /// Settings that are legal but probably not what was meant.
+    pub fn warnings(&self) -> &[Warning] {
+        &self.warnings
+    }
+
+    /// Builds the bond: moves the ports in (with `home`), creates the bond
+    /// with all its options in one message, enslaves the ports in order
+    /// (each set down first, then given the bond as controller, which sets
+    /// it up), and sets the bond up.
+    ///
+    /// If a step fails, every step before it is undone (ports released
+    /// with their MACs, MTUs and up states, moved back home, the bond
+    /// deleted) and the error names the step and port. If undoing fails
+    /// too, the error is [`Error::UndoFailed`].
+    pub fn apply(self) -> Result<Created, Error> {
+        let mut done = Done::default();
+        match self.build(&mut done) {
+            Ok(index) => Ok(Created {
+                index,
+                record: self.record,
+                warnings: self.warnings,
+            }),
+            Err(failure) => {
+                let touched = BondRecord::new(
+                    self.record.bond.clone(),
+                    self.record.ports[..done.ports_touched].to_vec(),
+                );
+                let undo = restore(Some(self.pod), self.home, &touched, done.bond_created);
+                if undo.is_empty() {
+                    Err(failure)
+                } else {
+                    Err(Error::UndoFailed {
+                        failure: Box::new(failure),
+                        undo,
+                    })
+                }
+            }
+        }
+    }
+
+    fn build(&self, done: &mut Done) -> Result<u32, Error> {
+        let bond = &self.config.name;
+        let fail = |step, port: Option<&str>| {
+            let bond = bond.clone();
+            let port = port.map(String::from);
+            move |source| Error::Netlink {
+                bond,
+                step,
+                port,
+                source: Box::new(source),
+            }
+        };
+        let pod = self.pod.netlink;
+
+        // Moved ports come first: the bond's options may name them.
+        if let Some(home) = self.home {
+            for (i, port) in self.ports.iter().enumerate() {
+                done.ports_touched = i + 1;
+                if let Some(index) = port.home_index {
+                    home.netlink
+                        .move_link(index, self.pod.ns, None)
+                        .map_err(fail(Step::MovePortIn, Some(&port.name)))?;
+                }
+            }
+        }
+
+        let primary = match &self.config.primary {
+            Some(name) => {
+                let port = self.ports.iter().find(|p| &p.name == name);
+                match port.and_then(|p| p.pod_index) {
+                    Some(index) => Some(index),
+                    None => Some(
+                        pod.index_of(name.as_str())
+                            .map_err(fail(Step::CreateBond, Some(name)))?,
+                    ),
+                }
+            }
+            None => None,
+        };
+        let target = LinkRef::Name(bond.clone());
+        let echoed = pod
+            .raw_request(
+                "create bond",
+                Some(&target),
+                nl::new_bond(&self.config, primary),
+                NLM_F_CREATE | NLM_F_EXCL | NLM_F_ECHO,
+            )
+            .map_err(fail(Step::CreateBond, None))?;
+        done.bond_created = true;
+        // Kernels before 6.3 do not echo a new link; ask for its index then.
+        let index = match echoed_index(&echoed, bond) {
+            Some(index) => index,
+            None => pod
+                .index_of(bond.as_str())
+                .map_err(fail(Step::CreateBond, None))?,
+        };
+
+        for (i, port) in self.ports.iter().enumerate() {
+            done.ports_touched = done.ports_touched.max(i + 1);
+            let link = LinkRef::Name(port.name.clone());
+            // The kernel refuses to enslave a link that is up.
+            if port.up_in_pod {
+                pod.set_down(&link)
+                    .map_err(fail(Step::PortDown, Some(&port.name)))?;
+            }
+            // The kernel sets the port up as it enslaves it; asking for up
+            // in the same message fails, as it applies flags first.
+            let enslave = PortChange {
+                controller: Some(index),
+                ..PortChange::default()
+            };
+            let msg = enslave
+                .message(&link)
+                .map_err(fail(Step::Enslave, Some(&port.name)))?;
+            pod.raw_request("enslave", Some(&link), msg, 0)
+                .map_err(fail(Step::Enslave, Some(&port.name)))?;
+        }
+
+        pod.set_up(index).map_err(fail(Step::BondUp, None))?;
+        Ok(index)
+    }
+}
+
+/// How far [`Plan::build`] got, for undoing.
+#[derive(Debug, Default)]
+struct Done {
+    /// Ports `0..ports_touched` may have been changed.
+    ports_touched: usize,
+    bond_created: bool,
+}
+
+/// The index of the link named `name` among the messages the kernel echoed.
+fn echoed_index(replies: &[RouteNetlinkMessage], name: &str) -> Option<u32> {
+    replies.iter().find_map(|m| match m {
+        RouteNetlinkMessage::NewLink(link)
+            if link
+                .attributes
+                .iter()
+                .any(|a| matches!(a, LinkAttribute::IfName(n) if n == name)) =>
+        {
+            Some(link.header.index).filter(|&i| i != 0)
+        }
+        _ => None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use netplumb_netns::raw::netlink_packet_route::link::LinkMessage;
+
+    fn new_link(index: u32, name: &str) -> RouteNetlinkMessage {
+        let mut m = LinkMessage::default();
+        m.header.index = index;
+        m.attributes.push(LinkAttribute::IfName(name.into()));
+        RouteNetlinkMessage::NewLink(m)
+    }
+
+    #[test]
+    fn the_echoed_index_is_the_named_links() {
+        let replies = [new_link(4, "net1"), new_link(9, "bond0")];
+        assert_eq!(echoed_index(&replies, "bond0"), Some(9));
+        assert_eq!(echoed_index(&replies, "bond1"), None);
+        assert_eq!(echoed_index(&[new_link(0, "bond0")], "bond0"), None);
+        assert_eq!(echoed_index(&[], "bond0"), None);
+    }
+
+    #[test]
+    fn ports_say_whether_they_are_vfs() {
+        assert_eq!(
+            Port::vf("net1"),
+            Port {
+                name: "net1".into(),
+                is_vf: true
+            }
+        );
+        assert!(!Port::other("eth1").is_vf);
+    }
+}

@@ -1,0 +1,146 @@
+//! What releasing a bond must put back, as a value a caller can keep on
+//! disk.
+
+use serde::{Deserialize, Serialize};
+
+use netplumb_netns::MacAddr;
+
+/// Everything [`release`](crate::release) needs to undo a bond: its name,
+/// and each port's state from before it was enslaved.
+///
+/// It is known before anything changes ([`Plan::record`](crate::Plan::record)),
+/// so a caller can write it down first and finish a release after a crash
+/// halfway through building the bond. Serialised with serde; MACs are
+/// written as `aa:bb:cc:dd:ee:ff`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct BondRecord {
+    /// The bond's name in the pod namespace.
+    pub bond: String,
+    /// The ports, in the order they are enslaved.
+    pub ports: Vec<PortRecord>,
+}
+
+/// One port's state before it was enslaved.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct PortRecord {
+    /// The port's name. Ports keep their names when they are moved into
+    /// the pod, so this is also their name at home.
+    pub name: String,
+    /// True when the port was moved in from the home namespace (bond-cni's
+    /// `linksInContainer: false`) and goes back there on release.
+    pub from_home: bool,
+    /// Its MAC address.
+    #[serde(with = "mac_text")]
+    pub mac: MacAddr,
+    /// Its MTU.
+    pub mtu: u32,
+    /// Whether it was administratively up.
+    pub up: bool,
+}
+
+impl BondRecord {
+    /// A record of `bond` over `ports`.
+    pub fn new(bond: impl Into<String>, ports: Vec<PortRecord>) -> BondRecord {
+        BondRecord {
+            bond: bond.into(),
+            ports,
+        }
+    }
+}
+
+impl PortRecord {
+    /// A port named `name` that was `up` or down with `mac` and `mtu`,
+    /// moved in from the home namespace when `from_home`.
+    pub fn new(name: impl Into<String>, from_home: bool, mac: MacAddr, mtu: u32, up: bool) -> Self {
+        PortRecord {
+            name: name.into(),
+            from_home,
+            mac,
+            mtu,
+            up,
+        }
+    }
+}
+
+/// MACs as text in the record, as people read and write them.
+mod mac_text {
+    use serde::{de::Error as _, Deserialize, Deserializer, Serializer};
+
+    use netplumb_netns::MacAddr;
+
+    pub fn serialize<S: Serializer>(mac: &MacAddr, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(mac)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<MacAddr, D::Error> {
+        let text = String::deserialize(d)?;
+        text.parse().map_err(D::Error::custom)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn record() -> BondRecord {
+        BondRecord::new(
+            "bond0",
+            vec![
+                PortRecord::new("net1", false, MacAddr([2, 0, 0, 0xb0, 0, 1]), 1500, true),
+                PortRecord::new("net2", true, MacAddr([2, 0, 0, 0xb0, 0, 2]), 9000, false),
+            ],
+        )
+    }
+
+    #[test]
+    fn the_record_reads_as_plain_json() {
+        let json = serde_json::to_value(record()).unwrap();
+        assert_eq!(
+            json,
+            serde_json::json!({
+                "bond": "bond0",
+                "ports": [
+                    {"name": "net1", "from_home": false, "mac": "02:00:00:b0:00:01", "mtu": 1500, "up": true},
+                    {"name": "net2", "from_home": true, "mac": "02:00:00:b0:00:02", "mtu": 9000, "up": false}
+                ]
+            })
+        );
+    }
+
+    #[test]
+    fn a_bad_mac_in_a_record_is_named() {
+        let text = r#"{"bond":"bond0","ports":[{"name":"net1","from_home":false,
+            "mac":"02:00:00","mtu":1500,"up":true}]}"#;
+        let err = serde_json::from_str::<BondRecord>(text)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("MAC address") && err.contains("02:00:00"),
+            "{err}"
+        );
+    }
+
+    proptest! {
+        #[test]
+        fn records_survive_json(
+            bond in "[a-z0-9]{1,15}",
+            ports in proptest::collection::vec(
+                ("[a-z0-9]{1,15}", any::<bool>(), any::<[u8; 6]>(), 68u32..65536, any::<bool>()),
+                0..4,
+            ),
+        ) {
+            let rec = BondRecord::new(
+                bond,
+                ports
+                    .into_iter()
+                    .map(|(n, home, mac, mtu, up)| PortRecord::new(n, home, MacAddr(mac), mtu, up))
+                    .collect(),
+            );
+            let text = serde_json::to_string(&rec).unwrap();
+            prop_assert_eq!(serde_json::from_str::<BondRecord>(&text).unwrap(), rec);
+        }
+    }
+}

@@ -1,0 +1,344 @@
+//! Root tests on veth pairs in private namespaces: what can be checked of
+//! planning, undoing and releasing on a kernel with or without bonding.
+
+mod common;
+
+use common::{link_names, root_or_skip, snapshots, unique, Snapshot};
+use netplumb_bond::{
+    plan, release, BondConfig, BondRecord, Error, FailOverMac, MacAddr, Mode, Namespace, Port,
+    PortRecord, Step,
+};
+use netplumb_netns::{NetNs, Netlink};
+
+/// A private namespace and a client bound to it.
+struct Ns {
+    ns: NetNs,
+    nl: Netlink,
+}
+
+impl Ns {
+    fn new() -> Ns {
+        let ns = NetNs::new_unnamed().unwrap();
+        let nl = ns.netlink().unwrap();
+        Ns { ns, nl }
+    }
+
+    fn pair(&self) -> Namespace<'_> {
+        Namespace::new(&self.ns, &self.nl)
+    }
+
+    /// A veth pair `name`/`name`p here, `name` with `mac`, `mtu` and up
+    /// state `up`.
+    fn veth(&self, name: &str, mac: MacAddr, mtu: u32, up: bool) {
+        self.nl.add_veth(name, &format!("{name}p"), None).unwrap();
+        self.nl.set_mac(name, mac).unwrap();
+        self.nl.set_mtu(name, mtu).unwrap();
+        if up {
+            self.nl.set_up(name).unwrap();
+        }
+    }
+}
+
+fn mac(last: u8) -> MacAddr {
+    MacAddr([0x02, 0, 0, 0x0b, 0x0d, last])
+}
+
+fn active_backup(name: &str) -> BondConfig {
+    BondConfig::new(name, Mode::ActiveBackup)
+        .miimon(100)
+        .fail_over_mac(FailOverMac::Active)
+}
+
+#[test]
+fn plan_checks_ports_against_the_kernel_and_changes_nothing() {
+    if !root_or_skip("plan_checks_ports_against_the_kernel_and_changes_nothing") {
+        return;
+    }
+    let pod = Ns::new();
+    pod.veth("p1", mac(1), 1500, true);
+    pod.veth("p2", mac(2), 1400, false);
+    pod.veth("p3", mac(3), 1500, false);
+    // A controller of a kind the kernel has: this host has bridges, the
+    // lab kernel bonds.
+    pod.nl
+        .add_link("ctl0", "bridge")
+        .or_else(|_| pod.nl.add_link("ctl0", "bond"))
+        .unwrap();
+    pod.nl.set_controller("p3", "ctl0").unwrap();
+    let names = ["p1", "p2", "p3", "p1p", "ctl0"];
+    let before = snapshots(&pod.nl, &names);
+    let all_before = link_names(&pod.nl);
+
+    let err = plan(
+        pod.pair(),
+        None,
+        &active_backup("bond0").mtu(1500),
+        &[Port::vf("p1"), Port::vf("p2")],
+    )
+    .unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("mtu 1500 is larger than port \"p2\"'s mtu 1400"),
+        "the MTU comes from the kernel: {err}"
+    );
+
+    match plan(
+        pod.pair(),
+        None,
+        &active_backup("bond0"),
+        &[Port::vf("p1"), Port::vf("gone0")],
+    ) {
+        Err(e @ Error::PortNotFound { .. }) => {
+            assert_eq!(e.port(), Some("gone0"));
+            assert!(e.to_string().contains("in the pod namespace"), "{e}");
+        }
+        other => panic!("expected PortNotFound, got {other:?}"),
+    }
+
+    match plan(
+        pod.pair(),
+        None,
+        &active_backup("bond0"),
+        &[Port::vf("p1"), Port::vf("p3")],
+    ) {
+        Err(e @ Error::PortInUse { .. }) => {
+            let ctl0 = pod.nl.index_of("ctl0").unwrap();
+            assert!(e.to_string().contains(&format!("ifindex {ctl0}")), "{e}");
+        }
+        other => panic!("expected PortInUse, got {other:?}"),
+    }
+
+    match plan(
+        pod.pair(),
+        None,
+        &active_backup("p1p"),
+        &[Port::vf("p1"), Port::vf("p2")],
+    ) {
+        Err(Error::NameTaken { name, .. }) => assert_eq!(name, "p1p"),
+        other => panic!("expected NameTaken, got {other:?}"),
+    }
+
+    // Bad input never reaches the kernel.
+    let trips = pod.nl.round_trips();
+    assert!(plan(pod.pair(), None, &active_backup("bond0"), &[Port::vf("p1")]).is_err());
+    assert!(plan(
+        pod.pair(),
+        None,
+        &active_backup("bad name"),
+        &[Port::vf("p1"), Port::vf("p2")]
+    )
+    .is_err());
+    assert_eq!(pod.nl.round_trips(), trips);
+
+    // A good plan costs one round trip and records the ports as they are.
+    let trips = pod.nl.round_trips();
+    let ok = plan(
+        pod.pair(),
+        None,
+        &active_backup("bond0").mtu(1400),
+        &[Port::vf("p1"), Port::vf("p2")],
+    )
+    .unwrap();
+    assert_eq!(pod.nl.round_trips() - trips, 1, "one dump of the pod");
+    assert_eq!(
+        ok.record(),
+        &BondRecord::new(
+            "bond0",
+            vec![
+                PortRecord::new("p1", false, mac(1), 1500, true),
+                PortRecord::new("p2", false, mac(2), 1400, false),
+            ]
+        )
+    );
+    assert!(ok.warnings().is_empty(), "{:?}", ok.warnings());
+    drop(ok);
+
+    assert_eq!(snapshots(&pod.nl, &names), before);
+    assert_eq!(link_names(&pod.nl), all_before);
+}
+
+#[test]
+fn ports_at_home_are_looked_up_there() {
+    if !root_or_skip("ports_at_home_are_looked_up_there") {
+        return;
+    }
+    let (pod, home) = (Ns::new(), Ns::new());
+    home.veth("h1", mac(1), 1500, true);
+    home.veth("h2", mac(2), 1500, false);
+    pod.veth("h2", mac(9), 1500, false);
+
+    match plan(
+        pod.pair(),
+        Some(home.pair()),
+        &active_backup("bond0"),
+        &[Port::vf("h1"), Port::vf("h9")],
+    ) {
+        Err(e @ Error::PortNotFound { .. }) => {
+            assert!(e.to_string().contains("in the home namespace"), "{e}")
+        }
+        other => panic!("expected PortNotFound, got {other:?}"),
+    }
+    // h2 would clash with the pod's own h2 when moved in.
+    match plan(
+        pod.pair(),
+        Some(home.pair()),
+        &active_backup("bond0"),
+        &[Port::vf("h1"), Port::vf("h2")],
+    ) {
+        Err(Error::NameTaken { name, .. }) => assert_eq!(name, "h2"),
+        other => panic!("expected NameTaken, got {other:?}"),
+    }
+    pod.nl.delete_link("h2").unwrap();
+    let ok = plan(
+        pod.pair(),
+        Some(home.pair()),
+        &active_backup("bond0"),
+        &[Port::vf("h1"), Port::vf("h2")],
+    )
+    .unwrap();
+    assert!(ok.record().ports.iter().all(|p| p.from_home));
+    assert_eq!(ok.record().ports[1].mac, mac(2));
+}
+
+#[test]
+fn a_failed_creation_moves_the_ports_back_home_and_keeps_what_is_not_its_own() {
+    if !root_or_skip("a_failed_creation_moves_the_ports_back_home_and_keeps_what_is_not_its_own") {
+        return;
+    }
+    let (pod, home) = (Ns::new(), Ns::new());
+    home.veth("h1", mac(1), 1500, true);
+    home.veth("h2", mac(2), 1450, false);
+    let before = snapshots(&home.nl, &["h1", "h2"]);
+
+    let ready = plan(
+        pod.pair(),
+        Some(home.pair()),
+        &active_backup("bond0").mtu(1400),
+        &[Port::vf("h1"), Port::vf("h2")],
+    )
+    .unwrap();
+    // Someone takes the bond's name between the plan and the build: the
+    // create message fails, on kernels with bonding and without.
+    pod.nl.add_veth("bond0", "bond0p", None).unwrap();
+
+    let err = ready.apply().unwrap_err();
+    assert_eq!(err.step(), Some(Step::CreateBond), "{err}");
+    assert!(matches!(err, Error::Netlink { .. }), "undo worked: {err}");
+    assert!(
+        err.netlink_error().unwrap().is_already_exists(),
+        "the kernel's own answer comes through: {err}"
+    );
+
+    // The ports are home as they were; the pod's foreign bond0 is kept.
+    assert_eq!(snapshots(&home.nl, &["h1", "h2"]), before);
+    assert_eq!(link_names(&pod.nl), ["bond0", "bond0p", "lo"]);
+}
+
+/// Moves `name` from `home` into `pod` and changes it as enslaving would.
+fn move_in_and_disturb(home: &Ns, pod: &Ns, name: &str) {
+    home.nl.move_link(name, &pod.ns, None).unwrap();
+    pod.nl.set_mac(name, mac(0x77)).unwrap();
+    pod.nl.set_mtu(name, 1300).unwrap();
+    pod.nl.set_up(name).unwrap();
+}
+
+#[test]
+fn release_puts_ports_back_home_and_is_idempotent() {
+    if !root_or_skip("release_puts_ports_back_home_and_is_idempotent") {
+        return;
+    }
+    let (pod, home) = (Ns::new(), Ns::new());
+    home.veth("h1", mac(1), 1500, true);
+    home.veth("h2", mac(2), 1450, false);
+    pod.veth("p3", mac(3), 1500, false);
+    let home_before = snapshots(&home.nl, &["h1", "h2"]);
+    let pod_before = snapshots(&pod.nl, &["p3"]);
+    let record = BondRecord::new(
+        "bond0",
+        vec![
+            PortRecord::new("h1", true, mac(1), 1500, true),
+            PortRecord::new("h2", true, mac(2), 1450, false),
+            PortRecord::new("p3", false, mac(3), 1500, false),
+        ],
+    );
+    move_in_and_disturb(&home, &pod, "h1");
+    move_in_and_disturb(&home, &pod, "h2");
+    pod.nl.set_mac("p3", mac(0x78)).unwrap();
+    pod.nl.set_up("p3").unwrap();
+    // A link with the bond's name that is not a bond is not deleted.
+    pod.nl.add_veth("bond0", "bond0p", None).unwrap();
+
+    release(Some(pod.pair()), Some(home.pair()), &record).unwrap();
+    assert_eq!(snapshots(&home.nl, &["h1", "h2"]), home_before);
+    assert_eq!(snapshots(&pod.nl, &["p3"]), pod_before);
+    assert_eq!(link_names(&pod.nl), ["bond0", "bond0p", "lo", "p3", "p3p"]);
+
+    // Again, and with the pod gone: nothing left to do, and no error.
+    let trips = pod.nl.round_trips();
+    release(Some(pod.pair()), Some(home.pair()), &record).unwrap();
+    assert_eq!(
+        pod.nl.round_trips() - trips,
+        1,
+        "only the dump: nothing differs"
+    );
+    release(None, Some(home.pair()), &record).unwrap();
+    assert_eq!(snapshots(&home.nl, &["h1", "h2"]), home_before);
+    assert_eq!(snapshots(&pod.nl, &["p3"]), pod_before);
+}
+
+#[test]
+fn release_with_the_pod_gone_restores_ports_that_came_back_home() {
+    if !root_or_skip("release_with_the_pod_gone_restores_ports_that_came_back_home") {
+        return;
+    }
+    let home = Ns::new();
+    home.veth("h1", mac(1), 1500, true);
+    let before = snapshots(&home.nl, &["h1"]);
+    let record = BondRecord::new(
+        "bond0",
+        vec![
+            PortRecord::new("h1", true, mac(1), 1500, true),
+            PortRecord::new("h9", true, mac(9), 1500, true),
+        ],
+    );
+    // As a port looks when its pod died: back home, down, bond's MAC.
+    home.nl.set_down("h1").unwrap();
+    home.nl.set_mac("h1", mac(0x55)).unwrap();
+
+    release(None, Some(home.pair()), &record).unwrap();
+    assert_eq!(snapshots(&home.nl, &["h1"]), before);
+}
+
+#[test]
+fn release_without_home_still_restores_what_it_can() {
+    if !root_or_skip("release_without_home_still_restores_what_it_can") {
+        return;
+    }
+    let (pod, home) = (Ns::new(), Ns::new());
+    home.veth("h1", mac(1), 1500, true);
+    pod.veth("p2", mac(2), 1500, false);
+    move_in_and_disturb(&home, &pod, "h1");
+    pod.nl.set_up("p2").unwrap();
+    let record = BondRecord::new(
+        unique("b"),
+        vec![
+            PortRecord::new("h1", true, mac(1), 1500, true),
+            PortRecord::new("p2", false, mac(2), 1500, false),
+        ],
+    );
+
+    match release(Some(pod.pair()), None, &record) {
+        Err(Error::ReleaseIncomplete { failures, .. }) => {
+            assert_eq!(failures.len(), 1, "{failures:?}");
+            assert!(
+                matches!(&failures[0], Error::HomeNeeded { port, .. } if port == "h1"),
+                "{failures:?}"
+            );
+        }
+        other => panic!("expected ReleaseIncomplete, got {other:?}"),
+    }
+    // h1 stays in the pod but gets its MAC, MTU and state back; p2 is down again.
+    let h1 = Snapshot::from(&pod.nl.link("h1").unwrap());
+    assert_eq!((h1.mac, h1.mtu, h1.up), (Some(mac(1)), 1500, true));
+    assert!(!pod.nl.link("p2").unwrap().is_up());
+}
