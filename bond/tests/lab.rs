@@ -1,0 +1,746 @@
+//! Lab tests: bonds over VFs of both emulated igb PFs, with traffic. They
+//! need the bonding driver and SR-IOV, so they run through `cargo xtask lab`.
+//!
+//! The fixture sets the lab up with iproute2 from the host side (VFs moved
+//! into namespaces, their MACs, PF-side trust and MACs) and puts every one
+//! of those changes back when it is dropped, even when a test fails.
+
+mod common;
+
+use std::process::Command;
+use std::thread::sleep;
+use std::time::{Duration, Instant};
+
+use common::{link_names, snapshots, unique, Snapshot};
+use netplumb_bond::{
+    create, inspect, plan, release, BondConfig, BondInfo, BondRecord, Error, FailOverMac,
+    MiiStatus, Mode, Namespace, Port, PortState, Step, Warning, XmitHashPolicy,
+};
+use netplumb_netns::raw::netlink_packet_core::{
+    NetlinkHeader, NetlinkMessage, NetlinkPayload, NLM_F_REQUEST,
+};
+use netplumb_netns::raw::netlink_packet_route::link::{
+    InfoData, LinkAttribute, LinkExtentMask, LinkInfo, LinkMessage,
+};
+use netplumb_netns::raw::netlink_packet_route::RouteNetlinkMessage;
+use netplumb_netns::{NetNs, Netlink};
+
+/// iproute2 by full path: busybox's shell would run its own `ip` applet.
+const IP: &str = "/usr/sbin/ip";
+const POD_ADDR: &str = "198.51.100.1/24";
+const PEER_ADDR: &str = "198.51.100.2";
+/// The peer gets this VF of the first PF in every test.
+const PEER_VF: u32 = 6;
+
+fn lab_pfs() -> [String; 2] {
+    assert_eq!(
+        std::env::var("NETPLUMB_LAB").as_deref(),
+        Ok("1"),
+        "this is a lab test: run it through `cargo xtask lab`"
+    );
+    let pfs = std::env::var("NETPLUMB_LAB_PFS").expect("the lab runner sets NETPLUMB_LAB_PFS");
+    let pfs: Vec<String> = pfs.split(',').map(String::from).collect();
+    pfs.try_into()
+        .unwrap_or_else(|pfs| panic!("NETPLUMB_LAB_PFS should name two PFs: {pfs:?}"))
+}
+
+fn try_ip(args: &[&str]) -> Result<String, String> {
+    let out = Command::new(IP)
+        .args(args)
+        .output()
+        .map_err(|e| format!("ip {}: could not start: {e}", args.join(" ")))?;
+    if out.status.success() {
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    } else {
+        Err(format!(
+            "ip {}: {}: {}",
+            args.join(" "),
+            out.status,
+            String::from_utf8_lossy(&out.stderr).trim()
+        ))
+    }
+}
+
+fn ip(args: &[&str]) -> String {
+    try_ip(args).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// The host netdev name of VF `index` of `pf`, from sysfs (read in the host
+/// namespace, where sysfs shows the PF's VFs).
+fn vf_netdev(pf: &str, index: u32) -> String {
+    let dir = format!("/sys/class/net/{pf}/device/virtfn{index}/net");
+    let mut names = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{dir}: {e}"))
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned());
+    let name = names.next().unwrap_or_else(|| panic!("{dir} is empty"));
+    assert!(names.next().is_none(), "{dir} holds more than one netdev");
+    name
+}
+
+/// A namespace made for one test: its `ip netns` name, handle and client.
+struct Ns {
+    name: String,
+    ns: NetNs,
+    nl: Netlink,
+}
+
+impl Ns {
+    fn pair(&self) -> Namespace<'_> {
+        Namespace::new(&self.ns, &self.nl)
+    }
+}
+
+/// One test's changes to the lab, undone in reverse order on drop.
+struct Rig {
+    pfs: [String; 2],
+    host_ns: NetNs,
+    host: Netlink,
+    /// `ip` argument lists that undo what was done, in order of doing.
+    undo: Vec<Vec<String>>,
+    /// VFs touched, by host name, with their state before.
+    vfs: Vec<Snapshot>,
+}
+
+impl Rig {
+    fn new() -> Rig {
+        let host_ns = NetNs::current().unwrap();
+        let host = host_ns.netlink().unwrap();
+        Rig {
+            pfs: lab_pfs(),
+            host_ns,
+            host,
+            undo: Vec::new(),
+            vfs: Vec::new(),
+        }
+    }
+
+    fn host_pair(&self) -> Namespace<'_> {
+        Namespace::new(&self.host_ns, &self.host)
+    }
+
+    fn push_undo(&mut self, args: &[&str]) {
+        self.undo.push(args.iter().map(|a| a.to_string()).collect());
+    }
+
+    /// A namespace with a unique name, deleted after everything in it is
+    /// put back.
+    fn netns(&mut self, role: &str) -> Ns {
+        let name = unique(role);
+        ip(&["netns", "add", &name]);
+        self.push_undo(&["netns", "del", &name]);
+        let ns = NetNs::named(&name).unwrap();
+        let nl = ns.netlink().unwrap();
+        Ns { name, ns, nl }
+    }
+
+    /// VF `index` of PF `pf` (0 or 1), remembered so that its host-side
+    /// state is put back: name, MAC, MTU, up state.
+    fn vf(&mut self, pf: usize, index: u32) -> String {
+        let name = vf_netdev(&self.pfs[pf], index);
+        let before = Snapshot::from(&self.host.link(name.as_str()).unwrap());
+        let mac = before.mac.unwrap().to_string();
+        let mtu = before.mtu.to_string();
+        // Undone in reverse: down, MTU, MAC, then up again if it was.
+        if before.up {
+            self.push_undo(&["link", "set", &name, "up"]);
+        }
+        self.push_undo(&["link", "set", &name, "address", &mac]);
+        self.push_undo(&["link", "set", &name, "mtu", &mtu]);
+        self.push_undo(&["link", "set", &name, "down"]);
+        self.vfs.push(before);
+        name
+    }
+
+    /// A VF with `mac`, up, in the host namespace under its own name.
+    fn vf_at_home(&mut self, pf: usize, index: u32, mac: &str) -> String {
+        let name = self.vf(pf, index);
+        // igb VFs pass no traffic until they have a MAC of their own.
+        ip(&["link", "set", &name, "address", mac]);
+        ip(&["link", "set", &name, "up"]);
+        name
+    }
+
+    /// A VF moved into `ns` as `ifname`, with `mac`, up.
+    fn vf_in(&mut self, pf: usize, index: u32, ns: &Ns, ifname: &str, mac: &str) -> String {
+        let name = self.vf(pf, index);
+        ip(&["link", "set", &name, "netns", &ns.name, "name", ifname]);
+        self.push_undo(&[
+            "-n", &ns.name, "link", "set", ifname, "netns", "1", "name", &name,
+        ]);
+        ip(&["-n", &ns.name, "link", "set", ifname, "address", mac]);
+        ip(&["-n", &ns.name, "link", "set", ifname, "up"]);
+        name
+    }
+
+    /// Sets VF `index` of PF `pf`'s trust and, when given, its MAC from the
+    /// PF side; cleared again on drop. Call it after the VF is given, so
+    /// that the PF's MAC is cleared before the VF's own is put back (the
+    /// VF refuses a MAC of its own while its PF's is set).
+    fn pf_side(&mut self, pf: usize, index: u32, mac: Option<&str>, trust: bool) {
+        let pf_name = self.pfs[pf].clone();
+        let vf = index.to_string();
+        let trust = if trust { "on" } else { "off" };
+        ip(&["link", "set", &pf_name, "vf", &vf, "trust", trust]);
+        self.push_undo(&["link", "set", &pf_name, "vf", &vf, "trust", "off"]);
+        if let Some(mac) = mac {
+            ip(&["link", "set", &pf_name, "vf", &vf, "mac", mac]);
+            self.push_undo(&[
+                "link",
+                "set",
+                &pf_name,
+                "vf",
+                &vf,
+                "mac",
+                "00:00:00:00:00:00",
+            ]);
+        }
+    }
+
+    /// A peer namespace with VF `PEER_VF` of the first PF at `PEER_ADDR`.
+    fn peer(&mut self) {
+        let peer = self.netns("pe");
+        self.vf_in(0, PEER_VF, &peer, "net1", "02:00:00:be:e7:01");
+        ip(&[
+            "-n",
+            &peer.name,
+            "addr",
+            "add",
+            &format!("{PEER_ADDR}/24"),
+            "dev",
+            "net1",
+        ]);
+    }
+}
+
+impl Drop for Rig {
+    fn drop(&mut self) {
+        for step in self.undo.drain(..).rev() {
+            let args: Vec<&str> = step.iter().map(String::as_str).collect();
+            // Steps for things release already put back fail; that is fine.
+            if let Err(e) = try_ip(&args) {
+                eprintln!("cleanup: {e}");
+            }
+        }
+    }
+}
+
+/// Runs a test body on a fresh rig, then checks every VF it touched is
+/// back as it was in the host namespace.
+fn with_rig(body: impl FnOnce(&mut Rig)) {
+    let (before, host) = {
+        let mut rig = Rig::new();
+        body(&mut rig);
+        (
+            rig.vfs.clone(),
+            NetNs::current().unwrap().netlink().unwrap(),
+        )
+    };
+    let after: Vec<Snapshot> = before
+        .iter()
+        .map(|b| Snapshot::from(&host.link(b.name.as_str()).unwrap()))
+        .collect();
+    assert_eq!(after, before, "the lab's VFs were not put back");
+}
+
+/// Polls `check` until it holds (a generous bound: the guest is emulated
+/// and the machine may be busy).
+fn wait_for(what: &str, mut check: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !check() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        sleep(Duration::from_millis(100));
+    }
+}
+
+fn pings(ns: &Ns, addr: &str) -> bool {
+    Command::new(IP)
+        .args([
+            "netns", "exec", &ns.name, "ping", "-c", "1", "-W", "1", addr,
+        ])
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+/// A ping gets through within the bound (the first may wait for ARP).
+fn assert_reaches(ns: &Ns, addr: &str) {
+    wait_for(&format!("a ping from {} to {addr}", ns.name), || {
+        pings(ns, addr)
+    });
+}
+
+fn inspect_ok(pod: &Ns, bond: &str) -> BondInfo {
+    inspect(&pod.nl, bond).unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn wait_active(pod: &Ns, bond: &str, port: &str) {
+    wait_for(
+        &format!("{port} to become the active port of {bond}"),
+        || inspect_ok(pod, bond).active_port.as_deref() == Some(port),
+    );
+}
+
+fn wait_carrier(pod: &Ns, link: &str) {
+    wait_for(&format!("carrier on {link}"), || {
+        pod.nl.link(link).unwrap().is_lower_up()
+    });
+}
+
+/// A pod with VF `index` of each PF as `p0` and `p1` (MACs set, up), a
+/// peer to ping, and the ports' state before any bond.
+struct Scene {
+    pod: Ns,
+    before: Vec<Snapshot>,
+}
+
+fn scene(rig: &mut Rig, index: u32, tag: u8) -> Scene {
+    let pod = rig.netns("po");
+    rig.vf_in(0, index, &pod, "p0", &format!("02:00:00:b0:{tag:02x}:01"));
+    rig.vf_in(1, index, &pod, "p1", &format!("02:00:00:b0:{tag:02x}:02"));
+    rig.peer();
+    let before = snapshots(&pod.nl, &["p0", "p1"]);
+    Scene { pod, before }
+}
+
+impl Scene {
+    fn ports_now(&self) -> Vec<Snapshot> {
+        snapshots(&self.pod.nl, &["p0", "p1"])
+    }
+
+    /// Puts the pod's address on bond0, waits for `active` to carry its
+    /// traffic (in modes with an active port), and pings the peer.
+    fn serve(&self, active: Option<&str>) {
+        ip(&[
+            "-n",
+            &self.pod.name,
+            "addr",
+            "add",
+            POD_ADDR,
+            "dev",
+            "bond0",
+        ]);
+        match active {
+            Some(port) => wait_active(&self.pod, "bond0", port),
+            None => wait_for("both ports up in the bond", || {
+                inspect_ok(&self.pod, "bond0")
+                    .ports
+                    .iter()
+                    .all(|p| p.mii_status == MiiStatus::Up)
+            }),
+        }
+        assert_reaches(&self.pod, PEER_ADDR);
+    }
+
+    fn release(&self, record: &BondRecord) {
+        release(Some(self.pod.pair()), None, record).unwrap_or_else(|e| panic!("{e}"));
+    }
+}
+
+fn ports() -> [Port; 2] {
+    [Port::vf("p0"), Port::vf("p1")]
+}
+
+/// The bond a pod over two VFs wants: active-backup, link monitoring, and
+/// the bond taking the active port's MAC.
+fn active_backup() -> BondConfig {
+    BondConfig::new("bond0", Mode::ActiveBackup)
+        .miimon(100)
+        .fail_over_mac(FailOverMac::Active)
+}
+
+#[test]
+#[ignore = "lab"]
+fn lab_active_backup_fails_over_and_back() {
+    with_rig(|rig| {
+        let s = scene(rig, 1, 1);
+        let config = active_backup().primary("p0");
+
+        let created = create(s.pod.pair(), None, &config, &ports()).unwrap();
+        assert_eq!(created.warnings, vec![], "active-backup done right");
+        s.serve(Some("p0"));
+        let info = inspect_ok(&s.pod, "bond0");
+        assert_eq!(info.link.index, created.index);
+        assert_eq!(info.mode, Mode::ActiveBackup);
+        assert_eq!(info.miimon, 100);
+        assert_eq!(info.fail_over_mac, FailOverMac::Active);
+        assert_eq!(info.primary.as_deref(), Some("p0"));
+        assert!(info.link.up);
+        let states: Vec<(&str, PortState)> = info
+            .ports
+            .iter()
+            .map(|p| (p.link.name.as_str(), p.state))
+            .collect();
+        assert_eq!(
+            states,
+            [("p0", PortState::Active), ("p1", PortState::Backup)]
+        );
+        // fail_over_mac active: ports keep their own MACs.
+        let macs = |snaps: &[Snapshot]| snaps.iter().map(|p| p.mac).collect::<Vec<_>>();
+        assert_eq!(
+            info.ports.iter().map(|p| p.link.mac).collect::<Vec<_>>(),
+            macs(&s.before)
+        );
+        assert_eq!(
+            info.link.mac, s.before[0].mac,
+            "the bond wears the active port's MAC"
+        );
+
+        // The active port goes down: p1 takes over, traffic keeps flowing.
+        s.pod.nl.set_down("p0").unwrap();
+        wait_active(&s.pod, "bond0", "p1");
+        let info = inspect_ok(&s.pod, "bond0");
+        assert_eq!(info.ports[0].mii_status, MiiStatus::Down);
+        assert!(info.ports[0].link_failure_count >= 1, "{info:?}");
+        assert_eq!(info.link.mac, s.before[1].mac);
+        assert_reaches(&s.pod, PEER_ADDR);
+
+        // And back: the primary is preferred again once its link is up.
+        s.pod.nl.set_up("p0").unwrap();
+        wait_active(&s.pod, "bond0", "p0");
+        assert_reaches(&s.pod, PEER_ADDR);
+
+        s.release(&created.record);
+        assert_eq!(s.ports_now(), s.before);
+        assert_eq!(link_names(&s.pod.nl), ["lo", "p0", "p1"]);
+    });
+}
+
+#[test]
+#[ignore = "lab"]
+fn lab_balance_rr_and_xor_pass_traffic_with_a_port_down() {
+    for (i, mode) in [Mode::BalanceRr, Mode::BalanceXor].into_iter().enumerate() {
+        with_rig(|rig| {
+            let s = scene(rig, 2, 2 + i as u8);
+            // Both ports send with the bond's MAC: the VFs need trust. (Set
+            // after the VFs are given, so it is undone before their MACs.)
+            rig.pf_side(0, 2, Some("02:00:00:b2:00:01"), true);
+            rig.pf_side(1, 2, Some("02:00:00:b2:00:02"), true);
+            let mut config = BondConfig::new("bond0", mode).miimon(100);
+            if mode == Mode::BalanceXor {
+                config = config
+                    .xmit_hash_policy(XmitHashPolicy::Layer34)
+                    .all_slaves_active(true);
+            }
+
+            let created = create(s.pod.pair(), None, &config, &ports()).unwrap();
+            assert_eq!(
+                created.warnings,
+                vec![Warning::VfsNeedTrust {
+                    mode,
+                    ports: vec!["p0".into(), "p1".into()]
+                }]
+            );
+            s.serve(None);
+            let info = inspect_ok(&s.pod, "bond0");
+            assert_eq!(info.mode, mode);
+            assert!(
+                info.ports.iter().all(|p| p.link.mac == info.link.mac),
+                "every port wears the bond's MAC: {info:?}"
+            );
+            if mode == Mode::BalanceXor {
+                assert_eq!(info.xmit_hash_policy, XmitHashPolicy::Layer34);
+                assert!(info.all_slaves_active);
+            }
+
+            // The port on the other PF than the peer's goes down.
+            s.pod.nl.set_down("p1").unwrap();
+            wait_for("the bond to see p1 down", || {
+                inspect_ok(&s.pod, "bond0").ports[1].mii_status == MiiStatus::Down
+            });
+            assert_reaches(&s.pod, PEER_ADDR);
+
+            s.release(&created.record);
+            assert_eq!(s.ports_now(), s.before, "{mode}");
+        });
+    }
+}
+
+#[test]
+#[ignore = "lab"]
+fn lab_release_returns_both_vfs_intact() {
+    with_rig(|rig| {
+        let mut s = scene(rig, 3, 4);
+        // One port down before: release must leave it down.
+        s.pod.nl.set_down("p1").unwrap();
+        s.before = s.ports_now();
+        // fail_over_mac follow moves MACs between the ports on failover,
+        // and a smaller bond MTU is pushed onto both.
+        let config = active_backup().fail_over_mac(FailOverMac::Follow).mtu(1400);
+        let created = create(s.pod.pair(), None, &config, &ports()).unwrap();
+        assert_eq!(
+            created.warnings,
+            vec![Warning::ActiveBackupVfsNeedFailOverMacActive {
+                ports: vec!["p0".into(), "p1".into()]
+            }]
+        );
+        s.serve(Some("p0"));
+        let info = inspect_ok(&s.pod, "bond0");
+        assert!(info.ports.iter().all(|p| p.link.mtu == 1400));
+        s.pod.nl.set_down("p0").unwrap();
+        wait_active(&s.pod, "bond0", "p1");
+        assert_reaches(&s.pod, PEER_ADDR);
+        let swapped = inspect_ok(&s.pod, "bond0");
+        assert_ne!(
+            swapped.ports.iter().map(|p| p.link.mac).collect::<Vec<_>>(),
+            s.before.iter().map(|p| p.mac).collect::<Vec<_>>(),
+            "follow moved MACs around: {swapped:?}"
+        );
+
+        s.release(&created.record);
+        assert_eq!(s.ports_now(), s.before);
+        assert_eq!(link_names(&s.pod.nl), ["lo", "p0", "p1"]);
+        assert!(matches!(
+            inspect(&s.pod.nl, "bond0"),
+            Err(Error::NoSuchBond { .. })
+        ));
+        // Releasing again finds nothing to do.
+        let trips = s.pod.nl.round_trips();
+        s.release(&created.record);
+        assert_eq!(s.pod.nl.round_trips() - trips, 1);
+        assert_eq!(s.ports_now(), s.before);
+    });
+}
+
+#[test]
+#[ignore = "lab"]
+fn lab_ports_from_the_host_are_moved_in_and_back() {
+    with_rig(|rig| {
+        let a = rig.vf_at_home(0, 4, "02:00:00:b4:00:01");
+        let b = rig.vf_at_home(1, 4, "02:00:00:b4:00:02");
+        let pod = rig.netns("po");
+        rig.peer();
+        let before = snapshots(&rig.host, &[&a, &b]);
+        let ports = [Port::vf(a.as_str()), Port::vf(b.as_str())];
+
+        let created = create(pod.pair(), Some(rig.host_pair()), &active_backup(), &ports).unwrap();
+        assert!(created.record.ports.iter().all(|p| p.from_home));
+        let mut in_pod = link_names(&pod.nl);
+        in_pod.retain(|n| n != "lo");
+        let mut want = vec![a.clone(), b.clone(), "bond0".to_string()];
+        want.sort();
+        assert_eq!(in_pod, want, "ports keep their names in the pod");
+        ip(&["-n", &pod.name, "addr", "add", POD_ADDR, "dev", "bond0"]);
+        wait_active(&pod, "bond0", &a);
+        assert_reaches(&pod, PEER_ADDR);
+
+        release(Some(pod.pair()), Some(rig.host_pair()), &created.record).unwrap();
+        assert_eq!(link_names(&pod.nl), ["lo"]);
+        assert_eq!(snapshots(&rig.host, &[&a, &b]), before);
+
+        // Again, then the pod dies with the bond built: the kernel hands
+        // the VFs back to the host, and release finishes the job there.
+        let created = create(pod.pair(), Some(rig.host_pair()), &active_backup(), &ports).unwrap();
+        wait_active(&pod, "bond0", &a);
+        let Ns { name, ns, nl } = pod;
+        drop((ns, nl));
+        ip(&["netns", "del", &name]);
+        wait_for("the VFs to come back from the dead pod", || {
+            rig.host.link(a.as_str()).is_ok() && rig.host.link(b.as_str()).is_ok()
+        });
+        release(None, Some(rig.host_pair()), &created.record).unwrap();
+        assert_eq!(snapshots(&rig.host, &[&a, &b]), before);
+    });
+}
+
+#[test]
+#[ignore = "lab"]
+fn lab_a_failed_creation_leaves_nothing_behind() {
+    with_rig(|rig| {
+        let mut s = scene(rig, 5, 5);
+        // p1's PF gives it a MAC and no trust: it refuses the bond's MAC.
+        // igbvf takes the PF's MAC when it resets, as it does going down.
+        rig.pf_side(1, 5, Some("02:00:00:b5:00:99"), false);
+        s.pod.nl.set_down("p1").unwrap();
+        s.pod.nl.set_up("p1").unwrap();
+        assert_eq!(
+            s.pod.nl.link("p1").unwrap().mac,
+            Some("02:00:00:b5:00:99".parse().unwrap())
+        );
+        s.before = s.ports_now();
+        let names_before = link_names(&s.pod.nl);
+
+        // A port that is not there: refused before anything changes.
+        let config = BondConfig::new("bond0", Mode::BalanceRr).miimon(100);
+        let trips = s.pod.nl.round_trips();
+        match create(
+            s.pod.pair(),
+            None,
+            &config,
+            &[Port::vf("p0"), Port::vf("gone0")],
+        ) {
+            Err(e @ Error::PortNotFound { .. }) => assert_eq!(e.port(), Some("gone0")),
+            other => panic!("expected PortNotFound, got {other:?}"),
+        }
+        assert_eq!(s.pod.nl.round_trips() - trips, 1, "only the lookup");
+
+        // The kernel refuses the second port: everything is undone.
+        let err = create(s.pod.pair(), None, &config, &ports()).unwrap_err();
+        assert!(matches!(err, Error::Netlink { .. }), "undo worked: {err}");
+        assert_eq!(err.step(), Some(Step::Enslave), "{err}");
+        assert_eq!(err.port(), Some("p1"), "{err}");
+        assert!(
+            err.to_string().starts_with("bond bond0: enslave port p1: "),
+            "{err}"
+        );
+        assert_eq!(link_names(&s.pod.nl), names_before, "no bond left");
+        assert_eq!(s.ports_now(), s.before);
+
+        // And p0 still works on its own.
+        ip(&["-n", &s.pod.name, "addr", "add", POD_ADDR, "dev", "p0"]);
+        wait_carrier(&s.pod, "p0");
+        assert_reaches(&s.pod, PEER_ADDR);
+        ip(&["-n", &s.pod.name, "addr", "flush", "dev", "p0"]);
+    });
+}
+
+#[test]
+#[ignore = "lab"]
+fn lab_create_round_trips() {
+    with_rig(|rig| {
+        let s = scene(rig, 1, 6);
+        let config = active_backup().primary("p1");
+
+        let trips = s.pod.nl.round_trips();
+        let created = create(s.pod.pair(), None, &config, &ports()).unwrap();
+        let create_trips = s.pod.nl.round_trips() - trips;
+        eprintln!("round trips: create with two ports that were up: {create_trips}");
+        // Dump, create (echoing its index), per port down and enslave,
+        // bond up.
+        assert_eq!(create_trips, 7);
+        s.serve(Some("p1"));
+
+        let trips = s.pod.nl.round_trips();
+        s.release(&created.record);
+        let release_trips = s.pod.nl.round_trips() - trips;
+        eprintln!("round trips: release of two ports: {release_trips}");
+        // Dump, delete, one restore message per port.
+        assert_eq!(release_trips, 4);
+
+        // Ports that are down already skip their down message.
+        s.pod.nl.set_down("p0").unwrap();
+        s.pod.nl.set_down("p1").unwrap();
+        let trips = s.pod.nl.round_trips();
+        let created = create(s.pod.pair(), None, &config, &ports()).unwrap();
+        let down_trips = s.pod.nl.round_trips() - trips;
+        eprintln!("round trips: create with two ports that were down: {down_trips}");
+        assert_eq!(down_trips, 5);
+        s.release(&created.record);
+    });
+}
+
+/// Reads links `indexes` with the kernel's own bytes, through a socket of
+/// our own in `ns`: one RTM_GETLINK each, without statistics.
+fn raw_links(ns: &NetNs, indexes: &[u32]) -> Vec<Vec<u8>> {
+    use netlink_sys::{protocols::NETLINK_ROUTE, Socket, SocketAddr};
+    let socket = ns
+        .run(|| {
+            let mut s = Socket::new(NETLINK_ROUTE).unwrap();
+            s.bind_auto().unwrap();
+            s.connect(&SocketAddr::new(0, 0)).unwrap();
+            s
+        })
+        .unwrap();
+    indexes
+        .iter()
+        .map(|&index| {
+            let mut msg = LinkMessage::default();
+            msg.header.index = index;
+            msg.attributes
+                .push(LinkAttribute::ExtMask(vec![LinkExtentMask::SkipStats]));
+            let mut header = NetlinkHeader::default();
+            header.flags = NLM_F_REQUEST;
+            header.sequence_number = index;
+            let mut req = NetlinkMessage::new(
+                header,
+                NetlinkPayload::from(RouteNetlinkMessage::GetLink(msg)),
+            );
+            req.finalize();
+            let mut bytes = vec![0; req.buffer_len()];
+            req.serialize(&mut bytes);
+            socket.send(&bytes, 0).unwrap();
+            let (reply, _) = socket.recv_from_full().unwrap();
+            reply
+        })
+        .collect()
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Captures the kernel's replies about a bond and its ports (printed, to
+/// keep as parser test data) and checks they say what `inspect` read.
+fn capture(pod: &Ns, label: &str) -> BondInfo {
+    let info = inspect_ok(pod, "bond0");
+    let mut indexes = vec![info.link.index];
+    indexes.extend(info.ports.iter().map(|p| p.link.index));
+    for (bytes, index) in raw_links(&pod.ns, &indexes).iter().zip(&indexes) {
+        eprintln!("capture {label} {index}: {}", hex(bytes));
+        let parsed = NetlinkMessage::<RouteNetlinkMessage>::deserialize(bytes).unwrap();
+        let NetlinkPayload::InnerMessage(RouteNetlinkMessage::NewLink(link)) = parsed.payload
+        else {
+            panic!("not a link: {parsed:?}")
+        };
+        assert_eq!(link.header.index, *index);
+        if *index == info.link.index {
+            let infos = link
+                .attributes
+                .iter()
+                .find_map(|a| match a {
+                    LinkAttribute::LinkInfo(i) => Some(i.clone()),
+                    _ => None,
+                })
+                .unwrap();
+            assert!(
+                infos
+                    .iter()
+                    .any(|i| matches!(i, LinkInfo::Data(InfoData::Bond(_)))),
+                "{infos:?}"
+            );
+        }
+    }
+    info
+}
+
+#[test]
+#[ignore = "lab"]
+fn lab_the_kernels_own_replies_say_what_inspect_reads() {
+    with_rig(|rig| {
+        let s = scene(rig, 3, 7);
+
+        let config = active_backup().updelay(200).primary("p0");
+        let created = create(s.pod.pair(), None, &config, &ports()).unwrap();
+        s.serve(Some("p0"));
+        let info = capture(&s.pod, "active-backup");
+        assert_eq!(info.updelay, 200);
+        s.release(&created.record);
+
+        let config = BondConfig::new("bond0", Mode::BalanceXor)
+            .miimon(100)
+            .xmit_hash_policy(XmitHashPolicy::Layer23)
+            .all_slaves_active(true)
+            .mtu(1400);
+        let created = create(s.pod.pair(), None, &config, &ports()).unwrap();
+        s.serve(None);
+        let info = capture(&s.pod, "balance-xor");
+        assert_eq!(info.xmit_hash_policy, XmitHashPolicy::Layer23);
+        s.release(&created.record);
+    });
+}
+
+#[test]
+#[ignore = "lab"]
+fn lab_plan_record_is_kept_before_anything_changes() {
+    with_rig(|rig| {
+        let s = scene(rig, 0, 8);
+        let ready = plan(s.pod.pair(), None, &active_backup(), &ports()).unwrap();
+        // What a plugin writes to its journal before building.
+        let journal = serde_json::to_string(ready.record()).unwrap();
+        let created = ready.apply().unwrap();
+        s.serve(Some("p0"));
+        // A later DEL, from the journal alone.
+        let record: BondRecord = serde_json::from_str(&journal).unwrap();
+        assert_eq!(created.record, record);
+        s.release(&record);
+        assert_eq!(s.ports_now(), s.before);
+    });
+}
