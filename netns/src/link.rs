@@ -33,7 +33,9 @@ const IFLA_PERM_ADDRESS: u16 = 54;
 const IFLA_INFO_KIND: u16 = 1;
 const IFLA_INFO_SLAVE_KIND: u16 = 4;
 
-/// Longest alias the kernel keeps (`IFALIASZ - 1`).
+/// Longest alias the kernel keeps (`IFALIASZ - 1`). The alias is sent
+/// without a terminating NUL, as `ip link set ... alias` sends it: the
+/// kernel counts a NUL against this limit.
 pub const MAX_ALIAS_LEN: usize = 255;
 
 /// A link as the kernel reports it.
@@ -281,7 +283,11 @@ pub(crate) fn set_link_request(
                     expected: "at most 255 bytes without NUL (empty clears the alias)",
                 });
             }
-            msg.attributes.push(LinkAttribute::IfAlias(alias.clone()));
+            // netlink-packet-route's IfAlias appends a NUL.
+            msg.attributes.push(LinkAttribute::Other(DefaultNla::new(
+                IFLA_IFALIAS,
+                alias.as_bytes().to_vec(),
+            )));
         }
         LinkChange::Controller(index) => msg.attributes.push(LinkAttribute::Controller(*index)),
         LinkChange::NoController => msg.attributes.push(LinkAttribute::Controller(0)),
@@ -737,6 +743,27 @@ mod tests {
     }
 
     #[test]
+    fn set_alias_payload_matches_ip_link_set() {
+        // Payload of `ip link set dev d0 alias "to the pod"` (ifindex 3):
+        // the alias goes without a NUL (length 14 = 4 + 10).
+        let ip_payload: &[u8] = &[
+            0x00, 0x00, 0x00, 0x00, 0x03, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+            0x00, 0x00, 0x0e, 0x00, 0x14, 0x00, 0x74, 0x6f, 0x20, 0x74, 0x68, 0x65, 0x20, 0x70,
+            0x6f, 0x64, 0x00, 0x00,
+        ];
+        let req =
+            set_link_request(&LinkRef::Index(3), &LinkChange::Alias("to the pod".into())).unwrap();
+        let bytes = encode_request(req, NLM_F_ACK, 1);
+        let m = &split_messages(&bytes).unwrap()[0];
+        assert_eq!(m.payload(), ip_payload);
+        let (_, decoded) = decode_request(&bytes);
+        assert_eq!(
+            attrs_of(&decoded),
+            &[LinkAttribute::IfAlias("to the pod".into())]
+        );
+    }
+
+    #[test]
     fn every_link_change_round_trips() {
         let mac = MacAddr([2, 0, 0, 0, 0, 9]);
         for change in [
@@ -745,7 +772,6 @@ mod tests {
             LinkChange::Mtu(9000),
             LinkChange::Mac(mac),
             LinkChange::Name("net1".into()),
-            LinkChange::Alias("to the pod".into()),
             LinkChange::Controller(4),
             LinkChange::NoController,
         ] {

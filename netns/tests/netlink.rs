@@ -9,6 +9,7 @@ use common::{root_or_skip, unique};
 use ipnetwork::IpNetwork;
 use netplumb_netns::{
     Error, LinkRef, MacAddr, NetNs, Netlink, OperState, Route, Scope, INITIAL_RECV_BUFFER,
+    MAX_ALIAS_LEN,
 };
 
 /// A fresh unnamed namespace and a client in it.
@@ -78,6 +79,27 @@ fn veth_pair_is_created_read_changed_and_deleted() {
     assert!(gone.is_no_such_link(), "{gone}");
     let text = gone.to_string();
     assert!(text.contains(&format!("get link on link {b}")), "{text}");
+}
+
+#[test]
+fn an_alias_of_the_longest_length_is_set_and_cleared() {
+    if !root_or_skip("an_alias_of_the_longest_length_is_set_and_cleared") {
+        return;
+    }
+    let (_ns, nl) = private_ns();
+    let (a, _b) = veth_pair(&nl);
+    let longest = "a".repeat(MAX_ALIAS_LEN);
+    nl.set_alias(a.as_str(), &longest).unwrap();
+    assert_eq!(nl.link(a.as_str()).unwrap().alias, Some(longest));
+    let too_long = nl
+        .set_alias(a.as_str(), &"a".repeat(MAX_ALIAS_LEN + 1))
+        .unwrap_err();
+    assert!(
+        matches!(too_long, Error::InvalidArgument { field: "alias", .. }),
+        "{too_long:?}"
+    );
+    nl.set_alias(a.as_str(), "").unwrap();
+    assert_eq!(nl.link(a.as_str()).unwrap().alias, None);
 }
 
 #[test]
