@@ -3,7 +3,7 @@
 
 use std::os::fd::{AsFd, AsRawFd};
 
-use netplumb_netns::{LinkInfo, LinkRef, Netlink};
+use netplumb_netns::{LinkInfo, LinkRef, MacAddr, Netlink};
 
 use crate::create::Namespace;
 use crate::error::Step;
@@ -152,11 +152,7 @@ impl<'a> Restorer<'a> {
         }
         let change = PortChange {
             netns_fd: home_fd,
-            mac: wanted_mac(port, now),
-            mtu: (now.mtu != port.mtu).then_some(port.mtu),
-            // Releasing or moving a port closes it, whatever `now` says.
-            up: (enslaved || home_fd.is_some() || now.is_up() != port.up).then_some(port.up),
-            controller: None,
+            ..back_to(port, &Seen::of(now), enslaved || home_fd.is_some())
         };
         self.change(pod, LinkRef::Index(now.index), port, change);
     }
@@ -171,12 +167,7 @@ impl<'a> Restorer<'a> {
             Err(e) if e.is_no_such_link() => return,
             Err(e) => return self.fail(Step::LookUp, Some(&port.name), e),
         };
-        let change = PortChange {
-            mac: wanted_mac(port, &now),
-            mtu: (now.mtu != port.mtu).then_some(port.mtu),
-            up: (now.is_up() != port.up).then_some(port.up),
-            ..PortChange::default()
-        };
+        let change = back_to(port, &Seen::of(&now), false);
         self.change(home.netlink, LinkRef::Index(now.index), port, change);
     }
 
@@ -224,12 +215,38 @@ impl<'a> Restorer<'a> {
     }
 }
 
-/// The recorded MAC, when the port does not have it now.
+/// What a port looked like when it was last read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Seen {
+    mac: Option<MacAddr>,
+    mtu: u32,
+    up: bool,
+}
+
+impl Seen {
+    fn of(link: &LinkInfo) -> Seen {
+        Seen {
+            mac: link.mac,
+            mtu: link.mtu,
+            up: link.is_up(),
+        }
+    }
+}
+
+/// The changes that give a port seen as `now` its recorded MAC, MTU and up
+/// state. `closed` says the kernel has closed it since it was seen
+/// (releasing or moving a link does), so its up state is set whatever
+/// `now` says.
 ///
-/// Never sent when unchanged: a VF whose MAC its PF set refuses any MAC
-/// change, even to the MAC it has.
-fn wanted_mac(port: &PortRecord, now: &LinkInfo) -> Option<netplumb_netns::MacAddr> {
-    (now.mac != Some(port.mac)).then_some(port.mac)
+/// The MAC is only sent when it differs: a VF whose PF set its MAC refuses
+/// any change, even to the MAC it has.
+fn back_to(port: &PortRecord, now: &Seen, closed: bool) -> PortChange {
+    PortChange {
+        mac: (now.mac != Some(port.mac)).then_some(port.mac),
+        mtu: (now.mtu != port.mtu).then_some(port.mtu),
+        up: (closed || now.up != port.up).then_some(port.up),
+        ..PortChange::default()
+    }
 }
 
 fn send(
@@ -241,4 +258,85 @@ fn send(
     netlink
         .raw_request(what, Some(link), change.message(link)?, 0)
         .map(drop)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn record(mac: u8, mtu: u32, up: bool) -> PortRecord {
+        PortRecord::new("net1", false, MacAddr([2, 0, 0, 0, 0, mac]), mtu, up)
+    }
+
+    fn seen(mac: u8, mtu: u32, up: bool) -> Seen {
+        Seen {
+            mac: Some(MacAddr([2, 0, 0, 0, 0, mac])),
+            mtu,
+            up,
+        }
+    }
+
+    #[test]
+    fn a_port_as_recorded_needs_nothing() {
+        assert!(back_to(&record(1, 1500, true), &seen(1, 1500, true), false).is_empty());
+    }
+
+    #[test]
+    fn a_closed_port_always_gets_its_up_state() {
+        let change = back_to(&record(1, 1500, true), &seen(1, 1500, true), true);
+        assert_eq!(
+            change,
+            PortChange {
+                up: Some(true),
+                ..PortChange::default()
+            }
+        );
+        let change = back_to(&record(1, 1500, false), &seen(1, 1500, true), true);
+        assert_eq!(change.up, Some(false));
+    }
+
+    #[test]
+    fn only_what_differs_is_sent() {
+        // After fail_over_mac none: the bond's MAC and MTU on the port.
+        let change = back_to(&record(1, 1500, true), &seen(9, 9000, true), false);
+        assert_eq!(
+            change,
+            PortChange {
+                mac: Some(MacAddr([2, 0, 0, 0, 0, 1])),
+                mtu: Some(1500),
+                ..PortChange::default()
+            }
+        );
+        // A link without a MAC gets the recorded one.
+        let no_mac = Seen {
+            mac: None,
+            ..seen(1, 1500, true)
+        };
+        assert!(back_to(&record(1, 1500, true), &no_mac, false)
+            .mac
+            .is_some());
+    }
+
+    proptest! {
+        #[test]
+        fn the_change_leads_back_to_the_record(
+            rec in (any::<u8>(), 68u32..9216, any::<bool>()),
+            now in (any::<u8>(), 68u32..9216, any::<bool>()),
+            closed: bool,
+        ) {
+            let port = record(rec.0, rec.1, rec.2);
+            let now = seen(now.0, now.1, now.2);
+            let change = back_to(&port, &now, closed);
+            prop_assert_eq!(change.controller, None);
+            prop_assert_eq!(change.netns_fd, None);
+            // Applying the change to what was seen gives what was recorded.
+            let after = Seen {
+                mac: change.mac.or(now.mac),
+                mtu: change.mtu.unwrap_or(now.mtu),
+                up: change.up.unwrap_or(if closed { false } else { now.up }),
+            };
+            prop_assert_eq!(after, Seen { mac: Some(port.mac), mtu: port.mtu, up: port.up });
+        }
+    }
 }
