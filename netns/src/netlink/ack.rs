@@ -51,33 +51,33 @@ impl ExtAck {
 /// Parses an `NLMSG_ERROR` payload. `flags` are the error message's own
 /// header flags: `NLM_F_CAPPED` says the echoed request was cut to its
 /// header, `NLM_F_ACK_TLVS` says extended-ack attributes follow it.
+///
+/// Only the error code is required. The extended ack is a courtesy: when
+/// the echoed request or the attributes after it are malformed, what can
+/// be read of them is kept and the rest ignored, so the errno still
+/// reaches the caller.
 pub(crate) fn parse_error(flags: u16, payload: &[u8]) -> Result<Ack, String> {
     let errno = read_errno(payload)?;
-    let echoed = &payload[4..];
-    if echoed.len() < NLMSG_HDRLEN {
-        return Err(format!(
-            "NLMSG_ERROR echoes {} bytes of the request, less than its {NLMSG_HDRLEN}-byte header",
-            echoed.len()
-        ));
-    }
-    let echoed_len = if flags & NLM_F_CAPPED != 0 {
-        NLMSG_HDRLEN
-    } else {
-        let len = u32::from_ne_bytes([echoed[0], echoed[1], echoed[2], echoed[3]]) as usize;
-        align4(len.max(NLMSG_HDRLEN))
-    };
     let ext = if flags & NLM_F_ACK_TLVS != 0 {
-        let tlvs = echoed.get(echoed_len..).ok_or_else(|| {
-            format!(
-                "NLMSG_ERROR claims a {echoed_len}-byte echoed request but has {} bytes",
-                echoed.len()
-            )
-        })?;
-        parse_tlvs(tlvs)?
+        echoed_request_len(flags, &payload[4..])
+            .and_then(|len| payload[4..].get(len..))
+            .map(parse_tlvs)
+            .unwrap_or_default()
     } else {
         ExtAck::default()
     };
     Ok(Ack { errno, ext })
+}
+
+/// How many bytes of `echoed` (what follows the error code) the echoed
+/// request takes, padding included; `None` when that cannot be told.
+fn echoed_request_len(flags: u16, echoed: &[u8]) -> Option<usize> {
+    let header = echoed.get(..NLMSG_HDRLEN)?;
+    if flags & NLM_F_CAPPED != 0 {
+        return Some(NLMSG_HDRLEN);
+    }
+    let len = u32::from_ne_bytes([header[0], header[1], header[2], header[3]]);
+    align4(usize::try_from(len).ok()?.max(NLMSG_HDRLEN))
 }
 
 /// Parses an `NLMSG_DONE` payload: an optional error code (dumps report
@@ -90,7 +90,7 @@ pub(crate) fn parse_done(flags: u16, payload: &[u8]) -> Result<Ack, String> {
     }
     let errno = read_errno(payload)?;
     let ext = if flags & NLM_F_ACK_TLVS != 0 {
-        parse_tlvs(&payload[4..])?
+        parse_tlvs(&payload[4..])
     } else {
         ExtAck::default()
     };
@@ -110,50 +110,51 @@ fn read_errno(payload: &[u8]) -> Result<i32, String> {
     })
 }
 
-fn parse_tlvs(bytes: &[u8]) -> Result<ExtAck, String> {
+/// Reads the extended-ack attributes. A value of the wrong size is
+/// skipped; a malformed attribute ends the reading (nothing after it can
+/// be found), keeping what came before.
+fn parse_tlvs(bytes: &[u8]) -> ExtAck {
     let mut ext = ExtAck::default();
     for nla in NlasIterator::new(bytes) {
-        let nla = nla.map_err(|e| format!("bad extended-ack attribute: {e}"))?;
+        let Ok(nla) = nla else { break };
         let value = nla.value();
         match nla.kind() {
             NLMSGERR_ATTR_MSG => {
                 let text = value.split(|&b| b == 0).next().unwrap_or_default();
                 ext.message = Some(String::from_utf8_lossy(text).into_owned());
             }
-            NLMSGERR_ATTR_OFFS => ext.offset = Some(read_u32(value, "NLMSGERR_ATTR_OFFS")?),
+            NLMSGERR_ATTR_OFFS => ext.offset = read_u32(value).or(ext.offset),
             NLMSGERR_ATTR_MISS_TYPE => {
-                let kind = read_u32(value, "NLMSGERR_ATTR_MISS_TYPE")?;
-                ext.missing_type = u16::try_from(kind).ok();
+                let kind = read_u32(value).and_then(|k| u16::try_from(k).ok());
+                ext.missing_type = kind.or(ext.missing_type);
             }
-            NLMSGERR_ATTR_MISS_NEST => {
-                ext.missing_nest = Some(read_u32(value, "NLMSGERR_ATTR_MISS_NEST")?)
-            }
+            NLMSGERR_ATTR_MISS_NEST => ext.missing_nest = read_u32(value).or(ext.missing_nest),
             // Cookies and policies are for other netlink families.
             _ => {}
         }
     }
-    Ok(ext)
+    ext
 }
 
-fn read_u32(value: &[u8], name: &str) -> Result<u32, String> {
+fn read_u32(value: &[u8]) -> Option<u32> {
     match value {
-        [a, b, c, d] => Ok(u32::from_ne_bytes([*a, *b, *c, *d])),
-        _ => Err(format!("{name} has {} bytes, expected 4", value.len())),
+        [a, b, c, d] => Some(u32::from_ne_bytes([*a, *b, *c, *d])),
+        _ => None,
     }
 }
 
-fn align4(len: usize) -> usize {
-    (len + 3) & !3
+/// `len` rounded up to the netlink alignment; `None` past `usize::MAX`.
+fn align4(len: usize) -> Option<usize> {
+    Some(len.checked_add(3)? & !3)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    const ALREADY_ASSIGNED: &[u8] = b"ipv4: Address already assigned\0\0";
-
-    /// The request both captures below answer: RTM_NEWADDR for
-    /// 192.0.2.1/24 on ifindex 3, flags REQUEST|ACK|EXCL|CREATE, seq 5.
+    /// The request both captures below answer, as this client sent it:
+    /// RTM_NEWADDR for 192.0.2.1/24 on ifindex 3, flags
+    /// REQUEST|ACK|EXCL|CREATE, seq 5.
     const NEWADDR_REQUEST: &[u8] = &[
         0x28, 0x00, 0x00, 0x00, 0x14, 0x00, 0x05, 0x06, 0x05, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
         0x00, // nlmsghdr
@@ -162,40 +163,44 @@ mod tests {
         0x08, 0x00, 0x01, 0x00, 0xc0, 0x00, 0x02, 0x01, // IFA_ADDRESS
     ];
 
-    /// An `NLMSG_ERROR` payload (after its 16-byte header) as the kernel sent
-    /// it to this client (NETLINK_CAP_ACK and NETLINK_EXT_ACK set; header
-    /// flags NLM_F_CAPPED|NLM_F_ACK_TLVS) for an address the link already
-    /// had, as captured with strace.
-    fn captured_capped() -> Vec<u8> {
-        let mut p = (-libc::EEXIST).to_ne_bytes().to_vec();
-        p.extend_from_slice(&NEWADDR_REQUEST[..16]);
-        p.extend_from_slice(&[0x23, 0x00, 0x01, 0x00]); // NLMSGERR_ATTR_MSG, 35 bytes
-        p.extend_from_slice(ALREADY_ASSIGNED);
-        p
-    }
+    /// The kernel's answer to `NEWADDR_REQUEST` for an address the link
+    /// already had, as this client received it (NETLINK_CAP_ACK and
+    /// NETLINK_EXT_ACK set), captured with strace: NLMSG_ERROR with flags
+    /// NLM_F_CAPPED|NLM_F_ACK_TLVS, errno -EEXIST, the request's header,
+    /// then NLMSGERR_ATTR_MSG.
+    const CAPTURED_CAPPED: &[u8] = &[
+        0x48, 0x00, 0x00, 0x00, 0x02, 0x00, 0x00, 0x03, 0x05, 0x00, 0x00, 0x00, 0x9f, 0x5f, 0x00,
+        0x00, 0xef, 0xff, 0xff, 0xff, 0x28, 0x00, 0x00, 0x00, 0x14, 0x00, 0x05, 0x06, 0x05, 0x00,
+        0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x23, 0x00, 0x01, 0x00, 0x69, 0x70, 0x76, 0x34, 0x3a,
+        0x20, 0x41, 0x64, 0x64, 0x72, 0x65, 0x73, 0x73, 0x20, 0x61, 0x6c, 0x72, 0x65, 0x61, 0x64,
+        0x79, 0x20, 0x61, 0x73, 0x73, 0x69, 0x67, 0x6e, 0x65, 0x64, 0x00, 0x00,
+    ];
 
-    /// The same error as `ip address add` receives it (NETLINK_EXT_ACK
-    /// only; flags NLM_F_ACK_TLVS): the whole request is echoed before the
-    /// attributes, as captured with strace.
-    fn captured_uncapped() -> Vec<u8> {
-        let mut p = (-libc::EEXIST).to_ne_bytes().to_vec();
-        p.extend_from_slice(NEWADDR_REQUEST);
-        p.extend_from_slice(&[0x23, 0x00, 0x01, 0x00]);
-        p.extend_from_slice(ALREADY_ASSIGNED);
-        p
-    }
+    /// The same error as `ip address add 192.0.2.1/24 dev d0` received it
+    /// (NETLINK_EXT_ACK only), captured with strace: flags
+    /// NLM_F_ACK_TLVS, and the whole 40-byte request echoed before the
+    /// attributes. ip's request differs from ours only in its sequence
+    /// number.
+    const CAPTURED_FROM_IP: &[u8] = &[
+        0x60, 0x00, 0x00, 0x00, 0x02, 0x00, 0x00, 0x02, 0xad, 0x56, 0x02, 0x6b, 0xc3, 0x7e, 0x00,
+        0x00, 0xef, 0xff, 0xff, 0xff, 0x28, 0x00, 0x00, 0x00, 0x14, 0x00, 0x05, 0x06, 0xad, 0x56,
+        0x02, 0x6b, 0x00, 0x00, 0x00, 0x00, 0x02, 0x18, 0x00, 0x00, 0x03, 0x00, 0x00, 0x00, 0x08,
+        0x00, 0x02, 0x00, 0xc0, 0x00, 0x02, 0x01, 0x08, 0x00, 0x01, 0x00, 0xc0, 0x00, 0x02, 0x01,
+        0x23, 0x00, 0x01, 0x00, 0x69, 0x70, 0x76, 0x34, 0x3a, 0x20, 0x41, 0x64, 0x64, 0x72, 0x65,
+        0x73, 0x73, 0x20, 0x61, 0x6c, 0x72, 0x65, 0x61, 0x64, 0x79, 0x20, 0x61, 0x73, 0x73, 0x69,
+        0x67, 0x6e, 0x65, 0x64, 0x00, 0x00,
+    ];
 
     #[test]
-    fn duplicate_address_error_carries_kernel_text() {
-        let capped = captured_capped();
-        assert_eq!(capped.len() + 16, 72, "the captured message was 72 bytes");
-        let uncapped = captured_uncapped();
-        assert_eq!(uncapped.len() + 16, 96, "the captured message was 96 bytes");
-        for (flags, payload) in [
-            (NLM_F_CAPPED | NLM_F_ACK_TLVS, capped),
-            (NLM_F_ACK_TLVS, uncapped),
+    fn captured_duplicate_address_errors_carry_the_kernels_text() {
+        for (captured, flags) in [
+            (CAPTURED_CAPPED, NLM_F_CAPPED | NLM_F_ACK_TLVS),
+            (CAPTURED_FROM_IP, NLM_F_ACK_TLVS),
         ] {
-            let ack = parse_error(flags, &payload).unwrap();
+            let m = &crate::netlink::split_messages(captured).unwrap()[0];
+            assert_eq!(m.kind, netlink_packet_core::NLMSG_ERROR);
+            assert_eq!(m.flags, flags);
+            let ack = parse_error(m.flags, m.payload()).unwrap();
             assert_eq!(ack.errno, libc::EEXIST);
             assert_eq!(
                 ack.ext.message.as_deref(),
@@ -254,13 +259,58 @@ mod tests {
     }
 
     #[test]
-    fn truncated_payloads_are_errors_not_panics() {
+    fn only_a_missing_error_code_is_an_error() {
         assert!(parse_error(0, &[]).is_err());
-        assert!(parse_error(0, &[0xea, 0xff, 0xff, 0xff, 1, 2]).is_err());
-        let mut payload = (-1i32).to_ne_bytes().to_vec();
-        payload.extend_from_slice(&[200, 0, 0, 0, 0x10, 0, 5, 0, 1, 0, 0, 0, 0, 0, 0, 0]);
-        assert!(parse_error(NLM_F_ACK_TLVS, &payload).is_err());
+        assert!(parse_error(0, &[0xea, 0xff]).is_err());
         assert!(parse_done(NLM_F_ACK_TLVS, &[1, 2]).is_err());
+    }
+
+    #[test]
+    fn a_malformed_extended_ack_keeps_the_errno() {
+        let eperm = (-libc::EPERM).to_ne_bytes();
+        let header = [16, 0, 0, 0, 0x10, 0, 5, 0, 1, 0, 0, 0, 0, 0, 0, 0];
+        let cases: [(u16, Vec<u8>); 4] = [
+            // The echoed request is cut short.
+            (NLM_F_ACK_TLVS, [&eperm[..], &[1, 2]].concat()),
+            // It claims more bytes than there are.
+            (
+                NLM_F_ACK_TLVS,
+                [&eperm[..], &[200, 0, 0, 0], &header[4..]].concat(),
+            ),
+            // An attribute whose length runs past the end.
+            (
+                NLM_F_CAPPED | NLM_F_ACK_TLVS,
+                [&eperm[..], &header, &[40, 0, 1, 0, b'x', 0, 0, 0]].concat(),
+            ),
+            // An offset of the wrong size.
+            (
+                NLM_F_CAPPED | NLM_F_ACK_TLVS,
+                [&eperm[..], &header, &[6, 0, 2, 0, 9, 9, 0, 0]].concat(),
+            ),
+        ];
+        for (flags, payload) in cases {
+            let ack = parse_error(flags, &payload).unwrap();
+            assert_eq!(ack.errno, libc::EPERM, "{payload:?}");
+            assert_eq!(ack.ext.offset, None, "{payload:?}");
+        }
+
+        // What comes before a malformed attribute is kept.
+        let mut payload = [&eperm[..], &header].concat();
+        payload.extend_from_slice(&[9, 0, 1, 0, b'n', b'o', b'p', b'e', 0, 0, 0, 0]);
+        payload.extend_from_slice(&[8, 0, 2, 0, 16, 0, 0, 0]);
+        payload.extend_from_slice(&[99, 0, 5, 0, 1]);
+        let ack = parse_error(NLM_F_CAPPED | NLM_F_ACK_TLVS, &payload).unwrap();
+        assert_eq!(ack.errno, libc::EPERM);
+        assert_eq!(ack.ext.message.as_deref(), Some("nope"));
+        assert_eq!(ack.ext.offset, Some(16));
+        assert_eq!(ack.ext.missing_type, None);
+    }
+
+    #[test]
+    fn alignment_does_not_overflow() {
+        assert_eq!(align4(5), Some(8));
+        assert_eq!(align4(8), Some(8));
+        assert_eq!(align4(usize::MAX), None);
     }
 
     proptest::proptest! {
@@ -268,6 +318,13 @@ mod tests {
         fn arbitrary_bytes_never_panic(flags: u16, bytes: Vec<u8>) {
             let _ = parse_error(flags, &bytes);
             let _ = parse_done(flags, &bytes);
+        }
+
+        #[test]
+        fn any_payload_with_an_error_code_keeps_it(code in 1i32..4096, flags: u16, rest: Vec<u8>) {
+            let mut payload = (-code).to_ne_bytes().to_vec();
+            payload.extend_from_slice(&rest);
+            proptest::prop_assert_eq!(parse_error(flags, &payload).unwrap().errno, code);
         }
 
         #[test]
