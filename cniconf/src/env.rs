@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::str::FromStr;
 
 use crate::error::Error;
-use crate::names::{ContainerId, IfName};
+use crate::names::{ContainerId, IfName, ValueError};
 
 /// The operation a runtime asks for (`CNI_COMMAND`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -270,12 +270,6 @@ impl Env {
             }
         }
         let [command, container_id, netns, ifname, args, path] = found;
-        let text = |var: &'static str, v: OsString| {
-            v.into_string().map_err(|v| Error::InvalidEnv {
-                var,
-                message: format!("{v:?} is not valid UTF-8, expected text"),
-            })
-        };
         let command: Command = match command {
             Some(c) => text(COMMAND, c)?.parse()?,
             None => {
@@ -292,23 +286,11 @@ impl Env {
             Use::Unused => Ok(None),
         };
         let container_id = read(CONTAINERID, container_id)?
-            .map(|v| {
-                let v = text(CONTAINERID, v)?;
-                v.parse::<ContainerId>().map_err(|why| Error::InvalidEnv {
-                    var: CONTAINERID,
-                    message: why.to_string(),
-                })
-            })
+            .map(|v| parsed::<ContainerId>(CONTAINERID, v))
             .transpose()?;
         let netns = read(NETNS, netns)?.map(PathBuf::from);
         let ifname = read(IFNAME, ifname)?
-            .map(|v| {
-                let v = text(IFNAME, v)?;
-                v.parse::<IfName>().map_err(|why| Error::InvalidEnv {
-                    var: IFNAME,
-                    message: why.to_string(),
-                })
-            })
+            .map(|v| parsed::<IfName>(IFNAME, v))
             .transpose()?;
         let mut warnings = Vec::new();
         let args = match (read(ARGS, args)?, command) {
@@ -343,6 +325,24 @@ impl Env {
             warnings,
         })
     }
+}
+
+/// The value of `var` as text.
+fn text(var: &'static str, value: OsString) -> Result<String, Error> {
+    value.into_string().map_err(|v| Error::InvalidEnv {
+        var,
+        message: format!("{v:?} is not valid UTF-8, expected text"),
+    })
+}
+
+/// The value of `var` parsed as a name; a bad one is code 4 naming `var`.
+fn parsed<T: FromStr<Err = ValueError>>(var: &'static str, value: OsString) -> Result<T, Error> {
+    text(var, value)?
+        .parse()
+        .map_err(|why: ValueError| Error::InvalidEnv {
+            var,
+            message: why.to_string(),
+        })
 }
 
 #[cfg(test)]
