@@ -4,7 +4,7 @@ use std::fmt;
 use std::io;
 use std::path::PathBuf;
 
-use crate::{IfName, PciAddr};
+use crate::{IfName, PciAddr, VfAttribute, VfId};
 
 /// The device an error is about, as the caller would recognise it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -58,6 +58,85 @@ pub enum Error {
     /// the errno and the kernel's extended-ack text.
     #[error(transparent)]
     Netns(#[from] netplumb_netns::Error),
+
+    /// A setting holds a value the kernel cannot take; nothing was sent.
+    #[error("invalid {field} {value}: expected {expected}")]
+    InvalidSetting {
+        /// The setting, as `ip link` names it (`vlan`, `min_tx_rate`...).
+        field: &'static str,
+        /// The value given.
+        value: String,
+        /// What would be right.
+        expected: &'static str,
+    },
+
+    /// A PF-side setting was asked of a VF whose PF cannot be reached: a VF
+    /// inside a VM has no PF at all, and a PF bound to a userspace driver
+    /// has no netdev to send the request to.
+    #[error("{vf}: cannot {what}: {reason}")]
+    NoPf {
+        /// The VF.
+        vf: VfId,
+        /// What was asked.
+        what: &'static str,
+        /// Why the PF cannot be reached.
+        reason: &'static str,
+    },
+
+    /// The PF's VF table has no entry for the VF.
+    #[error("{vf}: PF {pf} reports {entries} VFs and none with index {index}")]
+    NotInVfTable {
+        /// The VF.
+        vf: VfId,
+        /// The PF.
+        pf: IfName,
+        /// The VF's index.
+        index: u32,
+        /// How many entries the table has.
+        entries: usize,
+    },
+
+    /// The driver refused a PF-side setting. Every setting of the same
+    /// request applied before it was put back, except those listed in
+    /// `not_restored`.
+    #[error("{vf}: the PF refused {value}: {source}{}", restore_note(not_restored))]
+    VfSetting {
+        /// The VF.
+        vf: VfId,
+        /// The refused setting.
+        attribute: VfAttribute,
+        /// The setting and value asked for, as `ip link` would write them
+        /// (`link_state enable`).
+        value: String,
+        /// The kernel's error: errno and extended-ack text.
+        source: Box<netplumb_netns::Error>,
+        /// Settings that were applied and could not be put back.
+        not_restored: Vec<VfAttribute>,
+    },
+
+    /// The VF has no netdev in the host namespace to work on.
+    #[error("{vf}: cannot {what}: {reason}")]
+    NoNetdev {
+        /// The VF.
+        vf: VfId,
+        /// What was asked.
+        what: &'static str,
+        /// Where the netdev is instead.
+        reason: String,
+    },
+
+    /// A netlink step about the VF failed (reading its PF's VF table,
+    /// reading its netdev, moving it into or out of a namespace, restoring
+    /// its name, MAC or MTU).
+    #[error("{vf}: {step}: {source}")]
+    Kernel {
+        /// The VF.
+        vf: VfId,
+        /// The step, e.g. `moving netdev eth3 into /run/netns/pod as net1`.
+        step: String,
+        /// The kernel's error: errno and extended-ack text.
+        source: Box<netplumb_netns::Error>,
+    },
 
     /// Text that is not a hardware address.
     #[error(
@@ -252,6 +331,31 @@ pub enum Error {
         /// The kernel's error (EBUSY, ENOMEM, EIO from the driver...).
         source: io::Error,
     },
+}
+
+/// A `map_err` adapter: the kernel's error about `vf`, during `step`.
+pub(crate) fn kernel_error(
+    vf: &VfId,
+    step: impl Into<String>,
+) -> impl FnOnce(netplumb_netns::Error) -> Error {
+    let vf = vf.clone();
+    let step = step.into();
+    move |source| Error::Kernel {
+        vf,
+        step,
+        source: Box::new(source),
+    }
+}
+
+fn restore_note(not_restored: &[VfAttribute]) -> String {
+    if not_restored.is_empty() {
+        return String::new();
+    }
+    let names: Vec<&str> = not_restored.iter().map(|a| a.name()).collect();
+    format!(
+        "; and putting back what was applied before it failed for {}",
+        names.join(", ")
+    )
 }
 
 fn target_note(target: &Option<PathBuf>) -> String {

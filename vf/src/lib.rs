@@ -1,4 +1,5 @@
-//! SR-IOV virtual functions on Linux: discovery from sysfs, and enabling VFs.
+//! SR-IOV virtual functions on Linux: discovery from sysfs, enabling VFs,
+//! PF-side VF settings, and recording a VF's state to put it back exactly.
 //!
 //! [`Sysfs`] reads a sysfs tree (`/sys` by default, any root in tests) and
 //! finds physical functions ([`Nic`]), their virtual functions ([`Vf`]) and
@@ -21,29 +22,61 @@
 //! devices; [`Sysfs::inventory`] lists everything, and with the `serde`
 //! feature serializes like the SR-IOV network operator's node state.
 //!
-//! Validated types keep bad values out: [`PciAddr`], [`IfName`], [`HwAddr`].
-//! Every error is an [`Error`] naming the device and sysfs path involved.
+//! A [`Host`] (sysfs, the host namespace and an rtnetlink client in it)
+//! works on VFs through their PFs: [`Host::vf_config`] reads a VF's
+//! PF-side configuration ([`VfConfig`]: administrative MAC, VLAN with QoS
+//! and protocol, spoof check, trust, link state, TX rates) from its PF's VF
+//! table, and [`Host::configure`] applies [`VfSettings`] in one request
+//! where the driver takes it, naming the refused setting when it does not
+//! and leaving nothing half-applied. [`Host::snapshot`] records everything
+//! about a VF that must be put back ([`VfState`]), and [`Host::restore`]
+//! puts it back. Undo records and states serialize, so a plugin can journal
+//! them.
+//!
+//! ```no_run
+//! use netplumb_vf::{Host, Sysfs, VfSettings, Vlan};
+//! let host = Host::open(Sysfs::default())?;
+//! let vf = host.sysfs().vf("0000:01:10.0".parse()?)?;
+//! let before = host.snapshot(&vf)?;
+//! host.configure(&vf.id(), &VfSettings { vlan: Some(Vlan::tag(100)?), ..Default::default() })?;
+//! // ... and when the pod is gone:
+//! host.restore(&before)?;
+//! # Ok::<(), netplumb_vf::Error>(())
+//! ```
+//!
+//! Validated types keep bad values out: [`PciAddr`], [`IfName`], [`HwAddr`],
+//! [`Vlan`]. Every error is an [`Error`] naming the device, the sysfs path
+//! or the setting involved, with the kernel's extended-ack text when the
+//! kernel refused something.
 
 #![warn(missing_docs)]
 
 mod discover;
 mod error;
+mod host;
 mod hwaddr;
 mod model;
 mod numvfs;
 mod pci;
 #[cfg(feature = "serde")]
 mod serde_impl;
+mod settings;
+mod state;
 mod sysfs;
 #[cfg(feature = "test-support")]
 pub mod testing;
+mod text_serde;
 
 pub use error::{Device, Error};
+pub use host::{Host, SettingsUndo};
 pub use hwaddr::HwAddr;
-pub use model::{Inventory, Netdev, Nic, PfLink, Vf, VfNetdev, USERSPACE_DRIVERS};
+pub use model::{Inventory, Netdev, Nic, PfLink, Vf, VfId, VfNetdev, USERSPACE_DRIVERS};
 pub use netplumb_netns::{IfName, MAX_IFNAME_LEN as IFNAME_MAX_LEN};
+pub use netplumb_netns::{MacAddr, VfLinkState, VlanProto};
 pub use numvfs::NumVfsChange;
 pub use pci::PciAddr;
+pub use settings::{VfAttribute, VfConfig, VfSettings, Vlan};
+pub use state::{NetdevState, Returned, VfState, HOST_NAME_ALIAS_PREFIX};
 pub use sysfs::{Access, Observer, Sysfs};
 
 #[cfg(test)]

@@ -1,5 +1,7 @@
 //! What discovery finds.
 
+use std::fmt;
+
 use crate::{HwAddr, IfName, PciAddr};
 
 /// A network interface visible in the host namespace.
@@ -84,6 +86,15 @@ pub struct Vf {
 }
 
 impl Vf {
+    /// How errors and undo records name it.
+    pub fn id(&self) -> VfId {
+        VfId {
+            addr: self.addr,
+            pf: self.pf_name().cloned(),
+            index: self.index(),
+        }
+    }
+
     /// Its index on its PF (the `N` of the PF's `virtfnN` link).
     pub fn index(&self) -> Option<u32> {
         self.pf.as_ref().map(|pf| pf.index)
@@ -100,6 +111,52 @@ impl Vf {
     /// Its PF's netdev name, when it has a visible PF with a netdev.
     pub fn pf_name(&self) -> Option<&IfName> {
         self.pf.as_ref().and_then(|pf| pf.name.as_ref())
+    }
+}
+
+/// A VF as errors and undo records name it: its PCI address, and where it
+/// sits on its PF. PF-side settings address the VF through `pf` and
+/// `index`; a VF seen from inside a VM has neither.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
+pub struct VfId {
+    /// Its PCI address.
+    pub addr: PciAddr,
+    /// Its PF's netdev name, when it has a visible PF with a netdev.
+    pub pf: Option<IfName>,
+    /// Its index on its PF, when it has a visible PF.
+    pub index: Option<u32>,
+}
+
+impl VfId {
+    /// A VF known only by its PCI address (one inside a VM, or one whose PF
+    /// is not known yet).
+    pub fn new(addr: PciAddr) -> VfId {
+        VfId {
+            addr,
+            pf: None,
+            index: None,
+        }
+    }
+
+    /// A VF addressed through its PF.
+    pub fn on_pf(addr: PciAddr, pf: IfName, index: u32) -> VfId {
+        VfId {
+            addr,
+            pf: Some(pf),
+            index: Some(index),
+        }
+    }
+}
+
+impl fmt::Display for VfId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "VF {}", self.addr)?;
+        match (&self.pf, self.index) {
+            (Some(pf), Some(index)) => write!(f, " (VF {index} of {pf})"),
+            (None, Some(index)) => write!(f, " (VF {index} of a PF without a netdev)"),
+            _ => Ok(()),
+        }
     }
 }
 

@@ -8,8 +8,7 @@ use crate::{Device, Error, IfName, Sysfs};
 ///
 /// Setting the PF back to `from` undoes it; with the `serde` feature it can be
 /// stored as that undo record.
-#[derive(Clone, Debug, PartialEq, Eq)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[non_exhaustive]
 pub struct NumVfsChange {
     /// The PF.

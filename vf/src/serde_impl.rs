@@ -1,38 +1,15 @@
-//! Serde support (the `serde` feature).
+//! The inventory in the SR-IOV operator's shape (the `serde` feature).
 //!
 //! The inventory is shaped like the `status` of the SR-IOV network
 //! operator's `SriovNetworkNodeState`: the same field names, IDs as bare
 //! lowercase hex (`"8086"`), link speed as `"10000 Mb/s"`, fields without a
 //! value left out. Additions: `numaNode` on interfaces; `pfPciAddress`,
 //! `pfName` and `netdevState` (`host`, `moved`, `userspace`, `unbound`) on VFs.
-//! Addresses and names serialize as their text and deserialize through their
-//! parsers, so a bad value in a stored record is refused when read back.
 
-use serde::de::{self, Deserializer};
 use serde::ser::{SerializeMap, SerializeStruct, Serializer};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
-use crate::{HwAddr, Inventory, Netdev, Nic, PciAddr, Vf, VfNetdev};
-
-/// Text types: serialize through `Display`, deserialize through `FromStr`.
-macro_rules! as_text {
-    ($($ty:ty),* $(,)?) => {$(
-        impl Serialize for $ty {
-            fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-                serializer.collect_str(self)
-            }
-        }
-
-        impl<'de> Deserialize<'de> for $ty {
-            fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-                let text = String::deserialize(deserializer)?;
-                text.parse().map_err(de::Error::custom)
-            }
-        }
-    )*};
-}
-
-as_text!(PciAddr, HwAddr);
+use crate::{Inventory, Netdev, Nic, PciAddr, Vf, VfNetdev};
 
 /// A PCI ID the way the operator writes it: four lowercase hex digits.
 struct PciId(u16);

@@ -2,23 +2,10 @@
 //! each, and an e1000e NIC standing in for a VF passed into a VM. Run them
 //! with `cargo xtask lab`.
 
+mod common;
+
+use common::{lab_pfs, lab_var};
 use netplumb_vf::{IfName, Sysfs, VfNetdev};
-
-/// A lab variable; without the lab, fails saying how to run the test.
-fn lab_var(name: &str) -> String {
-    assert!(
-        std::env::var_os("NETPLUMB_LAB").is_some(),
-        "this test needs the SR-IOV lab: run it through `cargo xtask lab`"
-    );
-    std::env::var(name).unwrap_or_else(|_| panic!("the lab did not set {name}"))
-}
-
-fn lab_pfs() -> Vec<IfName> {
-    lab_var("NETPLUMB_LAB_PFS")
-        .split(',')
-        .map(|name| name.parse().unwrap())
-        .collect()
-}
 
 #[test]
 #[ignore = "lab"]

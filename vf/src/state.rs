@@ -1,0 +1,428 @@
+//! What a VF was before anything changed, and putting it back in the host
+//! namespace.
+
+use std::os::fd::RawFd;
+use std::time::{Duration, Instant};
+
+use netplumb_netns::raw::netlink_packet_route::link::{LinkAttribute, LinkFlags};
+use netplumb_netns::raw::netlink_packet_route::RouteNetlinkMessage;
+use netplumb_netns::{LinkInfo, LinkRef, MacAddr};
+
+use crate::error::kernel_error;
+use crate::{Error, Host, IfName, Vf, VfConfig, VfId, VfNetdev, VfSettings};
+
+/// How often a netdev expected back in the host namespace is looked for.
+const RETURN_POLL: Duration = Duration::from_millis(20);
+
+/// The alias a VF netdev carries while a pod has it: this prefix and the
+/// netdev's name in the host namespace. It travels with the netdev, so the
+/// original name is known even for a netdev the kernel hands back under
+/// another name (`devN`) after its namespace is deleted.
+pub const HOST_NAME_ALIAS_PREFIX: &str = "netplumb-host-name:";
+
+/// A VF netdev as it was in the host namespace.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
+pub struct NetdevState {
+    /// Its name.
+    pub name: IfName,
+    /// Its interface index in the host namespace when it was recorded
+    /// (it may differ once the netdev has been in another namespace).
+    pub index: u32,
+    /// Its (effective) MAC address.
+    pub mac: MacAddr,
+    /// Its permanent MAC, when the driver reports one. It helps recognise
+    /// the netdev in a pod on kernels that do not report a netdev's parent
+    /// device (before 5.16); it is not restored, and drivers may change it
+    /// (igbvf takes an administrative MAC as its permanent one when it
+    /// resets).
+    pub permanent_mac: Option<MacAddr>,
+    /// Its MTU.
+    pub mtu: u32,
+    /// Whether it was administratively up.
+    pub up: bool,
+    /// Its alias, if it had one.
+    pub alias: Option<String>,
+}
+
+/// Everything about a VF that putting it back restores: its PF-side
+/// configuration and its netdev in the host namespace. Taken by
+/// [`Host::snapshot`] before any change; serializes, so a plugin can
+/// journal it and restore after a crash.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
+pub struct VfState {
+    /// The VF.
+    pub vf: VfId,
+    /// Its PF-side configuration; `None` when no PF is visible (a VF inside
+    /// a VM) or the PF has no netdev to ask.
+    pub config: Option<VfConfig>,
+    /// Its netdev; `None` when it has none (bound to a userspace driver
+    /// such as vfio-pci, or to no driver).
+    pub netdev: Option<NetdevState>,
+}
+
+/// Where a netdev ended up when it came back to the host namespace.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Returned {
+    /// Under its original name, with MAC, MTU, alias and up/down state as
+    /// before.
+    AsBefore,
+    /// With MAC, MTU and up/down state as before, but its original name was
+    /// taken, so it carries another one; its alias remembers the original
+    /// (see [`HOST_NAME_ALIAS_PREFIX`]). Detaching again once the name is
+    /// free takes it back.
+    NameTaken {
+        /// The name it had.
+        wanted: IfName,
+        /// The name it has now.
+        got: IfName,
+    },
+    /// It has no netdev (a userspace driver holds it): only its PF-side
+    /// settings were put back.
+    NoNetdev,
+}
+
+impl Host {
+    /// Records everything about the VF that must be put back later: its
+    /// PF-side configuration (one round trip to its PF) and its netdev's
+    /// name, MAC, MTU, up/down state and alias (one more).
+    ///
+    /// A VF whose netdev is in another namespace cannot be recorded (it is
+    /// in use): that is an [`Error::NoNetdev`].
+    pub fn snapshot(&self, vf: &Vf) -> Result<VfState, Error> {
+        let id = vf.id();
+        let config = match (&id.pf, id.index) {
+            (Some(_), Some(_)) => Some(self.vf_config(&id)?),
+            _ => None,
+        };
+        let netdev = match &vf.netdev {
+            VfNetdev::Host(netdev) => {
+                let link = self
+                    .netlink()
+                    .link(&netdev.name)
+                    .map_err(kernel_error(&id, format!("reading netdev {}", netdev.name)))?;
+                Some(netdev_state(&id, &link)?)
+            }
+            VfNetdev::Moved => {
+                return Err(Error::NoNetdev {
+                    vf: id,
+                    what: "record its state",
+                    reason: "its netdev is in another network namespace".into(),
+                })
+            }
+            VfNetdev::Userspace | VfNetdev::Unbound => None,
+        };
+        Ok(VfState {
+            vf: id,
+            config,
+            netdev,
+        })
+    }
+
+    /// Puts a VF back as `state` has it, wherever its netdev is in the host
+    /// namespace: its PF-side configuration, and its netdev's name, MAC,
+    /// MTU, alias and up/down state. For a VF that was never moved into a
+    /// pod (a DPDK VF, or one whose attach was not reached), or to finish a
+    /// restore a crash interrupted.
+    pub fn restore(&self, state: &VfState) -> Result<Returned, Error> {
+        // PF-side first: a PF may refuse a VF's own MAC change while it has
+        // an administrative MAC set for the VF (igb does, once the VF has
+        // reset), so the administrative MAC goes back before the netdev's.
+        let config = match &state.config {
+            Some(config) => self.configure(&state.vf, &config.to_settings()).map(drop),
+            None => Ok(()),
+        };
+        let returned = match &state.netdev {
+            Some(netdev) => {
+                let found = self.wait_in_host(&state.vf, Duration::ZERO)?;
+                self.fix_up_in_host(&state.vf, netdev, &found)?
+            }
+            None => Returned::NoNetdev,
+        };
+        config?;
+        if let Some(config) = &state.config {
+            self.settle_pf_side(&state.vf, &config.to_settings())?;
+        }
+        Ok(returned)
+    }
+
+    /// Applies `settings` again after the netdev was restored: a VF that
+    /// sets its own MAC shows it in its PF's table (igb does), so restoring
+    /// the netdev's MAC can change the administrative MAC just put back.
+    /// Costs one round trip when nothing changed.
+    pub(crate) fn settle_pf_side(&self, vf: &VfId, settings: &VfSettings) -> Result<(), Error> {
+        if settings.mac.is_some() {
+            self.configure(vf, settings)?;
+        }
+        Ok(())
+    }
+
+    /// The VF's netdev in the host namespace, found through sysfs by PCI
+    /// address, waiting up to `wait` for it to appear there.
+    pub(crate) fn wait_in_host(&self, vf: &VfId, wait: Duration) -> Result<Found, Error> {
+        let deadline = Instant::now() + wait;
+        loop {
+            let current = self.sysfs().vf(vf.addr)?;
+            match &current.netdev {
+                VfNetdev::Host(netdev) => {
+                    let link = self
+                        .netlink()
+                        .link(&netdev.name)
+                        .map_err(kernel_error(vf, format!("reading netdev {}", netdev.name)))?;
+                    return Ok(Found::from_link(&link));
+                }
+                VfNetdev::Moved if Instant::now() < deadline => {
+                    std::thread::sleep(RETURN_POLL);
+                }
+                other => {
+                    let reason = match other {
+                        VfNetdev::Moved if wait.is_zero() => {
+                            "its netdev is in another network namespace".to_owned()
+                        }
+                        VfNetdev::Moved => format!(
+                            "its netdev is in another network namespace, and did not come \
+                             back within {} ms",
+                            wait.as_millis()
+                        ),
+                        VfNetdev::Userspace => format!(
+                            "it is bound to {} now, which makes no netdev",
+                            current.driver.as_deref().unwrap_or("a userspace driver")
+                        ),
+                        _ => "no driver is bound to it now".to_owned(),
+                    };
+                    return Err(Error::NoNetdev {
+                        vf: vf.clone(),
+                        what: "bring its netdev back",
+                        reason,
+                    });
+                }
+            }
+        }
+    }
+
+    /// Puts a netdev that is in the host namespace back as `host` was: name
+    /// (when free), MAC, MTU, alias, up/down.
+    pub(crate) fn fix_up_in_host(
+        &self,
+        vf: &VfId,
+        host: &NetdevState,
+        found: &Found,
+    ) -> Result<Returned, Error> {
+        let rename = found.name != host.name.as_str();
+        let name_free = !rename || self.name_is_free(vf, &host.name, Some(found.index))?;
+        if rename && name_free && found.up {
+            // The kernel renames only a netdev that is down.
+            self.netlink().set_down(found.index).map_err(kernel_error(
+                vf,
+                format!("setting netdev {} down", found.name),
+            ))?;
+        }
+        let alias = if name_free {
+            host.alias.clone().unwrap_or_default()
+        } else {
+            format!("{HOST_NAME_ALIAS_PREFIX}{}", host.name)
+        };
+        let change = NetdevChange {
+            ns_fd: None,
+            name: (rename && name_free).then_some(host.name.as_str()),
+            mac: Some(host.mac),
+            mtu: Some(host.mtu),
+            alias: Some(&alias),
+            up: Some(host.up),
+        };
+        netdev_request(&LinkRef::Index(found.index), &change)
+            .and_then(|req| self.netlink().raw_request("restore netdev", None, req, 0))
+            .map_err(kernel_error(vf, format!("restoring netdev {}", found.name)))?;
+        if name_free {
+            Ok(Returned::AsBefore)
+        } else {
+            Ok(Returned::NameTaken {
+                wanted: host.name.clone(),
+                got: IfName::new(found.name.as_str())?,
+            })
+        }
+    }
+
+    /// Whether `name` is free in the host namespace (or held by the link
+    /// `ours` itself).
+    pub(crate) fn name_is_free(
+        &self,
+        vf: &VfId,
+        name: &IfName,
+        ours: Option<u32>,
+    ) -> Result<bool, Error> {
+        match self.netlink().link(name) {
+            Ok(link) => Ok(Some(link.index) == ours),
+            Err(e) if e.is_no_such_link() => Ok(true),
+            Err(e) => Err(kernel_error(
+                vf,
+                format!("looking up {name} in the host namespace"),
+            )(e)),
+        }
+    }
+}
+
+/// The saved state of a VF netdev read as `link`.
+pub(crate) fn netdev_state(vf: &VfId, link: &LinkInfo) -> Result<NetdevState, Error> {
+    let name = IfName::new(link.name.as_str())?;
+    let mac = link.mac.ok_or_else(|| Error::NoNetdev {
+        vf: vf.clone(),
+        what: "record its state",
+        reason: format!("netdev {name} has no 6-byte Ethernet MAC"),
+    })?;
+    Ok(NetdevState {
+        name,
+        index: link.index,
+        mac,
+        permanent_mac: link.permanent_mac,
+        mtu: link.mtu,
+        up: link.is_up(),
+        alias: link.alias.clone().filter(|a| !a.is_empty()),
+    })
+}
+
+/// A VF netdev found in some namespace.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Found {
+    pub index: u32,
+    pub name: String,
+    pub up: bool,
+}
+
+impl Found {
+    pub(crate) fn from_link(link: &LinkInfo) -> Found {
+        Found {
+            index: link.index,
+            name: link.name.clone(),
+            up: link.is_up(),
+        }
+    }
+}
+
+/// What one `RTM_SETLINK` changes on a netdev. The kernel applies a move
+/// to another namespace first, then MAC, MTU, name, alias and flags, in
+/// that order, in the netdev's new namespace.
+#[derive(Debug, Default)]
+pub(crate) struct NetdevChange<'a> {
+    pub ns_fd: Option<RawFd>,
+    pub name: Option<&'a str>,
+    pub mac: Option<MacAddr>,
+    pub mtu: Option<u32>,
+    pub alias: Option<&'a str>,
+    pub up: Option<bool>,
+}
+
+pub(crate) fn netdev_request(
+    link: &LinkRef,
+    change: &NetdevChange<'_>,
+) -> Result<RouteNetlinkMessage, netplumb_netns::Error> {
+    let mut msg = netplumb_netns::raw::link_message(link)?;
+    if let Some(fd) = change.ns_fd {
+        msg.attributes.push(LinkAttribute::NetNsFd(fd));
+    }
+    if let Some(mac) = change.mac {
+        msg.attributes
+            .push(LinkAttribute::Address(mac.octets().to_vec()));
+    }
+    if let Some(mtu) = change.mtu {
+        msg.attributes.push(LinkAttribute::Mtu(mtu));
+    }
+    if let Some(name) = change.name {
+        msg.attributes.push(LinkAttribute::IfName(name.to_owned()));
+    }
+    if let Some(alias) = change.alias {
+        msg.attributes
+            .push(LinkAttribute::IfAlias(alias.to_owned()));
+    }
+    if let Some(up) = change.up {
+        msg.header.change_mask = LinkFlags::Up;
+        msg.header.flags = if up {
+            LinkFlags::Up
+        } else {
+            LinkFlags::empty()
+        };
+    }
+    Ok(RouteNetlinkMessage::SetLink(msg))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use netplumb_netns::raw::netlink_packet_core::{NetlinkHeader, NetlinkMessage, NetlinkPayload};
+    use netplumb_netns::raw::netlink_packet_route::link::LinkMessage;
+
+    /// Serialises `msg` as the kernel would receive it and parses it back.
+    fn through_the_wire(msg: RouteNetlinkMessage) -> RouteNetlinkMessage {
+        let mut message = NetlinkMessage::new(NetlinkHeader::default(), NetlinkPayload::from(msg));
+        message.finalize();
+        let mut bytes = vec![0; message.buffer_len()];
+        message.serialize(&mut bytes);
+        match NetlinkMessage::<RouteNetlinkMessage>::deserialize(&bytes)
+            .unwrap()
+            .payload
+        {
+            NetlinkPayload::InnerMessage(inner) => inner,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    fn link_of(msg: &RouteNetlinkMessage) -> &LinkMessage {
+        match msg {
+            RouteNetlinkMessage::SetLink(link) | RouteNetlinkMessage::NewLink(link) => link,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn move_request_carries_everything_in_one_message() {
+        let mac = MacAddr([2, 0, 0, 0, 0, 9]);
+        let change = NetdevChange {
+            ns_fd: Some(7),
+            name: Some("net1"),
+            mac: Some(mac),
+            mtu: Some(9000),
+            alias: Some("netplumb-host-name:eth3"),
+            up: Some(true),
+        };
+        let req = netdev_request(&LinkRef::Index(12), &change).unwrap();
+        let decoded = through_the_wire(req.clone());
+        assert_eq!(decoded, req);
+        let link = link_of(&decoded);
+        assert_eq!(link.header.index, 12);
+        assert_eq!(link.header.flags, LinkFlags::Up);
+        assert_eq!(link.header.change_mask, LinkFlags::Up);
+        assert_eq!(
+            link.attributes,
+            [
+                LinkAttribute::NetNsFd(7),
+                LinkAttribute::Address(mac.octets().to_vec()),
+                LinkAttribute::Mtu(9000),
+                LinkAttribute::IfName("net1".into()),
+                LinkAttribute::IfAlias("netplumb-host-name:eth3".into()),
+            ]
+        );
+    }
+
+    #[test]
+    fn down_changes_only_the_up_flag_and_nothing_else_goes_unasked() {
+        let req = netdev_request(
+            &LinkRef::Index(3),
+            &NetdevChange {
+                up: Some(false),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        let decoded = through_the_wire(req);
+        let link = link_of(&decoded);
+        assert!(link.attributes.is_empty());
+        assert_eq!(link.header.flags, LinkFlags::empty());
+        assert_eq!(link.header.change_mask, LinkFlags::Up);
+
+        let req = netdev_request(&LinkRef::Index(3), &NetdevChange::default()).unwrap();
+        let link = link_of(&req);
+        assert_eq!(link.header.change_mask, LinkFlags::empty());
+    }
+}
