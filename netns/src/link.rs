@@ -166,7 +166,7 @@ pub(crate) fn parse_link(msg: &RawMessage<'_>) -> Result<LinkInfo, String> {
             IFLA_OPERSTATE => link.oper_state = u8_of(value, "IFLA_OPERSTATE")?.into(),
             IFLA_IFALIAS => link.alias = Some(string_of(value, "IFLA_IFALIAS")?),
             IFLA_NUM_VF => link.num_vfs = Some(u32_of(value, "IFLA_NUM_VF")?),
-            IFLA_VFINFO_LIST => link.vfs = parse_vf_list(value)?,
+            IFLA_VFINFO_LIST => link.vfs = parse_vf_list(value),
             IFLA_LINKINFO => {
                 for info in attributes(value) {
                     let (info_kind, info_value) = info?;

@@ -3,6 +3,11 @@
 //! netlink-packet-route folds the kernel's "unknown" (`-1`) spoofchk and
 //! trust into `false`; restoring a VF exactly needs the difference, so the
 //! table is decoded here.
+//!
+//! One odd entry must not make a PF (and with it a whole link dump)
+//! unreadable: values outside their usual range are kept as reported, a
+//! field too short to read is skipped, and an entry that cannot be placed
+//! at all (no VF number anywhere in it) is left out.
 
 use crate::attr::attributes;
 use crate::MacAddr;
@@ -18,6 +23,18 @@ const IFLA_VF_TRUST: u16 = 9;
 const IFLA_VF_VLAN_LIST: u16 = 12;
 const IFLA_VF_VLAN_INFO: u16 = 1;
 
+/// The attributes that are a struct starting with the VF number (unlike,
+/// say, `IFLA_VF_BROADCAST` or the nested `IFLA_VF_VLAN_LIST`).
+const VF_STRUCTS: [u16; 7] = [
+    IFLA_VF_MAC,
+    IFLA_VF_VLAN,
+    IFLA_VF_TX_RATE,
+    IFLA_VF_SPOOFCHK,
+    IFLA_VF_LINK_STATE,
+    IFLA_VF_RATE,
+    IFLA_VF_TRUST,
+];
+
 const ETH_P_8021Q: u16 = 0x8100;
 const ETH_P_8021AD: u16 = 0x88a8;
 
@@ -29,9 +46,12 @@ pub struct VfInfo {
     pub index: u32,
     /// The administrative MAC the PF assigned (zero when none was set).
     pub mac: MacAddr,
-    /// VLAN id (0 = no VLAN).
+    /// VLAN id (0 = no VLAN). Drivers report 0 to 4095; any other value is
+    /// kept as reported (`u16::MAX` when it does not fit), so that setting
+    /// it back fails loudly instead of clearing the VLAN.
     pub vlan: u16,
-    /// 802.1p priority for the VLAN.
+    /// 802.1p priority for the VLAN, 0 to 7 as drivers report it; any other
+    /// value is kept likewise (`u8::MAX` when it does not fit).
     pub qos: u8,
     /// VLAN protocol.
     pub vlan_proto: VlanProto,
@@ -117,20 +137,22 @@ impl VfLinkState {
     }
 }
 
-/// Decodes the value of an `IFLA_VFINFO_LIST` attribute, ordered by VF index.
-pub(crate) fn parse_vf_list(bytes: &[u8]) -> Result<Vec<VfInfo>, String> {
-    let mut vfs = Vec::new();
-    for attr in attributes(bytes) {
-        let (kind, value) = attr?;
-        if kind == IFLA_VF_INFO {
-            vfs.push(parse_vf(value)?);
-        }
-    }
+/// Decodes the value of an `IFLA_VFINFO_LIST` attribute, ordered by VF
+/// index. A malformed attribute ends the list (nothing after it can be
+/// found); the entries before it are kept.
+pub(crate) fn parse_vf_list(bytes: &[u8]) -> Vec<VfInfo> {
+    let mut vfs: Vec<VfInfo> = attributes(bytes)
+        .map_while(Result::ok)
+        .filter(|(kind, _)| *kind == IFLA_VF_INFO)
+        .filter_map(|(_, value)| parse_vf(value))
+        .collect();
     vfs.sort_by_key(|vf| vf.index);
-    Ok(vfs)
+    vfs
 }
 
-fn parse_vf(bytes: &[u8]) -> Result<VfInfo, String> {
+/// Decodes one `IFLA_VF_INFO`; `None` when no attribute in it says which
+/// VF it is.
+fn parse_vf(bytes: &[u8]) -> Option<VfInfo> {
     let mut index = None;
     let mut vf = VfInfo {
         index: 0,
@@ -146,62 +168,66 @@ fn parse_vf(bytes: &[u8]) -> Result<VfInfo, String> {
     };
     let mut vlan_from_list = false;
     let mut have_rate = false;
-    for attr in attributes(bytes) {
-        let (kind, value) = attr?;
-        let field = |n: usize, name: &str| word(value, n, name);
+    for (kind, value) in attributes(bytes).map_while(Result::ok) {
+        let field = |n: usize| word(value, n);
+        // Each of these structs starts with the VF number. IFLA_VF_MAC is
+        // the one the kernel always sends, but any of them will do.
+        if VF_STRUCTS.contains(&kind) {
+            index = index.or(field(0));
+        }
         match kind {
             IFLA_VF_MAC => {
-                index = Some(field(0, "IFLA_VF_MAC")?);
-                let mac = value
-                    .get(4..10)
-                    .ok_or_else(|| format!("IFLA_VF_MAC has {} bytes, too short", value.len()))?;
-                vf.mac = MacAddr::from_slice(mac).unwrap_or_default();
+                if let Some(mac) = value.get(4..10).and_then(MacAddr::from_slice) {
+                    vf.mac = mac;
+                }
             }
             IFLA_VF_VLAN if !vlan_from_list => {
-                vf.vlan = vlan_id(field(1, "IFLA_VF_VLAN")?)?;
-                vf.qos = vlan_qos(field(2, "IFLA_VF_VLAN")?)?;
+                if let (Some(vlan), Some(qos)) = (field(1), field(2)) {
+                    (vf.vlan, vf.qos) = (saturate_u16(vlan), saturate_u8(qos));
+                }
             }
             IFLA_VF_VLAN_LIST => {
                 // The list carries the protocol too; the first entry is the
                 // VF's VLAN (the kernel supports one).
-                if let Some(entry) = attributes(value).next() {
-                    let (entry_kind, info) = entry?;
-                    if entry_kind == IFLA_VF_VLAN_INFO {
-                        vf.vlan = vlan_id(word(info, 1, "IFLA_VF_VLAN_INFO")?)?;
-                        vf.qos = vlan_qos(word(info, 2, "IFLA_VF_VLAN_INFO")?)?;
-                        let proto = info.get(12..14).ok_or_else(|| {
-                            format!("IFLA_VF_VLAN_INFO has {} bytes, expected 16", info.len())
-                        })?;
+                let first = attributes(value).next().and_then(Result::ok);
+                if let Some((IFLA_VF_VLAN_INFO, info)) = first {
+                    index = index.or(word(info, 0));
+                    if let (Some(vlan), Some(qos), Some(proto)) =
+                        (word(info, 1), word(info, 2), info.get(12..14))
+                    {
+                        (vf.vlan, vf.qos) = (saturate_u16(vlan), saturate_u8(qos));
                         vf.vlan_proto =
                             VlanProto::from_ethertype(u16::from_be_bytes([proto[0], proto[1]]));
                         vlan_from_list = true;
                     }
                 }
             }
-            IFLA_VF_TX_RATE if !have_rate => vf.max_tx_rate = field(1, "IFLA_VF_TX_RATE")?,
-            IFLA_VF_RATE => {
-                vf.min_tx_rate = field(1, "IFLA_VF_RATE")?;
-                vf.max_tx_rate = field(2, "IFLA_VF_RATE")?;
-                have_rate = true;
+            IFLA_VF_TX_RATE if !have_rate => {
+                vf.max_tx_rate = field(1).unwrap_or(vf.max_tx_rate);
             }
-            IFLA_VF_SPOOFCHK => vf.spoofchk = tristate(field(1, "IFLA_VF_SPOOFCHK")?),
-            IFLA_VF_TRUST => vf.trust = tristate(field(1, "IFLA_VF_TRUST")?),
+            IFLA_VF_RATE => {
+                if let (Some(min), Some(max)) = (field(1), field(2)) {
+                    (vf.min_tx_rate, vf.max_tx_rate) = (min, max);
+                    have_rate = true;
+                }
+            }
+            IFLA_VF_SPOOFCHK => vf.spoofchk = field(1).and_then(tristate),
+            IFLA_VF_TRUST => vf.trust = field(1).and_then(tristate),
             IFLA_VF_LINK_STATE => {
-                vf.link_state = VfLinkState::from_u32(field(1, "IFLA_VF_LINK_STATE")?)
+                vf.link_state = field(1).map_or(vf.link_state, VfLinkState::from_u32);
             }
             _ => {}
         }
     }
-    vf.index = index.ok_or("IFLA_VF_INFO without IFLA_VF_MAC (which names the VF)")?;
-    Ok(vf)
+    vf.index = index?;
+    Some(vf)
 }
 
 /// The `n`th u32 of an `IFLA_VF_*` struct; word 0 is always the VF number.
-fn word(value: &[u8], n: usize, name: &str) -> Result<u32, String> {
+fn word(value: &[u8], n: usize) -> Option<u32> {
     value
         .get(n * 4..n * 4 + 4)
         .map(|b| u32::from_ne_bytes([b[0], b[1], b[2], b[3]]))
-        .ok_or_else(|| format!("{name} has {} bytes, too short", value.len()))
 }
 
 /// The kernel reports `(u32)-1` when a driver does not fill a setting in.
@@ -212,18 +238,12 @@ fn tristate(v: u32) -> Option<bool> {
     }
 }
 
-fn vlan_id(v: u32) -> Result<u16, String> {
-    u16::try_from(v)
-        .ok()
-        .filter(|v| *v < 4096)
-        .ok_or_else(|| format!("VF VLAN id {v} out of range 0..=4095"))
+fn saturate_u16(v: u32) -> u16 {
+    u16::try_from(v).unwrap_or(u16::MAX)
 }
 
-fn vlan_qos(v: u32) -> Result<u8, String> {
-    u8::try_from(v)
-        .ok()
-        .filter(|v| *v < 8)
-        .ok_or_else(|| format!("VF VLAN qos {v} out of range 0..=7"))
+fn saturate_u8(v: u32) -> u8 {
+    u8::try_from(v).unwrap_or(u8::MAX)
 }
 
 #[cfg(test)]
@@ -270,7 +290,7 @@ mod tests {
             igb_vf(1, [2, 0, 0, 0, 1, 1]),
             igb_vf(0, [2, 0, 0, 0, 1, 0]),
         ]);
-        let vfs = parse_vf_list(&bytes).unwrap();
+        let vfs = parse_vf_list(&bytes);
         assert_eq!(vfs.len(), 2);
         assert_eq!(vfs[0].index, 0, "ordered by VF index");
         let vf = &vfs[1];
@@ -291,30 +311,41 @@ mod tests {
         );
     }
 
+    /// An IFLA_VFINFO_LIST value holding one IFLA_VF_INFO per entry of
+    /// `entries`, each made of `(type, u32 words)` attributes.
+    fn raw_vf_list(entries: &[&[(u16, &[u32])]]) -> Vec<u8> {
+        let mut list = Vec::new();
+        for attrs in entries {
+            let mut info = Vec::new();
+            for (kind, words) in *attrs {
+                let len = 4 + 4 * words.len() as u16;
+                info.extend_from_slice(&len.to_ne_bytes());
+                info.extend_from_slice(&kind.to_ne_bytes());
+                for w in *words {
+                    info.extend_from_slice(&w.to_ne_bytes());
+                }
+            }
+            list.extend_from_slice(&((info.len() + 4) as u16).to_ne_bytes());
+            list.extend_from_slice(&IFLA_VF_INFO.to_ne_bytes());
+            list.extend_from_slice(&info);
+        }
+        list
+    }
+
     /// One IFLA_VF_INFO as a driver that reports neither spoofchk nor trust
     /// sends it: the kernel fills in (u32)-1 for both.
     #[test]
     fn unreported_spoofchk_and_trust_are_none() {
-        let mut info = Vec::new();
-        let mut push = |kind: u16, words: &[u32]| {
-            let len = 4 + 4 * words.len() as u16;
-            info.extend_from_slice(&len.to_ne_bytes());
-            info.extend_from_slice(&kind.to_ne_bytes());
-            for w in words {
-                info.extend_from_slice(&w.to_ne_bytes());
-            }
-        };
         let mut mac = [0u32; 9];
         mac[0] = 4;
-        push(IFLA_VF_MAC, &mac);
-        push(IFLA_VF_SPOOFCHK, &[4, u32::MAX]);
-        push(IFLA_VF_TRUST, &[4, u32::MAX]);
-        push(IFLA_VF_TX_RATE, &[4, 100]);
-        let mut list = ((info.len() + 4) as u16).to_ne_bytes().to_vec();
-        list.extend_from_slice(&IFLA_VF_INFO.to_ne_bytes());
-        list.extend_from_slice(&info);
+        let list = raw_vf_list(&[&[
+            (IFLA_VF_MAC, &mac),
+            (IFLA_VF_SPOOFCHK, &[4, u32::MAX]),
+            (IFLA_VF_TRUST, &[4, u32::MAX]),
+            (IFLA_VF_TX_RATE, &[4, 100]),
+        ]]);
 
-        let vfs = parse_vf_list(&list).unwrap();
+        let vfs = parse_vf_list(&list);
         assert_eq!(vfs[0].index, 4);
         assert_eq!(vfs[0].spoofchk, None);
         assert_eq!(vfs[0].trust, None);
@@ -326,18 +357,50 @@ mod tests {
     }
 
     #[test]
-    fn malformed_vf_entries_are_errors() {
-        // A VF entry without IFLA_VF_MAC cannot be placed.
-        let bytes = vf_list(vec![vec![NlVfInfo::Trust(VfInfoTrust::new(0, true))]]);
-        assert!(parse_vf_list(&bytes).is_err());
+    fn odd_vf_entries_are_read_as_far_as_they_go() {
+        // Out-of-range VLAN and qos are kept as reported.
         let bytes = vf_list(vec![{
             let mut vf = igb_vf(0, [2, 0, 0, 0, 0, 1]);
-            vf[1] = NlVfInfo::Vlan(VfInfoVlan::new(0, 5000, 0));
+            vf[1] = NlVfInfo::Vlan(VfInfoVlan::new(0, 5000, 9));
             vf.pop();
             vf
         }]);
-        let err = parse_vf_list(&bytes).unwrap_err();
-        assert!(err.contains("VLAN id 5000"), "{err}");
+        let vfs = parse_vf_list(&bytes);
+        assert_eq!((vfs[0].vlan, vfs[0].qos), (5000, 9));
+        assert_eq!(vfs[0].mac, MacAddr([2, 0, 0, 0, 0, 1]));
+
+        let mac = [1u32, 0, 0, 0, 0, 0, 0, 0, 0];
+        let bytes = raw_vf_list(&[
+            // Too large for the field: saturated, so still out of range.
+            &[(IFLA_VF_MAC, &mac), (IFLA_VF_VLAN, &[1, 70_000, 300])],
+            // No IFLA_VF_MAC: the VF number comes from another attribute.
+            &[(IFLA_VF_TRUST, &[2, 1]), (IFLA_VF_SPOOFCHK, &[2, 0])],
+            // Fields too short to read are skipped, the rest kept.
+            &[
+                (IFLA_VF_MAC, &[3]),
+                (IFLA_VF_RATE, &[3, 10]),
+                (IFLA_VF_TRUST, &[3, 1]),
+            ],
+            // Nothing says which VF this is: left out.
+            &[(IFLA_VF_VLAN_LIST, &[])],
+        ]);
+        let vfs = parse_vf_list(&bytes);
+        assert_eq!(vfs.len(), 3, "{vfs:?}");
+        assert_eq!(
+            (vfs[0].index, vfs[0].vlan, vfs[0].qos),
+            (1, u16::MAX, u8::MAX)
+        );
+        assert_eq!(vfs[1].index, 2);
+        assert_eq!((vfs[1].trust, vfs[1].spoofchk), (Some(true), Some(false)));
+        assert!(vfs[1].mac.is_zero());
+        assert_eq!(vfs[2].index, 3);
+        assert_eq!((vfs[2].min_tx_rate, vfs[2].max_tx_rate), (0, 0));
+        assert_eq!(vfs[2].trust, Some(true));
+
+        // A malformed entry ends the list; those before it are kept.
+        let mut bytes = raw_vf_list(&[&[(IFLA_VF_MAC, &mac)]]);
+        bytes.extend_from_slice(&[200, 0, 1, 0, 0, 0, 0, 0]);
+        assert_eq!(parse_vf_list(&bytes).len(), 1);
     }
 
     #[test]
@@ -385,7 +448,7 @@ mod tests {
                     max_tx_rate: *max,
                 });
             }
-            proptest::prop_assert_eq!(parse_vf_list(&vf_list(entries)).unwrap(), want);
+            proptest::prop_assert_eq!(parse_vf_list(&vf_list(entries)), want);
         }
 
         #[test]
