@@ -1,5 +1,6 @@
 //! SR-IOV virtual functions on Linux: discovery from sysfs, enabling VFs,
-//! PF-side VF settings, and recording a VF's state to put it back exactly.
+//! PF-side VF settings, moving a VF's netdev into a pod and back, and
+//! recording a VF's state to put it back exactly.
 //!
 //! [`Sysfs`] reads a sysfs tree (`/sys` by default, any root in tests) and
 //! finds physical functions ([`Nic`]), their virtual functions ([`Vf`]) and
@@ -30,16 +31,22 @@
 //! where the driver takes it, naming the refused setting when it does not
 //! and leaving nothing half-applied. [`Host::snapshot`] records everything
 //! about a VF that must be put back ([`VfState`]), and [`Host::restore`]
-//! puts it back. Undo records and states serialize, so a plugin can journal
-//! them.
+//! puts it back. [`Host::attach`] moves a VF's netdev into a pod's
+//! namespace under the pod's name, with its MAC and MTU, up, in one
+//! request; [`Host::detach`] brings it back under its original name, even
+//! when the pod's namespace is gone. Undo records and states serialize, so
+//! a plugin can journal them.
 //!
 //! ```no_run
-//! use netplumb_vf::{Host, Sysfs, VfSettings, Vlan};
+//! use netplumb_vf::{AttachSpec, Host, Sysfs, VfSettings, Vlan};
 //! let host = Host::open(Sysfs::default())?;
 //! let vf = host.sysfs().vf("0000:01:10.0".parse()?)?;
 //! let before = host.snapshot(&vf)?;
 //! host.configure(&vf.id(), &VfSettings { vlan: Some(Vlan::tag(100)?), ..Default::default() })?;
+//! let pod = netplumb_netns::NetNs::open("/run/netns/pod")?;
+//! let moved = host.attach(&before, &pod, &AttachSpec::new("net1".parse()?).mtu(9000))?;
 //! // ... and when the pod is gone:
+//! host.detach(&moved)?;
 //! host.restore(&before)?;
 //! # Ok::<(), netplumb_vf::Error>(())
 //! ```
@@ -51,6 +58,7 @@
 
 #![warn(missing_docs)]
 
+mod attach;
 mod discover;
 mod error;
 mod host;
@@ -67,6 +75,7 @@ mod sysfs;
 pub mod testing;
 mod text_serde;
 
+pub use attach::{AttachSpec, AttachUndo, NsRef, RETURN_WAIT};
 pub use error::{Device, Error};
 pub use host::{Host, SettingsUndo};
 pub use hwaddr::HwAddr;

@@ -1,9 +1,12 @@
-//! Helpers for the lab tests: the lab's variables, and guards that put
-//! VFs back even when a test fails.
+//! Helpers for the lab tests: the lab's variables, named namespaces that
+//! remove themselves, and guards that put VFs back even when a test fails.
 
 #![allow(dead_code)]
 
-use netplumb_vf::{Host, IfName, Sysfs, Vf, VfState};
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use netplumb_netns::NetNs;
+use netplumb_vf::{AttachUndo, Host, IfName, Sysfs, Vf, VfState};
 
 /// A lab variable; without the lab, fails saying how to run the test.
 pub fn lab_var(name: &str) -> String {
@@ -37,10 +40,53 @@ pub fn lab_vf(host: &Host, pf: usize, index: u32) -> Vf {
     host.sysfs().vf_by_index(&lab_pfs()[pf], index).unwrap()
 }
 
-/// Puts a VF back as it was recorded when dropped.
+/// A name unique to this process and call, short enough for a netdev.
+pub fn unique(prefix: &str) -> String {
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    format!("{prefix}{}x{n}", std::process::id() % 100_000)
+}
+
+/// A named namespace (`/run/netns/NAME`), removed when dropped.
+pub struct Pod {
+    pub name: String,
+    pub ns: Option<NetNs>,
+}
+
+impl Pod {
+    pub fn new(prefix: &str) -> Pod {
+        let name = unique(prefix);
+        let ns = NetNs::create_named(&name).unwrap();
+        Pod { name, ns: Some(ns) }
+    }
+
+    pub fn ns(&self) -> &NetNs {
+        self.ns.as_ref().expect("the pod's namespace is open")
+    }
+
+    /// Deletes the namespace now, as a runtime does when a pod ends: the
+    /// name goes, and with the last handle the namespace itself.
+    pub fn delete(&mut self) {
+        self.ns = None;
+        NetNs::remove_named(&self.name).unwrap();
+    }
+}
+
+impl Drop for Pod {
+    fn drop(&mut self) {
+        if self.ns.take().is_some() {
+            let _ = NetNs::remove_named(&self.name);
+        }
+    }
+}
+
+/// Puts a VF back as it was recorded when dropped: detaches it first if a
+/// test left it attached. Declare it after the [`Pod`]s it may be moved
+/// into, so it runs while they still exist.
 pub struct Restore<'a> {
     pub host: &'a Host,
     pub state: VfState,
+    pub attached: Option<AttachUndo>,
 }
 
 impl<'a> Restore<'a> {
@@ -48,12 +94,18 @@ impl<'a> Restore<'a> {
         Restore {
             host,
             state: host.snapshot(vf).unwrap(),
+            attached: None,
         }
     }
 }
 
 impl Drop for Restore<'_> {
     fn drop(&mut self) {
+        if let Some(undo) = self.attached.take() {
+            if let Err(e) = self.host.detach(&undo) {
+                eprintln!("restore guard: detach {}: {e}", self.state.vf);
+            }
+        }
         if let Err(e) = self.host.restore(&self.state) {
             eprintln!("restore guard: restore {}: {e}", self.state.vf);
         }

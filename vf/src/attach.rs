@@ -1,0 +1,513 @@
+//! Moving a VF's netdev into a pod, and bringing it back.
+
+use std::os::fd::{AsFd, AsRawFd};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use netplumb_netns::raw::netlink_packet_route::link::{LinkAttribute, LinkFlags, LinkMessage};
+use netplumb_netns::raw::netlink_packet_route::RouteNetlinkMessage;
+use netplumb_netns::{LinkRef, MacAddr, NetNs, Netlink};
+
+use crate::error::kernel_error;
+use crate::state::{netdev_request, Found, NetdevChange};
+use crate::{
+    Error, Host, IfName, NetdevState, PciAddr, Returned, VfId, VfSettings, VfState,
+    HOST_NAME_ALIAS_PREFIX,
+};
+
+/// How long [`Host::detach`] waits for a netdev whose namespace was deleted
+/// to show up in the host namespace: the kernel hands physical devices back
+/// from a work queue, a little after the namespace's last user is gone.
+pub const RETURN_WAIT: Duration = Duration::from_secs(10);
+
+/// A network namespace as records name it: the path it was opened from and
+/// the identity it had then.
+///
+/// A path like `/run/netns/pod` or `/proc/PID/ns/net` can outlive its
+/// namespace or come to lead to another one; the identity tells.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
+pub struct NsRef {
+    /// The path it was opened from.
+    pub path: PathBuf,
+    /// Device number of its nsfs file.
+    pub dev: u64,
+    /// Inode number of its nsfs file.
+    pub ino: u64,
+}
+
+impl NsRef {
+    /// The reference to an open namespace.
+    pub fn of(ns: &NetNs) -> NsRef {
+        let id = ns.id();
+        NsRef {
+            path: ns.path().to_path_buf(),
+            dev: id.dev,
+            ino: id.ino,
+        }
+    }
+
+    /// Opens the namespace again; `None` when the path is gone or now
+    /// leads to another namespace.
+    pub fn reopen(&self) -> Result<Option<NetNs>, Error> {
+        match NetNs::open(&self.path) {
+            Ok(ns) if ns.id().dev == self.dev && ns.id().ino == self.ino => Ok(Some(ns)),
+            Ok(_)
+            | Err(netplumb_netns::Error::NamespaceGone { .. })
+            | Err(netplumb_netns::Error::NotNamespace { .. }) => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+}
+
+/// How a VF's netdev is to appear in a pod.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct AttachSpec {
+    /// Its name in the pod.
+    pub name: IfName,
+    /// Its MAC: set through the PF as the VF's administrative MAC (when a
+    /// PF is visible) and on the netdev itself. `None` keeps the MAC.
+    pub mac: Option<MacAddr>,
+    /// Its MTU; `None` keeps the MTU.
+    pub mtu: Option<u32>,
+}
+
+impl AttachSpec {
+    /// Named `name` in the pod, MAC and MTU kept.
+    pub fn new(name: IfName) -> AttachSpec {
+        AttachSpec {
+            name,
+            mac: None,
+            mtu: None,
+        }
+    }
+
+    /// With MAC `mac`.
+    pub fn mac(mut self, mac: MacAddr) -> AttachSpec {
+        self.mac = Some(mac);
+        self
+    }
+
+    /// With MTU `mtu`.
+    pub fn mtu(mut self, mtu: u32) -> AttachSpec {
+        self.mtu = Some(mtu);
+        self
+    }
+}
+
+/// What undoes a [`Host::attach`]: where the netdev went, and how it was
+/// before. Serializes, so it can be journalled before the move and replayed
+/// by a later DEL, even after a crash.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
+pub struct AttachUndo {
+    /// The VF.
+    pub vf: VfId,
+    /// The pod's namespace.
+    pub pod: NsRef,
+    /// The netdev's name in the pod.
+    pub pod_name: IfName,
+    /// The netdev as it was in the host namespace.
+    pub host: NetdevState,
+    /// The PF-side settings to put back (the administrative MAC, when
+    /// attaching changed it).
+    pub pf_side: VfSettings,
+}
+
+impl Host {
+    /// Moves the VF's netdev into `pod` as `spec.name`, with `spec`'s MAC
+    /// and MTU, and brings it up.
+    ///
+    /// `state` is the VF's [`snapshot`](Self::snapshot), taken before. The
+    /// MAC goes first to the PF as the VF's administrative MAC (when a PF is
+    /// visible and the MAC differs), then the netdev moves, is renamed, gets
+    /// its MAC, MTU and an alias naming its host name, and comes up, all in
+    /// one `RTM_SETLINK`. So an attach costs two round trips, or one
+    /// without a new MAC.
+    ///
+    /// On failure everything done is undone (the netdev is brought back if
+    /// it moved) before the error is returned. A VF without a netdev (a
+    /// DPDK VF) is not moved: [`Error::NoNetdev`]; its PF-side settings
+    /// still work through [`configure`](Self::configure).
+    pub fn attach(
+        &self,
+        state: &VfState,
+        pod: &NetNs,
+        spec: &AttachSpec,
+    ) -> Result<AttachUndo, Error> {
+        let vf = &state.vf;
+        let host = state.netdev.as_ref().ok_or_else(|| Error::NoNetdev {
+            vf: vf.clone(),
+            what: "move it into a pod",
+            reason: "it has no netdev (a userspace driver or no driver holds it)".into(),
+        })?;
+        if let Some(mac) = spec.mac.filter(|m| !m.is_valid_unicast()) {
+            return Err(Error::InvalidSetting {
+                field: "mac",
+                value: mac.to_string(),
+                expected: "a unicast MAC (first octet even) that is not all zeros",
+            });
+        }
+        let pf_side = match (spec.mac, &state.config) {
+            (Some(mac), Some(config)) => {
+                self.configure_from(
+                    vf,
+                    config,
+                    &VfSettings {
+                        mac: Some(mac),
+                        ..Default::default()
+                    },
+                )?
+                .restore
+            }
+            _ => VfSettings::default(),
+        };
+        let undo = AttachUndo {
+            vf: vf.clone(),
+            pod: NsRef::of(pod),
+            pod_name: spec.name.clone(),
+            host: host.clone(),
+            pf_side,
+        };
+        let alias = format!("{HOST_NAME_ALIAS_PREFIX}{}", host.name);
+        let change = NetdevChange {
+            ns_fd: Some(pod.as_fd().as_raw_fd()),
+            name: Some(spec.name.as_str()),
+            mac: spec.mac.filter(|m| *m != host.mac),
+            mtu: spec.mtu.filter(|m| *m != host.mtu),
+            alias: Some(&alias),
+            up: Some(true),
+        };
+        // By index: the request's IFLA_IFNAME is the new name.
+        let moved = netdev_request(&LinkRef::Index(host.index), &change)
+            .and_then(|req| {
+                self.netlink()
+                    .raw_request("move netdev into a pod", None, req, 0)
+            })
+            .map_err(kernel_error(
+                vf,
+                format!(
+                    "moving netdev {} into {} as {}",
+                    host.name,
+                    pod.path().display(),
+                    spec.name
+                ),
+            ));
+        match moved {
+            Ok(_) => Ok(undo),
+            Err(e) => {
+                // The kernel moves the netdev before anything else in the
+                // message, so a later refusal (MTU, MAC, name) leaves it in
+                // the pod; bring it back. Best effort: the move's error is
+                // the one to report.
+                let _ = self.detach_in(&undo, Some(pod));
+                Err(e)
+            }
+        }
+    }
+
+    /// Puts back the PF-side settings attach changed, and brings the VF's
+    /// netdev back from the pod into the host namespace under its original
+    /// name, with its MAC, MTU, alias and up/down state as before.
+    ///
+    /// The netdev is looked for in the pod (by its pod name, else by PCI
+    /// address among the pod's links), else in the host namespace by PCI
+    /// address: when the pod's namespace was deleted, the kernel has already
+    /// handed it back, possibly as `devN`, and this waits up to
+    /// [`RETURN_WAIT`] for that to happen. When the original name is taken,
+    /// the netdev comes back under another and the outcome says so
+    /// ([`Returned::NameTaken`]); detaching again later takes the name back
+    /// once it is free. Detaching a VF that is already back is harmless.
+    pub fn detach(&self, undo: &AttachUndo) -> Result<Returned, Error> {
+        let pod = undo.pod.reopen()?;
+        self.detach_in(undo, pod.as_ref())
+    }
+
+    fn detach_in(&self, undo: &AttachUndo, pod: Option<&NetNs>) -> Result<Returned, Error> {
+        // PF-side first, as in `restore`.
+        let pf_side = self.configure(&undo.vf, &undo.pf_side);
+        let returned = self.bring_back(undo, pod)?;
+        pf_side?;
+        self.settle_pf_side(&undo.vf, &undo.pf_side)?;
+        Ok(returned)
+    }
+
+    /// Brings the netdev back to the host namespace and restores it.
+    fn bring_back(&self, undo: &AttachUndo, pod: Option<&NetNs>) -> Result<Returned, Error> {
+        let vf = &undo.vf;
+        let in_pod = match pod {
+            Some(pod) => {
+                let netlink = pod.netlink()?;
+                find_netdev(&netlink, vf, &undo.pod_name, &undo.host)
+                    .map_err(kernel_error(
+                        vf,
+                        format!("looking for its netdev in {}", pod.path().display()),
+                    ))?
+                    .map(|found| (netlink, found))
+            }
+            None => None,
+        };
+        match in_pod {
+            Some((netlink, found)) => self.move_back(&netlink, undo, &found),
+            None => {
+                let wait = if pod.is_some() {
+                    Duration::ZERO
+                } else {
+                    RETURN_WAIT
+                };
+                let found = self.wait_in_host(vf, wait)?;
+                self.fix_up_in_host(vf, &undo.host, &found)
+            }
+        }
+    }
+
+    /// Moves the netdev `found` in the pod (`netlink`) back to the host.
+    fn move_back(
+        &self,
+        netlink: &Netlink,
+        undo: &AttachUndo,
+        found: &Found,
+    ) -> Result<Returned, Error> {
+        let host = &undo.host;
+        let name_free = self.name_is_free(&undo.vf, &host.name, None)?;
+        let alias = if name_free {
+            host.alias.clone().unwrap_or_default()
+        } else {
+            format!("{HOST_NAME_ALIAS_PREFIX}{}", host.name)
+        };
+        // A pattern makes the kernel pick a free devN, as it does for
+        // devices of a deleted namespace.
+        let name = if name_free {
+            host.name.as_str()
+        } else {
+            "dev%d"
+        };
+        let change = NetdevChange {
+            ns_fd: Some(self.ns().as_fd().as_raw_fd()),
+            name: Some(name),
+            mac: Some(host.mac),
+            mtu: Some(host.mtu),
+            alias: Some(&alias),
+            up: Some(host.up),
+        };
+        netdev_request(&LinkRef::Index(found.index), &change)
+            .and_then(|req| netlink.raw_request("move netdev back to the host", None, req, 0))
+            .map_err(kernel_error(
+                &undo.vf,
+                format!(
+                    "moving netdev {} back to the host namespace as {name}",
+                    found.name
+                ),
+            ))?;
+        if name_free {
+            return Ok(Returned::AsBefore);
+        }
+        let now = self.wait_in_host(&undo.vf, Duration::ZERO)?;
+        Ok(Returned::NameTaken {
+            wanted: host.name.clone(),
+            got: IfName::new(now.name)?,
+        })
+    }
+}
+
+/// The VF's netdev among the links `netlink` sees: the link named `name`
+/// if it is the VF's, else any link that is. A link is the VF's when its
+/// parent device is the VF's PCI function, or, on kernels that do not
+/// report the parent (before 5.16), when it carries the alias attach gave
+/// it or the permanent MAC recorded in `host`.
+fn find_netdev(
+    netlink: &Netlink,
+    vf: &VfId,
+    name: &IfName,
+    host: &NetdevState,
+) -> Result<Option<Found>, netplumb_netns::Error> {
+    let marks = Marks {
+        addr: vf.addr,
+        alias: format!("{HOST_NAME_ALIAS_PREFIX}{}", host.name),
+        permanent_mac: host.permanent_mac,
+    };
+    let by_name = LinkRef::from(name);
+    let request = RouteNetlinkMessage::GetLink(netplumb_netns::raw::link_message(&by_name)?);
+    match netlink.raw_get("get link", Some(&by_name), request) {
+        Ok(reply) => {
+            if let Some(found) = vf_link(&reply, &marks) {
+                return Ok(Some(found));
+            }
+        }
+        Err(e) if e.is_no_such_link() => {}
+        Err(e) => return Err(e),
+    }
+    let all = netlink.raw_dump(
+        "dump links",
+        RouteNetlinkMessage::GetLink(LinkMessage::default()),
+    )?;
+    Ok(all.iter().find_map(|reply| vf_link(reply, &marks)))
+}
+
+/// What tells a VF's netdev from other links.
+#[derive(Debug)]
+struct Marks {
+    /// The VF's PCI address: the netdev's parent device.
+    addr: PciAddr,
+    /// The alias attach gives the netdev.
+    alias: String,
+    /// The netdev's permanent MAC when it was recorded.
+    permanent_mac: Option<MacAddr>,
+}
+
+/// `reply` as a [`Found`], when it is the link of the VF `marks` describe.
+fn vf_link(reply: &RouteNetlinkMessage, marks: &Marks) -> Option<Found> {
+    let RouteNetlinkMessage::NewLink(link) = reply else {
+        return None;
+    };
+    let mut name = None;
+    let mut parent = None;
+    let mut alias = None;
+    let mut permanent = None;
+    for attr in &link.attributes {
+        match attr {
+            LinkAttribute::IfName(n) => name = Some(n.clone()),
+            LinkAttribute::ParentDevName(p) => parent = Some(p.clone()),
+            LinkAttribute::IfAlias(a) => alias = Some(a.clone()),
+            LinkAttribute::PermAddress(bytes) => permanent = MacAddr::from_slice(bytes),
+            _ => {}
+        }
+    }
+    let ours = match parent {
+        Some(parent) => parent == marks.addr.to_string(),
+        None => {
+            alias.as_deref() == Some(marks.alias.as_str())
+                || (permanent.is_some() && permanent == marks.permanent_mac)
+        }
+    };
+    ours.then(|| Found {
+        index: link.header.index,
+        name: name.unwrap_or_default(),
+        up: link.header.flags.contains(LinkFlags::Up),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use netplumb_netns::raw::netlink_packet_route::link::LinkHeader;
+
+    fn reply(attributes: Vec<LinkAttribute>, index: u32, up: bool) -> RouteNetlinkMessage {
+        let mut link = LinkMessage::default();
+        link.header = LinkHeader::default();
+        link.header.index = index;
+        if up {
+            link.header.flags = LinkFlags::Up;
+        }
+        link.attributes = attributes;
+        RouteNetlinkMessage::NewLink(link)
+    }
+
+    fn marks(permanent_mac: Option<MacAddr>) -> Marks {
+        Marks {
+            addr: "0000:01:10.2".parse().unwrap(),
+            alias: "netplumb-host-name:eth4".into(),
+            permanent_mac,
+        }
+    }
+
+    #[test]
+    fn a_vf_link_is_known_by_its_parent_device() {
+        let ours = reply(
+            vec![
+                LinkAttribute::IfName("net1".into()),
+                LinkAttribute::ParentDevName("0000:01:10.2".into()),
+            ],
+            9,
+            true,
+        );
+        assert_eq!(
+            vf_link(&ours, &marks(None)),
+            Some(Found {
+                index: 9,
+                name: "net1".into(),
+                up: true
+            })
+        );
+        let other = reply(
+            vec![
+                LinkAttribute::IfName("net1".into()),
+                LinkAttribute::ParentDevName("0000:01:10.4".into()),
+                LinkAttribute::IfAlias("netplumb-host-name:eth4".into()),
+                LinkAttribute::PermAddress(vec![2, 0, 0, 0, 0, 1]),
+            ],
+            9,
+            true,
+        );
+        // The parent decides when the kernel reports it, even if the alias
+        // and permanent MAC match.
+        assert_eq!(
+            vf_link(&other, &marks(Some(MacAddr([2, 0, 0, 0, 0, 1])))),
+            None
+        );
+    }
+
+    #[test]
+    fn without_a_parent_the_alias_or_the_permanent_mac_decides() {
+        let perm = MacAddr([2, 0, 0, 0, 0, 1]);
+        let old_kernel = reply(
+            vec![
+                LinkAttribute::IfName("dev3".into()),
+                LinkAttribute::PermAddress(perm.octets().to_vec()),
+            ],
+            4,
+            false,
+        );
+        assert_eq!(
+            vf_link(&old_kernel, &marks(Some(perm))).map(|f| f.name),
+            Some("dev3".into())
+        );
+        assert_eq!(vf_link(&old_kernel, &marks(None)), None);
+        assert_eq!(
+            vf_link(&old_kernel, &marks(Some(MacAddr([2, 0, 0, 0, 0, 2])))),
+            None
+        );
+        let marked = reply(
+            vec![
+                LinkAttribute::IfName("net1".into()),
+                LinkAttribute::IfAlias("netplumb-host-name:eth4".into()),
+            ],
+            5,
+            true,
+        );
+        assert_eq!(vf_link(&marked, &marks(None)).map(|f| f.index), Some(5));
+        let not_a_link = RouteNetlinkMessage::GetLink(LinkMessage::default());
+        assert_eq!(vf_link(&not_a_link, &marks(Some(perm))), None);
+    }
+
+    #[test]
+    fn undo_records_round_trip_through_json() {
+        let undo = AttachUndo {
+            vf: VfId::on_pf("0000:01:10.2".parse().unwrap(), "eth0".parse().unwrap(), 1),
+            pod: NsRef {
+                path: "/run/netns/pod".into(),
+                dev: 4,
+                ino: 4026532,
+            },
+            pod_name: "net1".parse().unwrap(),
+            host: NetdevState {
+                name: "eth4".parse().unwrap(),
+                index: 7,
+                mac: MacAddr([2, 0, 0, 0, 0, 1]),
+                permanent_mac: None,
+                mtu: 1500,
+                up: false,
+                alias: Some("uplink".into()),
+            },
+            pf_side: VfSettings {
+                mac: Some(MacAddr::default()),
+                ..Default::default()
+            },
+        };
+        let json = serde_json::to_string(&undo).unwrap();
+        assert_eq!(serde_json::from_str::<AttachUndo>(&json).unwrap(), undo);
+        let bad = json.replace("\"eth4\"", "\"eth/4\"");
+        assert!(serde_json::from_str::<AttachUndo>(&bad).is_err());
+    }
+}
