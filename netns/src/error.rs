@@ -230,6 +230,20 @@ impl Error {
         }
     }
 
+    /// True when the namespace a path named is gone, as a CNI `DEL` must
+    /// treat it: the path does not exist ([`Error::NamespaceGone`]), or it
+    /// is an empty regular file under [`NETNS_RUN_DIR`](crate::NETNS_RUN_DIR)
+    /// ([`Error::NotNamespace`]), which is what a named namespace leaves
+    /// once its bind mount has been removed. For the latter the file is
+    /// looked at again.
+    pub fn is_gone(&self) -> bool {
+        match self {
+            Error::NamespaceGone { .. } => true,
+            Error::NotNamespace { path } => crate::ns::is_unmounted_named_namespace(path),
+            _ => false,
+        }
+    }
+
     /// True when the kernel said the link does not exist (`ENODEV`).
     pub fn is_no_such_link(&self) -> bool {
         matches!(self, Error::Kernel { errno, .. } if *errno == libc::ENODEV)

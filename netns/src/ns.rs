@@ -52,10 +52,17 @@ impl NetNs {
     /// Errors: [`Error::NamespaceGone`] when the path does not exist,
     /// [`Error::NotNamespace`] when it is not an nsfs file,
     /// [`Error::NotNetNamespace`] when it is a namespace of another type, and
-    /// [`Error::OpenNamespace`] for anything else.
+    /// [`Error::OpenNamespace`] for anything else. [`Error::is_gone`] tells
+    /// which of these mean the namespace is gone.
     pub fn open(path: impl AsRef<Path>) -> Result<NetNs, Error> {
         let path = path.as_ref();
-        let file = File::open(path).map_err(|source| match source.kind() {
+        // Non-blocking, so that a FIFO at the path is refused as not being
+        // a namespace instead of blocking the open until a writer comes.
+        let opened = std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_NONBLOCK)
+            .open(path);
+        let file = opened.map_err(|source| match source.kind() {
             io::ErrorKind::NotFound => Error::NamespaceGone {
                 path: path.to_path_buf(),
             },
@@ -284,6 +291,19 @@ impl NetNs {
 impl AsFd for NetNs {
     fn as_fd(&self) -> BorrowedFd<'_> {
         self.fd.as_fd()
+    }
+}
+
+/// True when `path` is what a named namespace leaves behind once its bind
+/// mount is gone: an empty regular file directly under [`NETNS_RUN_DIR`],
+/// or no file at all any more.
+pub(crate) fn is_unmounted_named_namespace(path: &Path) -> bool {
+    if path.parent() != Some(Path::new(NETNS_RUN_DIR)) {
+        return false;
+    }
+    match std::fs::symlink_metadata(path) {
+        Ok(meta) => meta.is_file() && meta.len() == 0,
+        Err(e) => e.kind() == io::ErrorKind::NotFound,
     }
 }
 

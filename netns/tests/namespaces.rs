@@ -33,6 +33,60 @@ fn open_tells_missing_regular_file_and_other_namespace_apart() {
 }
 
 #[test]
+fn a_fifo_is_refused_without_blocking() {
+    let fifo = std::env::temp_dir().join(unique("np-fifo-"));
+    nix::unistd::mkfifo(
+        &fifo,
+        nix::sys::stat::Mode::S_IRUSR | nix::sys::stat::Mode::S_IWUSR,
+    )
+    .unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let path = fifo.clone();
+    // On a thread, so that an open that blocks fails the test instead of
+    // hanging it.
+    std::thread::spawn(move || tx.send(NetNs::open(&path)).unwrap());
+    let opened = rx.recv_timeout(std::time::Duration::from_secs(20));
+    std::fs::remove_file(&fifo).unwrap();
+    match opened {
+        Ok(Err(e @ Error::NotNamespace { .. })) => assert!(!e.is_gone(), "{e}"),
+        Ok(other) => panic!("expected NotNamespace, got {other:?}"),
+        Err(_) => panic!("opening a FIFO blocked"),
+    }
+}
+
+#[test]
+fn gone_means_missing_or_an_unmounted_named_namespace() {
+    let missing = NetNs::open(std::env::temp_dir().join(unique("np-missing-"))).unwrap_err();
+    assert!(missing.is_gone(), "{missing}");
+
+    // An empty file anywhere else is just not a namespace.
+    let empty = std::env::temp_dir().join(unique("np-empty-"));
+    std::fs::write(&empty, b"").unwrap();
+    let not_ns = NetNs::open(&empty).unwrap_err();
+    std::fs::remove_file(&empty).unwrap();
+    assert!(matches!(not_ns, Error::NotNamespace { .. }), "{not_ns:?}");
+    assert!(!not_ns.is_gone(), "{not_ns}");
+
+    if !root_or_skip("gone_means_missing_or_an_unmounted_named_namespace") {
+        return;
+    }
+    let name = unique("np-gone-");
+    let _created = NetNs::create_named(&name).unwrap();
+    let _cleanup = scopeguard(&name);
+    let path = std::path::Path::new(netplumb_netns::NETNS_RUN_DIR).join(&name);
+    // What `ip netns del` or a runtime leaves between its two steps.
+    nix::mount::umount2(&path, nix::mount::MntFlags::MNT_DETACH).unwrap();
+    let unmounted = NetNs::named(&name).unwrap_err();
+    assert!(
+        matches!(unmounted, Error::NotNamespace { .. }),
+        "{unmounted:?}"
+    );
+    assert!(unmounted.is_gone(), "{unmounted}");
+    // Other errors are not.
+    assert!(!NetNs::open("/proc/self/ns/mnt").unwrap_err().is_gone());
+}
+
+#[test]
 fn current_and_own_pid_are_the_same_namespace() {
     let current = NetNs::current().unwrap();
     let by_pid = NetNs::from_pid(std::process::id()).unwrap();
