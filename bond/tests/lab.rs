@@ -307,7 +307,8 @@ impl Scene {
     }
 
     /// Puts the pod's address on bond0, waits for `active` to carry its
-    /// traffic (in modes with an active port), and pings the peer.
+    /// traffic (in modes with an active port; which port is active first
+    /// is a race unless it is the primary), and pings the peer.
     fn serve(&self, active: Option<&str>) {
         ip(&[
             "-n",
@@ -464,7 +465,10 @@ fn lab_release_returns_both_vfs_intact() {
         s.before = s.ports_now();
         // fail_over_mac follow moves MACs between the ports on failover,
         // and a smaller bond MTU is pushed onto both.
-        let config = active_backup().fail_over_mac(FailOverMac::Follow).mtu(1400);
+        let config = active_backup()
+            .fail_over_mac(FailOverMac::Follow)
+            .mtu(1400)
+            .primary("p0");
         let created = create(s.pod.pair(), None, &config, &ports()).unwrap();
         assert_eq!(
             created.warnings,
@@ -511,7 +515,10 @@ fn lab_ports_from_the_host_are_moved_in_and_back() {
         let before = snapshots(&rig.host, &[&a, &b]);
         let ports = [Port::vf(a.as_str()), Port::vf(b.as_str())];
 
-        let created = create(pod.pair(), Some(rig.host_pair()), &active_backup(), &ports).unwrap();
+        // Named before it is moved in: without a primary, which port is
+        // active first is a race.
+        let config = active_backup().primary(a.as_str());
+        let created = create(pod.pair(), Some(rig.host_pair()), &config, &ports).unwrap();
         assert!(created.record.ports.iter().all(|p| p.from_home));
         let mut in_pod = link_names(&pod.nl);
         in_pod.retain(|n| n != "lo");
@@ -528,7 +535,7 @@ fn lab_ports_from_the_host_are_moved_in_and_back() {
 
         // Again, then the pod dies with the bond built: the kernel hands
         // the VFs back to the host, and release finishes the job there.
-        let created = create(pod.pair(), Some(rig.host_pair()), &active_backup(), &ports).unwrap();
+        let created = create(pod.pair(), Some(rig.host_pair()), &config, &ports).unwrap();
         wait_active(&pod, "bond0", &a);
         let Ns { name, ns, nl } = pod;
         drop((ns, nl));
@@ -732,7 +739,8 @@ fn lab_the_kernels_own_replies_say_what_inspect_reads() {
 fn lab_plan_record_is_kept_before_anything_changes() {
     with_rig(|rig| {
         let s = scene(rig, 0, 8);
-        let ready = plan(s.pod.pair(), None, &active_backup(), &ports()).unwrap();
+        let config = active_backup().primary("p0");
+        let ready = plan(s.pod.pair(), None, &config, &ports()).unwrap();
         // What a plugin writes to its journal before building.
         let journal = serde_json::to_string(ready.record()).unwrap();
         let created = ready.apply().unwrap();
