@@ -1,6 +1,7 @@
 //! Moving a VF's netdev into a pod, and bringing it back.
 
 use std::os::fd::{AsFd, AsRawFd};
+use std::os::unix::fs::MetadataExt;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -45,6 +46,23 @@ impl NsRef {
             dev: id.dev,
             ino: id.ino,
         }
+    }
+
+    /// The namespace file at `path`, identified by its device and inode
+    /// without opening it. Unlike [`NsRef::of`], nothing checks that it is
+    /// a network namespace.
+    pub fn stat(path: impl Into<PathBuf>) -> Result<NsRef, Error> {
+        let path = path.into();
+        let meta = std::fs::metadata(&path).map_err(|source| Error::State {
+            action: "stat",
+            path: path.clone(),
+            source,
+        })?;
+        Ok(NsRef {
+            dev: meta.dev(),
+            ino: meta.ino(),
+            path,
+        })
     }
 
     /// Opens the namespace again; `None` when the path is gone or now

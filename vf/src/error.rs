@@ -138,6 +138,67 @@ pub enum Error {
         source: Box<netplumb_netns::Error>,
     },
 
+    /// The data directory given for allocation records cannot be used.
+    #[error("invalid data directory {path:?}: {reason}; expected an absolute path such as /var/lib/cni/netplumb")]
+    InvalidDataDir {
+        /// The directory given.
+        path: PathBuf,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+
+    /// A file under the data directory could not be created, locked,
+    /// read, written or removed.
+    #[error("cannot {action} {path}: {source}")]
+    State {
+        /// What was being done, e.g. `"lock"`.
+        action: &'static str,
+        /// The file or directory.
+        path: PathBuf,
+        /// The operating system's error.
+        source: io::Error,
+    },
+
+    /// An allocation record holds something this crate did not write.
+    #[error(
+        "allocation record {path} is unreadable ({detail}); remove it if no pod holds that VF"
+    )]
+    BadRecord {
+        /// The record.
+        path: PathBuf,
+        /// What is wrong with it.
+        detail: String,
+    },
+
+    /// The VF is held by another live holder.
+    #[error("VF {vf} is held by {owner} (namespace {ns})", ns = ns.display())]
+    VfHeld {
+        /// The VF.
+        vf: PciAddr,
+        /// Its holder's owner text.
+        owner: String,
+        /// Its holder's namespace path.
+        ns: PathBuf,
+    },
+
+    /// No VF of the PF is free.
+    #[error(
+        "no free VF on PF {pf}: of {total} VFs, {held} are held by live pods, {elsewhere} have \
+         their netdev in another namespace and {no_netdev} have no netdev"
+    )]
+    NoFreeVf {
+        /// The PF.
+        pf: IfName,
+        /// How many VFs it has enabled.
+        total: u32,
+        /// How many are held by live holders.
+        held: u32,
+        /// How many have their netdev outside the host namespace.
+        elsewhere: u32,
+        /// How many have no netdev (a userspace driver, or none).
+        no_netdev: u32,
+    },
+
     /// Text that is not a hardware address.
     #[error(
         "invalid hardware address {input:?}: expected 1 to 32 two-digit hex bytes separated \

@@ -1,6 +1,7 @@
 //! SR-IOV virtual functions on Linux: discovery from sysfs, enabling VFs,
-//! PF-side VF settings, moving a VF's netdev into a pod and back, and
-//! recording a VF's state to put it back exactly.
+//! PF-side VF settings, moving a VF's netdev into a pod and back,
+//! recording a VF's state to put it back exactly, and handing VFs out so
+//! that no two pods get the same one.
 //!
 //! [`Sysfs`] reads a sysfs tree (`/sys` by default, any root in tests) and
 //! finds physical functions ([`Nic`]), their virtual functions ([`Vf`]) and
@@ -37,6 +38,10 @@
 //! when the pod's namespace is gone. Undo records and states serialize, so
 //! a plugin can journal them.
 //!
+//! An [`Allocator`] keeps a lock file and a record per VF under a data
+//! directory: [`Allocator::claim_free`] picks a free VF of a PF, safely
+//! across processes, and takes back VFs whose holder's namespace is gone.
+//!
 //! ```no_run
 //! use netplumb_vf::{AttachSpec, Host, Sysfs, VfSettings, Vlan};
 //! let host = Host::open(Sysfs::default())?;
@@ -58,6 +63,7 @@
 
 #![warn(missing_docs)]
 
+mod alloc;
 mod attach;
 mod discover;
 mod error;
@@ -75,6 +81,7 @@ mod sysfs;
 pub mod testing;
 mod text_serde;
 
+pub use alloc::{Allocator, Claim, ClaimUndo, Holder};
 pub use attach::{AttachSpec, AttachUndo, NsRef, RETURN_WAIT};
 pub use error::{Device, Error};
 pub use host::{Host, SettingsUndo};
