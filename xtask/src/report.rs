@@ -36,6 +36,7 @@ struct Binary {
     name: String,
     saw_result: bool,
     failed_lines: Vec<String>,
+    ok_lines: u64,
     failures_block: Option<Vec<String>>,
     last_started: Option<String>,
 }
@@ -93,6 +94,9 @@ impl Report {
         } else if let Some(rest) = line.strip_prefix("test ") {
             if let Some((name, outcome)) = rest.split_once(" ... ") {
                 bin.last_started = Some(name.to_string());
+                if outcome.trim_end() == "ok" {
+                    bin.ok_lines += 1;
+                }
                 if outcome.trim_end().ends_with("FAILED")
                     && !bin.failed_lines.iter().any(|n| n == name)
                 {
@@ -116,6 +120,8 @@ impl Report {
             Marker::End { name, rc } => {
                 if let Some(bin) = self.current.take() {
                     if !bin.saw_result {
+                        // No libtest totals: count the passes it printed before it died.
+                        self.passed += bin.ok_lines;
                         self.failed += 1;
                         self.failures.push(format!(
                             "{name}: exited with status {rc} without a libtest result{}",
@@ -301,7 +307,7 @@ test b ... @@lab end netplumb_netns-3 rc=139
 ";
         let mut r = feed(text);
         r.finish(&exited());
-        assert_eq!(r.failed, 1);
+        assert_eq!((r.passed, r.failed), (1, 1));
         assert!(r.failures[0].contains("exited with status 139 without a libtest result"));
         assert!(
             r.failures[0].contains("last test started: b"),
