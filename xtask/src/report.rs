@@ -146,6 +146,7 @@ impl Report {
 
     fn close_unfinished(&mut self, why: &str) {
         if let Some(bin) = self.current.take() {
+            self.passed += bin.ok_lines;
             self.failed += 1;
             self.failures.push(format!(
                 "{}: never finished ({why}){}",
@@ -318,11 +319,11 @@ test b ... @@lab end netplumb_netns-3 rc=139
 
     #[test]
     fn a_timeout_names_the_binary_and_test_that_hung() {
-        let text = "@@lab begin lab_rig-9\nrunning 1 test\ntest lab_hangs ... ";
+        let text = "@@lab begin lab_rig-9\nrunning 2 tests\ntest lab_a ... ok\ntest lab_hangs ... ";
         let mut r = feed(text);
         r.finish(&GuestEnd::TimedOut { seconds: 1200 });
         assert!(!r.success());
-        assert_eq!(r.failed, 2, "{:?}", r.failures);
+        assert_eq!((r.passed, r.failed), (1, 2), "{:?}", r.failures);
         assert!(
             r.failures[0].contains("lab_rig-9: never finished (the time limit of 1200 s ran out")
         );
