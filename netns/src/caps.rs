@@ -65,22 +65,39 @@ pub fn require_capabilities(needed: &[Capability]) -> Result<(), Error> {
 pub(crate) mod tests {
     use super::*;
 
-    fn is_root() -> bool {
-        nix::unistd::geteuid().is_root()
-    }
-
     #[test]
     fn nothing_needed_is_always_held() {
         require_capabilities(&[]).unwrap();
     }
 
+    /// The effective set as the kernel shows it in `/proc`, for
+    /// `CAP_NET_ADMIN` (bit 12) and `CAP_SYS_ADMIN` (bit 21).
+    fn effective_from_proc() -> (bool, bool) {
+        let status = std::fs::read_to_string("/proc/thread-self/status").unwrap();
+        let hex = status
+            .lines()
+            .find_map(|l| l.strip_prefix("CapEff:"))
+            .unwrap()
+            .trim();
+        let bits = u64::from_str_radix(hex, 16).unwrap();
+        (bits & 1 << 12 != 0, bits & 1 << 21 != 0)
+    }
+
     #[test]
-    fn root_holds_plugin_capabilities() {
-        if !is_root() {
-            eprintln!("skipped: root_holds_plugin_capabilities needs root");
-            return;
+    fn the_check_agrees_with_the_kernel() {
+        let (net_admin, sys_admin) = effective_from_proc();
+        let mut missing = Vec::new();
+        if !net_admin {
+            missing.push(Capability::NetAdmin);
         }
-        require_capabilities(Capability::PLUGIN).unwrap();
+        if !sys_admin {
+            missing.push(Capability::SysAdmin);
+        }
+        match require_capabilities(Capability::PLUGIN) {
+            Ok(()) => assert!(missing.is_empty(), "{missing:?} missing in /proc"),
+            Err(Error::MissingCapabilities { missing: said }) => assert_eq!(said, missing),
+            Err(other) => panic!("{other}"),
+        }
     }
 
     /// Runs `f` on a thread whose effective set lacks `cap`. Capability
@@ -99,11 +116,12 @@ pub(crate) mod tests {
 
     #[test]
     fn a_dropped_capability_is_named() {
-        if !is_root() {
+        if require_capabilities(Capability::PLUGIN).is_err() {
             eprintln!("skipped: a_dropped_capability_is_named needs root");
             return;
         }
         without_capability(Capability::SysAdmin, || {
+            assert_eq!(effective_from_proc(), (true, false));
             match require_capabilities(Capability::PLUGIN) {
                 Err(Error::MissingCapabilities { missing }) => {
                     assert_eq!(missing, vec![Capability::SysAdmin]);

@@ -334,19 +334,13 @@ impl Netlink {
         msg: RouteNetlinkMessage,
         mut decode: impl FnMut(&RawMessage<'_>) -> Result<Option<T>, Error>,
     ) -> Result<Vec<T>, Error> {
-        for _ in 0..DUMP_ATTEMPTS {
+        retry_interrupted(op, || {
             let mut out = Vec::new();
             let interrupted = self.exchange(op, msg.clone(), NLM_F_DUMP, &mut |m| {
                 out.extend(decode(m)?);
                 Ok(())
             })?;
-            if !interrupted {
-                return Ok(out);
-            }
-        }
-        Err(Error::DumpInterrupted {
-            op: op.describe(),
-            attempts: DUMP_ATTEMPTS,
+            Ok((!interrupted).then_some(out))
         })
     }
 
@@ -498,6 +492,24 @@ pub(crate) struct GetThenChange<T> {
     pub got: Result<T, Error>,
     /// The change's outcome.
     pub changed: Result<(), Error>,
+}
+
+/// Runs `attempt` until it returns a complete result (`Some`), at most
+/// [`DUMP_ATTEMPTS`] times; `None` means the kernel flagged the dump
+/// interrupted.
+fn retry_interrupted<T>(
+    op: Op<'_>,
+    mut attempt: impl FnMut() -> Result<Option<T>, Error>,
+) -> Result<T, Error> {
+    for _ in 0..DUMP_ATTEMPTS {
+        if let Some(done) = attempt()? {
+            return Ok(done);
+        }
+    }
+    Err(Error::DumpInterrupted {
+        op: op.describe(),
+        attempts: DUMP_ATTEMPTS,
+    })
 }
 
 /// One request of a batch: what it is for error messages, the message and
@@ -819,6 +831,44 @@ mod tests {
         );
         // The client goes on working, and the change was made.
         assert_eq!(nl.link(1).unwrap().mtu, 1280);
+    }
+
+    #[test]
+    fn a_dump_interrupted_every_time_gives_up_after_the_last_attempt() {
+        let mut attempts = 0;
+        let result: Result<(), Error> = retry_interrupted(Op::new("dump links"), || {
+            attempts += 1;
+            Ok(None)
+        });
+        assert_eq!(attempts, DUMP_ATTEMPTS);
+        match result {
+            Err(e @ Error::DumpInterrupted { .. }) => {
+                let text = e.to_string();
+                assert_eq!(
+                    text,
+                    format!(
+                        "dump links: dump interrupted by concurrent changes {DUMP_ATTEMPTS} \
+                         times in a row"
+                    )
+                );
+            }
+            other => panic!("expected DumpInterrupted, got {other:?}"),
+        }
+
+        // The last attempt still counts; an error ends the retries at once.
+        let mut attempts = 0;
+        let last = retry_interrupted(Op::new("dump links"), || {
+            attempts += 1;
+            Ok((attempts == DUMP_ATTEMPTS).then_some(attempts))
+        });
+        assert_eq!(last.unwrap(), DUMP_ATTEMPTS);
+        let mut attempts = 0;
+        let failed: Result<(), Error> = retry_interrupted(Op::new("dump links"), || {
+            attempts += 1;
+            Err(Op::new("dump links").decode_error("bad"))
+        });
+        assert!(matches!(failed, Err(Error::Decode { .. })));
+        assert_eq!(attempts, 1);
     }
 
     /// A private namespace with `pairs` veth pairs, so that a dump of its
