@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{host, lab_vf, lab_vm_nic, Restore};
+use common::{host, lab_pfs, lab_vf, lab_vm_nic, wait_for_vf_netdevs, Restore};
 use netplumb_netns::MacAddr;
 use netplumb_vf::{Error, VfAttribute, VfLinkState, VfSettings, Vlan, VlanProto};
 
@@ -149,4 +149,49 @@ fn lab_vm_nic_has_no_pf_side_settings() {
     assert!(matches!(err, Error::NoPf { .. }), "{err}");
     assert!(err.to_string().contains("no visible PF"), "{err}");
     assert!(matches!(host.vf_config(&vf.id()), Err(Error::NoPf { .. })));
+}
+
+#[test]
+#[ignore = "lab"]
+fn lab_num_vfs_goes_7_3_7_and_sysfs_and_netlink_agree() {
+    let host = host();
+    let pf = &lab_pfs()[1];
+    let sysfs = host.sysfs();
+    let before: Vec<_> = (0..7)
+        .map(|i| host.snapshot(&lab_vf(&host, 1, i)).unwrap())
+        .collect();
+    /// Puts the PF back at 7 VFs with their recorded settings.
+    struct Back<'a>(&'a netplumb_vf::Host, &'a [netplumb_vf::VfState]);
+    impl Drop for Back<'_> {
+        fn drop(&mut self) {
+            let pf = &lab_pfs()[1];
+            let _ = self.0.sysfs().set_num_vfs(pf, 7);
+            wait_for_vf_netdevs(self.0.sysfs(), pf, 7);
+            for state in self.1 {
+                if let Some(config) = &state.config {
+                    let _ = self.0.configure(&state.vf, &config.to_settings());
+                }
+            }
+        }
+    }
+    let _back = Back(&host, &before);
+
+    for count in [3u32, 7] {
+        let change = sysfs.set_num_vfs(pf, count).unwrap();
+        assert_eq!(change.to, count);
+        wait_for_vf_netdevs(sysfs, pf, count as usize);
+        let nic = sysfs.pf(pf).unwrap();
+        let link = host.netlink().link(pf).unwrap();
+        assert_eq!(nic.num_vfs, count);
+        assert_eq!(link.num_vfs, Some(count));
+        assert_eq!(link.vfs.len(), count as usize);
+        for (vf, info) in nic.vfs.iter().zip(&link.vfs) {
+            assert_eq!(vf.index(), Some(info.index));
+        }
+    }
+    for state in &before {
+        let config = state.config.as_ref().unwrap();
+        host.configure(&state.vf, &config.to_settings()).unwrap();
+        assert_eq!(&host.vf_config(&state.vf).unwrap(), config);
+    }
 }

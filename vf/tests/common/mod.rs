@@ -4,9 +4,10 @@
 #![allow(dead_code)]
 
 use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
 
 use netplumb_netns::NetNs;
-use netplumb_vf::{AttachUndo, Host, IfName, Sysfs, Vf, VfState};
+use netplumb_vf::{AttachUndo, Host, IfName, Sysfs, Vf, VfNetdev, VfState};
 
 /// A lab variable; without the lab, fails saying how to run the test.
 pub fn lab_var(name: &str) -> String {
@@ -109,5 +110,27 @@ impl Drop for Restore<'_> {
         if let Err(e) = self.host.restore(&self.state) {
             eprintln!("restore guard: restore {}: {e}", self.state.vf);
         }
+    }
+}
+
+/// Waits until every VF of `pf` has its netdev in the host namespace
+/// (igbvf registers them a little after the VFs appear).
+pub fn wait_for_vf_netdevs(sysfs: &Sysfs, pf: &IfName, count: usize) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let nic = sysfs.pf(pf).unwrap();
+        let ready = nic
+            .vfs
+            .iter()
+            .filter(|vf| matches!(vf.netdev, VfNetdev::Host(_)))
+            .count();
+        if nic.vfs.len() == count && ready == count {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{pf}: {ready} of {count} VF netdevs after 30 s"
+        );
+        std::thread::sleep(Duration::from_millis(50));
     }
 }
