@@ -105,12 +105,18 @@ impl NetNs {
     }
 
     /// Creates a named namespace the way `ip netns add NAME` does: a fresh
-    /// namespace bind-mounted onto `/run/netns/NAME`, with `/run/netns` made
-    /// a shared mount point so the mount propagates to other mount
-    /// namespaces.
+    /// namespace bind-mounted onto `/run/netns/NAME`.
+    ///
+    /// Like `ip netns add`, it also makes [`NETNS_RUN_DIR`] a shared mount
+    /// point (bind-mounting the directory onto itself first when it is not
+    /// a mount point yet), so that namespaces mounted there show up in
+    /// every mount namespace that shares it, a container runtime's for
+    /// one. That change to the host's mounts is intended and lasts:
+    /// [`NetNs::remove_named`] leaves it, as `ip netns del` does.
     ///
     /// Fails with [`Error::NamespaceExists`] when the name is taken; on any
-    /// failure nothing is left behind.
+    /// failure no namespace file is left behind. A bad name is refused
+    /// before anything is touched.
     pub fn create_named(name: &str) -> Result<NetNs, Error> {
         let path = named_path(name)?;
         make_run_dir_shared()?;

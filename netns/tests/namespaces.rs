@@ -5,7 +5,7 @@ mod common;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use common::{root_or_skip, thread_netns_inode, unique};
-use netplumb_netns::{Error, NetNs};
+use netplumb_netns::{Error, NetNs, NETNS_RUN_DIR};
 
 #[test]
 fn open_tells_missing_regular_file_and_other_namespace_apart() {
@@ -144,6 +144,9 @@ fn named_namespace_create_open_remove() {
     let name = unique("np-test-");
     let created = NetNs::create_named(&name).unwrap();
     let cleanup = scopeguard(&name);
+    // The intended, lasting side effect `ip netns add` has too: the run
+    // directory is a shared mount point from now on.
+    assert!(run_dir_is_a_shared_mount(), "{NETNS_RUN_DIR} is not shared");
 
     let opened = NetNs::named(&name).unwrap();
     assert_eq!(opened.id(), created.id());
@@ -169,14 +172,63 @@ fn named_namespace_create_open_remove() {
         Err(Error::NamespaceGone { .. }) => {}
         other => panic!("second remove: expected NamespaceGone, got {other:?}"),
     }
+    assert!(
+        run_dir_is_a_shared_mount(),
+        "removing a namespace leaves the run directory shared"
+    );
+}
+
+/// Whether the mount on [`NETNS_RUN_DIR`] that is on top is a shared one,
+/// as `/proc/self/mountinfo` tells.
+fn run_dir_is_a_shared_mount() -> bool {
+    let mountinfo = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+    mountinfo
+        .lines()
+        .rev()
+        .find_map(|line| {
+            let fields: Vec<&str> = line.split(' ').collect();
+            (fields.get(4) == Some(&NETNS_RUN_DIR)).then(|| {
+                fields[6..]
+                    .iter()
+                    .take_while(|f| **f != "-")
+                    .any(|f| f.starts_with("shared:"))
+            })
+        })
+        .unwrap_or(false)
 }
 
 #[test]
 fn bad_namespace_names_change_nothing() {
-    for bad in ["", "..", "a/b"] {
+    let prefix = unique("np-bad-");
+    let too_long = format!("{prefix}{}", "x".repeat(256));
+    let nested = format!("{prefix}/x");
+    for bad in [
+        "",
+        ".",
+        "..",
+        nested.as_str(),
+        "/abs",
+        "nul\0",
+        too_long.as_str(),
+    ] {
         match NetNs::create_named(bad) {
             Err(Error::InvalidArgument { field, .. }) => assert_eq!(field, "namespace name"),
             other => panic!("{bad:?}: expected InvalidArgument, got {other:?}"),
+        }
+        match NetNs::remove_named(bad) {
+            Err(Error::InvalidArgument { field, .. }) => assert_eq!(field, "namespace name"),
+            other => panic!("{bad:?}: expected InvalidArgument, got {other:?}"),
+        }
+    }
+    let run_dir = std::path::Path::new(NETNS_RUN_DIR);
+    assert!(!run_dir.join(&prefix).exists(), "no directory was made");
+    if let Ok(entries) = std::fs::read_dir(run_dir) {
+        for entry in entries {
+            let name = entry.unwrap().file_name();
+            assert!(
+                !name.to_string_lossy().starts_with(&prefix),
+                "{name:?} was created"
+            );
         }
     }
 }

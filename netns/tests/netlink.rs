@@ -639,3 +639,42 @@ fn raw_requests_share_the_machinery() {
         "{err}"
     );
 }
+
+#[cfg(feature = "raw")]
+#[test]
+fn the_kernel_points_at_the_attribute_it_rejects() {
+    use netplumb_netns::raw::link_message;
+    use netplumb_netns::raw::netlink_packet_core::DefaultNla;
+    use netplumb_netns::raw::netlink_packet_route::link::LinkAttribute;
+    use netplumb_netns::raw::netlink_packet_route::RouteNetlinkMessage;
+
+    if !root_or_skip("the_kernel_points_at_the_attribute_it_rejects") {
+        return;
+    }
+    let (_ns, nl) = private_ns();
+    let (a, _b) = veth_pair(&nl);
+    let link = LinkRef::from(a.as_str());
+    // IFLA_MTU (type 4) is a u32; two bytes fail the kernel's policy
+    // check, and its extended ack gives the attribute's offset.
+    let mut msg = link_message(&link).unwrap();
+    msg.attributes
+        .push(LinkAttribute::Other(DefaultNla::new(4, vec![0xdc, 0x05])));
+    let err = nl
+        .raw_request("set MTU", Some(&link), RouteNetlinkMessage::SetLink(msg), 0)
+        .unwrap_err();
+    match &err {
+        Error::Kernel {
+            errno,
+            ext_ack,
+            attribute,
+            ..
+        } => {
+            assert_eq!(*attribute, Some(4), "{err}");
+            assert!(*errno == libc::EINVAL || *errno == libc::ERANGE, "{err}");
+            assert!(ext_ack.is_some(), "{err}");
+        }
+        other => panic!("expected a kernel error, got {other:?}"),
+    }
+    assert!(err.to_string().ends_with("(attribute type 4)"), "{err}");
+    assert_eq!(nl.link(a.as_str()).unwrap().mtu, 1500, "nothing changed");
+}
