@@ -253,12 +253,20 @@ pub(crate) fn dump_links_request() -> RouteNetlinkMessage {
     RouteNetlinkMessage::GetLink(msg)
 }
 
-/// An `RTM_SETLINK` for `link` (which must be an index when the change is a
-/// rename, since the new name takes the `IFLA_IFNAME` slot).
+/// An `RTM_SETLINK` for `link`, which must be an index when the change is
+/// a rename: a name would take the `IFLA_IFNAME` slot the new name needs.
 pub(crate) fn set_link_request(
     link: &LinkRef,
     change: &LinkChange,
 ) -> Result<RouteNetlinkMessage, Error> {
+    if let (LinkRef::Name(name), LinkChange::Name(_)) = (link, change) {
+        return Err(Error::InvalidArgument {
+            field: "link to rename",
+            value: name.clone(),
+            expected: "an interface index: a rename sends the new name where the old one \
+                       would go",
+        });
+    }
     let mut msg = link_message(link)?;
     match change {
         LinkChange::Up => {
@@ -776,6 +784,15 @@ mod tests {
             LinkChange::NoController,
         ] {
             for link in [LinkRef::Index(3), LinkRef::from("eth0")] {
+                if matches!((&link, &change), (LinkRef::Name(_), LinkChange::Name(_))) {
+                    match set_link_request(&link, &change) {
+                        Err(Error::InvalidArgument { field, .. }) => {
+                            assert_eq!(field, "link to rename")
+                        }
+                        other => panic!("two IFLA_IFNAME: {other:?}"),
+                    }
+                    continue;
+                }
                 let req = set_link_request(&link, &change).unwrap();
                 let bytes = round_trip(req, NLM_F_ACK);
                 let (_, decoded) = decode_request(&bytes);

@@ -341,7 +341,8 @@ impl FromStr for MacAddr {
         let mut parts = s.split([':', '-']);
         for octet in &mut out {
             let part = parts.next().ok_or_else(invalid)?;
-            if part.len() != 2 {
+            // from_str_radix alone would take "+a" as an octet.
+            if part.len() != 2 || !part.bytes().all(|b| b.is_ascii_hexdigit()) {
                 return Err(invalid());
             }
             *octet = u8::from_str_radix(part, 16).map_err(|_| invalid())?;
@@ -415,6 +416,9 @@ mod tests {
             "02:ab:cd:00:01:ff:00",
             "2:ab:cd:00:01:ff",
             "zz:ab:cd:00:01:ff",
+            "+a:ab:cd:00:01:ff",
+            "02:ab:cd:00:01:+f",
+            "-1:ab:cd:00:01:ff",
         ] {
             match bad.parse::<MacAddr>() {
                 Err(Error::InvalidArgument { field, .. }) => assert_eq!(field, "MAC address"),
@@ -595,6 +599,14 @@ mod tests {
         #[test]
         fn mac_parse_never_panics(s in "\\PC*") {
             let _ = s.parse::<MacAddr>();
+        }
+
+        #[test]
+        fn mac_parse_takes_exactly_six_hex_pairs(s in "([0-9a-fA-F+-]{2}[:-]){5}[0-9a-fA-F+-]{2}") {
+            let pairs = s.split([':', '-']).filter(|p| p.len() == 2);
+            let all_hex = pairs.clone().count() == 6
+                && pairs.flat_map(str::bytes).all(|b| b.is_ascii_hexdigit());
+            prop_assert_eq!(s.parse::<MacAddr>().is_ok(), all_hex, "{}", s);
         }
     }
 }
