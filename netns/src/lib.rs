@@ -54,6 +54,6 @@ pub use crate::error::Error;
 pub use crate::link::{LinkInfo, OperState, MAX_ALIAS_LEN};
 pub use crate::netlink::{Netlink, INITIAL_RECV_BUFFER};
 pub use crate::ns::{current_id, NetNs, NsId, NETNS_RUN_DIR};
-pub use crate::route::{Route, MAIN_TABLE};
+pub use crate::route::{NextHop, Route, MAIN_TABLE};
 pub use crate::types::{IfName, LinkRef, MacAddr, Scope, MAX_ALTNAME_LEN, MAX_IFNAME_LEN};
 pub use crate::vfinfo::{VfInfo, VfLinkState, VlanProto};

@@ -5,7 +5,7 @@ use std::net::IpAddr;
 use ipnetwork::IpNetwork;
 use netlink_packet_core::{NLM_F_CREATE, NLM_F_EXCL};
 use netlink_packet_route::route::{
-    RouteAddress, RouteAttribute, RouteMessage, RouteProtocol, RouteScope, RouteType,
+    RouteAddress, RouteAttribute, RouteMessage, RouteNextHop, RouteProtocol, RouteScope, RouteType,
 };
 use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
 
@@ -21,8 +21,12 @@ const RTA_OIF: u16 = 4;
 const RTA_GATEWAY: u16 = 5;
 const RTA_PRIORITY: u16 = 6;
 const RTA_PREFSRC: u16 = 7;
+const RTA_MULTIPATH: u16 = 9;
 const RTA_TABLE: u16 = 15;
 const RTN_UNICAST: u8 = 1;
+/// Size of `struct rtnexthop`, which starts each next hop in
+/// `RTA_MULTIPATH`.
+const RTNEXTHOP_LEN: usize = 8;
 
 /// The main routing table (`RT_TABLE_MAIN`).
 pub const MAIN_TABLE: u32 = 254;
@@ -30,7 +34,9 @@ pub const MAIN_TABLE: u32 = 254;
 /// A unicast route.
 ///
 /// Build one with [`Route::new`] and the setters:
-/// `Route::new(dst).via(gw).dev(index).metric(100)`.
+/// `Route::new(dst).via(gw).dev(index).metric(100)`. A multipath route has
+/// its gateways and links in [`next_hops`](Route::next_hops) instead:
+/// `Route::new(dst).next_hop(NextHop::via(gw1)).next_hop(NextHop::via(gw2))`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Route {
@@ -49,6 +55,56 @@ pub struct Route {
     pub scope: Scope,
     /// The preferred source address.
     pub source: Option<IpAddr>,
+    /// The next hops of a multipath route (`RTA_MULTIPATH`); empty for a
+    /// route with one path, whose next hop is `gateway` and `link`. The
+    /// kernel keeps a multipath route given only one next hop as an
+    /// ordinary route, and lists it as one.
+    pub next_hops: Vec<NextHop>,
+}
+
+/// One next hop of a multipath route.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct NextHop {
+    /// The gateway, if the next hop is not directly connected.
+    pub gateway: Option<IpAddr>,
+    /// Index of the outgoing link.
+    pub link: Option<u32>,
+    /// The share of traffic this next hop gets relative to the others, 1
+    /// to 256.
+    pub weight: u16,
+}
+
+impl NextHop {
+    /// A next hop through `gateway`, with weight 1.
+    pub fn via(gateway: IpAddr) -> NextHop {
+        NextHop {
+            gateway: Some(gateway),
+            link: None,
+            weight: 1,
+        }
+    }
+
+    /// A directly connected next hop out of link `link`, with weight 1.
+    pub fn through(link: u32) -> NextHop {
+        NextHop {
+            gateway: None,
+            link: Some(link),
+            weight: 1,
+        }
+    }
+
+    /// Sets the outgoing link (by index).
+    pub fn dev(mut self, link: u32) -> NextHop {
+        self.link = Some(link);
+        self
+    }
+
+    /// Sets the weight (1 to 256).
+    pub fn weight(mut self, weight: u16) -> NextHop {
+        self.weight = weight;
+        self
+    }
 }
 
 impl Route {
@@ -62,6 +118,7 @@ impl Route {
             table: MAIN_TABLE,
             scope: Scope::Universe,
             source: None,
+            next_hops: Vec::new(),
         }
     }
 
@@ -101,6 +158,12 @@ impl Route {
         self
     }
 
+    /// Adds a next hop, making this a multipath route.
+    pub fn next_hop(mut self, hop: NextHop) -> Route {
+        self.next_hops.push(hop);
+        self
+    }
+
     fn validate(&self) -> Result<(), Error> {
         let v4 = self.destination.is_ipv4();
         let mixed = |ip: Option<IpAddr>| ip.is_some_and(|ip| ip.is_ipv4() != v4);
@@ -109,6 +172,31 @@ impl Route {
                 field: "route gateway",
                 value: format!("{:?}", self.gateway),
                 expected: "an address of the destination's family",
+            });
+        }
+        if let Some(hop) = self.next_hops.iter().find(|h| mixed(h.gateway)) {
+            return Err(Error::InvalidArgument {
+                field: "route next hop gateway",
+                value: format!("{:?}", hop.gateway),
+                expected: "an address of the destination's family",
+            });
+        }
+        if let Some(hop) = self
+            .next_hops
+            .iter()
+            .find(|h| !(1..=256).contains(&h.weight))
+        {
+            return Err(Error::InvalidArgument {
+                field: "route next hop weight",
+                value: hop.weight.to_string(),
+                expected: "a weight from 1 to 256",
+            });
+        }
+        if !self.next_hops.is_empty() && (self.gateway.is_some() || self.link.is_some()) {
+            return Err(Error::InvalidArgument {
+                field: "route gateway",
+                value: format!("{:?} dev {:?}", self.gateway, self.link),
+                expected: "none on a multipath route: each next hop has its own gateway and link",
             });
         }
         if mixed(self.source) {
@@ -182,6 +270,21 @@ pub(crate) fn route_request(route: &Route, add: bool) -> Result<RouteNetlinkMess
     if let Some(link) = route.link {
         msg.attributes.push(RouteAttribute::Oif(link));
     }
+    if !route.next_hops.is_empty() {
+        let hops = route.next_hops.iter().map(|hop| {
+            let mut nh = RouteNextHop::default();
+            // The kernel keeps weight - 1; validate() kept it in 1..=256.
+            nh.hops = u8::try_from(hop.weight.saturating_sub(1)).unwrap_or(u8::MAX);
+            nh.interface_index = hop.link.unwrap_or(0);
+            nh.attributes.extend(
+                hop.gateway
+                    .map(|gw| RouteAttribute::Gateway(route_address(gw))),
+            );
+            nh
+        });
+        msg.attributes
+            .push(RouteAttribute::MultiPath(hops.collect()));
+    }
     Ok(if add {
         RouteNetlinkMessage::NewRoute(msg)
     } else {
@@ -239,12 +342,50 @@ pub(crate) fn parse_route(msg: &RawMessage<'_>) -> Result<Option<Route>, String>
             RTA_OIF => route.link = Some(u32_of(value, "RTA_OIF")?),
             RTA_PRIORITY => route.metric = Some(u32_of(value, "RTA_PRIORITY")?),
             RTA_TABLE => route.table = u32_of(value, "RTA_TABLE")?,
+            RTA_MULTIPATH => route.next_hops = parse_next_hops(family, value)?,
             _ => {}
         }
     }
     route.destination =
         IpNetwork::new(destination, prefix).map_err(|e| format!("bad route prefix: {e}"))?;
     Ok(Some(route))
+}
+
+/// Decodes the value of `RTA_MULTIPATH`: `struct rtnexthop` (length,
+/// flags, weight - 1, link index) followed by its attributes, per hop.
+fn parse_next_hops(family: u8, bytes: &[u8]) -> Result<Vec<NextHop>, String> {
+    let mut hops = Vec::new();
+    let mut rest = bytes;
+    while !rest.is_empty() {
+        let head = rest.get(..RTNEXTHOP_LEN).ok_or_else(|| {
+            format!(
+                "RTA_MULTIPATH ends in {} bytes, less than a next hop",
+                rest.len()
+            )
+        })?;
+        let len = usize::from(u16::from_ne_bytes([head[0], head[1]]));
+        let attrs = rest.get(RTNEXTHOP_LEN..len).ok_or_else(|| {
+            format!(
+                "RTA_MULTIPATH next hop claims {len} bytes with {} left",
+                rest.len()
+            )
+        })?;
+        let link = u32::from_ne_bytes([head[4], head[5], head[6], head[7]]);
+        let mut hop = NextHop {
+            gateway: None,
+            link: Some(link).filter(|&l| l != 0),
+            weight: u16::from(head[3]) + 1,
+        };
+        for attr in attributes(attrs) {
+            let (kind, value) = attr?;
+            if kind == RTA_GATEWAY {
+                hop.gateway = Some(ip_of(family, value)?);
+            }
+        }
+        hops.push(hop);
+        rest = rest.get((len + 3) & !3..).unwrap_or_default();
+    }
+    Ok(hops)
 }
 
 impl Netlink {
@@ -399,7 +540,74 @@ mod tests {
         );
     }
 
+    #[test]
+    fn multipath_routes_round_trip_and_are_checked() {
+        let route = Route::new(net("203.0.113.0/24"))
+            .next_hop(NextHop::via("192.0.2.1".parse().unwrap()).dev(3))
+            .next_hop(
+                NextHop::via("198.51.100.1".parse().unwrap())
+                    .dev(4)
+                    .weight(256),
+            )
+            .next_hop(NextHop::through(5).weight(2));
+        let RouteNetlinkMessage::NewRoute(msg) = route_request(&route, true).unwrap() else {
+            panic!("not RTM_NEWROUTE")
+        };
+        let bytes = reply(msg);
+        let parsed = parse_route(&split_messages(&bytes).unwrap()[0]).unwrap();
+        assert_eq!(parsed, Some(route.clone()));
+
+        let cases = [
+            (
+                route.clone().via("192.0.2.9".parse().unwrap()),
+                "route gateway",
+            ),
+            (route.clone().dev(3), "route gateway"),
+            (
+                route
+                    .clone()
+                    .next_hop(NextHop::via("2001:db8::1".parse().unwrap())),
+                "route next hop gateway",
+            ),
+            (
+                route.clone().next_hop(NextHop::through(3).weight(0)),
+                "route next hop weight",
+            ),
+            (
+                route.next_hop(NextHop::through(3).weight(257)),
+                "route next hop weight",
+            ),
+        ];
+        for (bad, field) in cases {
+            match route_request(&bad, true) {
+                Err(Error::InvalidArgument { field: f, .. }) => assert_eq!(f, field),
+                other => panic!("{bad:?}: {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn malformed_next_hops_are_errors() {
+        let v4 = libc::AF_INET as u8;
+        assert!(
+            parse_next_hops(v4, &[16, 0, 0, 0, 3, 0, 0, 0]).is_err(),
+            "too long"
+        );
+        assert!(
+            parse_next_hops(v4, &[4, 0, 0, 0, 3, 0, 0, 0]).is_err(),
+            "too short"
+        );
+        assert!(parse_next_hops(v4, &[8, 0, 0, 0]).is_err(), "cut");
+        let hops = parse_next_hops(v4, &[8, 0, 0, 4, 3, 0, 0, 0]).unwrap();
+        assert_eq!(hops, vec![NextHop::through(3).weight(5)]);
+    }
+
     proptest::proptest! {
+        #[test]
+        fn next_hop_parser_never_panics(family: u8, bytes: Vec<u8>) {
+            let _ = parse_next_hops(family, &bytes);
+        }
+
         #[test]
         fn routes_round_trip(
             dst in proptest::array::uniform4(0u8..), prefix in 0u8..=32,

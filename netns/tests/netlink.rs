@@ -8,7 +8,7 @@ use std::net::IpAddr;
 use common::{root_or_skip, unique};
 use ipnetwork::IpNetwork;
 use netplumb_netns::{
-    Error, LinkRef, MacAddr, NetNs, Netlink, OperState, Route, Scope, INITIAL_RECV_BUFFER,
+    Error, LinkRef, MacAddr, NetNs, Netlink, NextHop, OperState, Route, Scope, INITIAL_RECV_BUFFER,
     MAX_ALIAS_LEN,
 };
 
@@ -17,6 +17,45 @@ fn private_ns() -> (NetNs, Netlink) {
     let ns = NetNs::new_unnamed().unwrap();
     let nl = ns.netlink().unwrap();
     (ns, nl)
+}
+
+/// [`private_ns`] for a root test; `None`, after the skip line, without
+/// root.
+fn private_ns_or_skip(test: &str) -> Option<(NetNs, Netlink)> {
+    root_or_skip(test).then(private_ns)
+}
+
+/// Adds every one of `routes`, then returns the route listed for each
+/// (same destination and table), in the same order.
+fn routes_after_adding(nl: &Netlink, routes: &[Route]) -> Vec<Route> {
+    for route in routes {
+        nl.add_route(route).unwrap();
+    }
+    let listed = nl.routes().unwrap();
+    routes
+        .iter()
+        .map(|want| {
+            listed
+                .iter()
+                .find(|r| r.destination == want.destination && r.table == want.table)
+                .unwrap_or_else(|| panic!("{want:?} not in {listed:#?}"))
+                .clone()
+        })
+        .collect()
+}
+
+/// Checks that no route to any of `routes`' destinations (in their
+/// tables) is listed any more.
+fn assert_routes_gone(nl: &Netlink, routes: &[Route]) {
+    let listed = nl.routes().unwrap();
+    for gone in routes {
+        assert!(
+            !listed
+                .iter()
+                .any(|r| r.destination == gone.destination && r.table == gone.table),
+            "{gone:?} still listed"
+        );
+    }
 }
 
 /// Creates a veth pair with unique names and returns them.
@@ -36,10 +75,10 @@ fn ip(s: &str) -> IpAddr {
 
 #[test]
 fn veth_pair_is_created_read_changed_and_deleted() {
-    if !root_or_skip("veth_pair_is_created_read_changed_and_deleted") {
+    let Some((_ns, nl)) = private_ns_or_skip("veth_pair_is_created_read_changed_and_deleted")
+    else {
         return;
-    }
-    let (_ns, nl) = private_ns();
+    };
     let (a, b) = veth_pair(&nl);
 
     let link = nl.link(a.as_str()).unwrap();
@@ -83,10 +122,10 @@ fn veth_pair_is_created_read_changed_and_deleted() {
 
 #[test]
 fn an_alias_of_the_longest_length_is_set_and_cleared() {
-    if !root_or_skip("an_alias_of_the_longest_length_is_set_and_cleared") {
+    let Some((_ns, nl)) = private_ns_or_skip("an_alias_of_the_longest_length_is_set_and_cleared")
+    else {
         return;
-    }
-    let (_ns, nl) = private_ns();
+    };
     let (a, _b) = veth_pair(&nl);
     let longest = "a".repeat(MAX_ALIAS_LEN);
     nl.set_alias(a.as_str(), &longest).unwrap();
@@ -104,10 +143,10 @@ fn an_alias_of_the_longest_length_is_set_and_cleared() {
 
 #[test]
 fn veth_peer_can_be_created_in_another_namespace() {
-    if !root_or_skip("veth_peer_can_be_created_in_another_namespace") {
+    let Some((_ns, nl)) = private_ns_or_skip("veth_peer_can_be_created_in_another_namespace")
+    else {
         return;
-    }
-    let (_ns, nl) = private_ns();
+    };
     let (peer_ns, peer_nl) = private_ns();
     let (a, b) = (unique("va"), unique("vb"));
     nl.add_veth(&a, &b, Some(&peer_ns)).unwrap();
@@ -121,10 +160,9 @@ fn veth_peer_can_be_created_in_another_namespace() {
 
 #[test]
 fn move_and_rename_is_one_round_trip() {
-    if !root_or_skip("move_and_rename_is_one_round_trip") {
+    let Some((_ns, nl)) = private_ns_or_skip("move_and_rename_is_one_round_trip") else {
         return;
-    }
-    let (_ns, nl) = private_ns();
+    };
     let (pod, pod_nl) = private_ns();
     let (a, b) = veth_pair(&nl);
     let index = nl.link(b.as_str()).unwrap().index;
@@ -154,10 +192,11 @@ fn move_and_rename_is_one_round_trip() {
 
 #[test]
 fn a_move_whose_rename_fails_leaves_the_link_where_it_was() {
-    if !root_or_skip("a_move_whose_rename_fails_leaves_the_link_where_it_was") {
+    let Some((_ns, nl)) =
+        private_ns_or_skip("a_move_whose_rename_fails_leaves_the_link_where_it_was")
+    else {
         return;
-    }
-    let (_ns, nl) = private_ns();
+    };
     let (pod, pod_nl) = private_ns();
     let (_a, b) = veth_pair(&nl);
     let before = nl.link(b.as_str()).unwrap();
@@ -187,10 +226,10 @@ fn a_move_whose_rename_fails_leaves_the_link_where_it_was() {
 
 #[test]
 fn addresses_v4_and_v6_are_added_listed_and_deleted() {
-    if !root_or_skip("addresses_v4_and_v6_are_added_listed_and_deleted") {
+    let Some((_ns, nl)) = private_ns_or_skip("addresses_v4_and_v6_are_added_listed_and_deleted")
+    else {
         return;
-    }
-    let (_ns, nl) = private_ns();
+    };
     let (a, b) = veth_pair(&nl);
     let index = nl.index_of(a.as_str()).unwrap();
     let v4 = net("192.0.2.10/24");
@@ -236,10 +275,10 @@ fn addresses_v4_and_v6_are_added_listed_and_deleted() {
 
 #[test]
 fn duplicate_address_error_carries_the_kernels_text() {
-    if !root_or_skip("duplicate_address_error_carries_the_kernels_text") {
+    let Some((_ns, nl)) = private_ns_or_skip("duplicate_address_error_carries_the_kernels_text")
+    else {
         return;
-    }
-    let (_ns, nl) = private_ns();
+    };
     let (a, _b) = veth_pair(&nl);
     nl.add_address(a.as_str(), net("192.0.2.1/24")).unwrap();
     let err = nl.add_address(a.as_str(), net("192.0.2.1/24")).unwrap_err();
@@ -266,10 +305,9 @@ fn duplicate_address_error_carries_the_kernels_text() {
 
 #[test]
 fn routes_with_gateway_metric_table_and_scope() {
-    if !root_or_skip("routes_with_gateway_metric_table_and_scope") {
+    let Some((_ns, nl)) = private_ns_or_skip("routes_with_gateway_metric_table_and_scope") else {
         return;
-    }
-    let (_ns, nl) = private_ns();
+    };
     let (a, _b) = veth_pair(&nl);
     let index = nl.index_of(a.as_str()).unwrap();
     nl.set_up(a.as_str()).unwrap();
@@ -294,15 +332,7 @@ fn routes_with_gateway_metric_table_and_scope() {
             .dev(index)
             .metric(300),
     ];
-    for route in &routes {
-        nl.add_route(route).unwrap();
-    }
-    let listed = nl.routes().unwrap();
-    for want in &routes {
-        let got = listed
-            .iter()
-            .find(|r| r.destination == want.destination && r.table == want.table)
-            .unwrap_or_else(|| panic!("{want:?} not in {listed:#?}"));
+    for (want, got) in routes.iter().zip(routes_after_adding(&nl, &routes)) {
         assert_eq!(got.gateway, want.gateway, "{got:?}");
         assert_eq!(got.metric, want.metric, "{got:?}");
         assert_eq!(got.link, Some(index), "{got:?}");
@@ -311,7 +341,9 @@ fn routes_with_gateway_metric_table_and_scope() {
         }
     }
     // Connected routes the kernel made are listed too.
-    assert!(listed
+    assert!(nl
+        .routes()
+        .unwrap()
         .iter()
         .any(|r| r.destination == net("192.0.2.0/24") && r.scope == Scope::Link));
 
@@ -321,25 +353,57 @@ fn routes_with_gateway_metric_table_and_scope() {
     for route in &routes {
         nl.delete_route(route).unwrap();
     }
-    let listed = nl.routes().unwrap();
-    for gone in &routes {
-        assert!(
-            !listed
-                .iter()
-                .any(|r| r.destination == gone.destination && r.table == gone.table),
-            "{gone:?} still listed"
-        );
-    }
+    assert_routes_gone(&nl, &routes);
     let missing = nl.delete_route(&routes[0]).unwrap_err();
     assert_eq!(missing.errno(), Some(libc::ESRCH), "{missing}");
 }
 
 #[test]
-fn bad_route_input_is_rejected_before_the_kernel() {
-    if !root_or_skip("bad_route_input_is_rejected_before_the_kernel") {
+fn multipath_routes_are_added_listed_and_deleted() {
+    let Some((_ns, nl)) = private_ns_or_skip("multipath_routes_are_added_listed_and_deleted")
+    else {
         return;
+    };
+    let (a, _) = veth_pair(&nl);
+    let (c, _) = veth_pair(&nl);
+    let (a, c) = (
+        nl.index_of(a.as_str()).unwrap(),
+        nl.index_of(c.as_str()).unwrap(),
+    );
+    for (link, v4, v6) in [
+        (a, "192.0.2.10/24", "2001:db8:a::10/64"),
+        (c, "198.51.100.10/24", "2001:db8:c::10/64"),
+    ] {
+        nl.set_up(link).unwrap();
+        nl.add_address(link, net(v4)).unwrap();
+        nl.add_address(link, net(v6)).unwrap();
     }
-    let (_ns, nl) = private_ns();
+    let routes = [
+        Route::new(net("203.0.113.0/24"))
+            .next_hop(NextHop::via(ip("192.0.2.1")).dev(a))
+            .next_hop(NextHop::via(ip("198.51.100.1")).dev(c).weight(3)),
+        Route::new(net("2001:db8:1::/48"))
+            .metric(1024)
+            .next_hop(NextHop::via(ip("2001:db8:a::1")).dev(a))
+            .next_hop(NextHop::via(ip("2001:db8:c::1")).dev(c).weight(2)),
+    ];
+    for (want, got) in routes.iter().zip(routes_after_adding(&nl, &routes)) {
+        assert_eq!(got.gateway, None, "{got:?}");
+        assert_eq!(got.link, None, "{got:?}");
+        assert_eq!(got.next_hops, want.next_hops, "{got:?}");
+    }
+    for route in &routes {
+        nl.delete_route(route).unwrap();
+    }
+    assert_routes_gone(&nl, &routes);
+}
+
+#[test]
+fn bad_route_input_is_rejected_before_the_kernel() {
+    let Some((_ns, nl)) = private_ns_or_skip("bad_route_input_is_rejected_before_the_kernel")
+    else {
+        return;
+    };
     let before = nl.round_trips();
     let host_bits = nl.add_route(&Route::new(net("192.0.2.1/24"))).unwrap_err();
     assert!(matches!(
@@ -364,10 +428,9 @@ fn bad_route_input_is_rejected_before_the_kernel() {
 
 #[test]
 fn bad_link_input_is_rejected_before_the_kernel() {
-    if !root_or_skip("bad_link_input_is_rejected_before_the_kernel") {
+    let Some((_ns, nl)) = private_ns_or_skip("bad_link_input_is_rejected_before_the_kernel") else {
         return;
-    }
-    let (_ns, nl) = private_ns();
+    };
     let before = nl.round_trips();
     for (err, field) in [
         (
@@ -410,10 +473,9 @@ fn bad_link_input_is_rejected_before_the_kernel() {
 
 #[test]
 fn links_are_found_by_alternative_name() {
-    if !root_or_skip("links_are_found_by_alternative_name") {
+    let Some((_ns, nl)) = private_ns_or_skip("links_are_found_by_alternative_name") else {
         return;
-    }
-    let (_ns, nl) = private_ns();
+    };
     let (a, _b) = veth_pair(&nl);
     let short = unique("alt");
     let long = format!("{}-an-alternative-name-longer-than-ifnamsiz", unique("alt"));
@@ -436,10 +498,9 @@ fn links_are_found_by_alternative_name() {
 
 #[test]
 fn controller_is_set_and_released() {
-    if !root_or_skip("controller_is_set_and_released") {
+    let Some((_ns, nl)) = private_ns_or_skip("controller_is_set_and_released") else {
         return;
-    }
-    let (_ns, nl) = private_ns();
+    };
     let bridge = unique("br");
     match nl.add_link(&bridge, "bridge") {
         Ok(()) => {}
@@ -521,10 +582,9 @@ fn a_dump_of_many_links_is_read_whole_and_grows_the_buffer() {
 
 #[test]
 fn one_client_is_usable_from_many_threads() {
-    if !root_or_skip("one_client_is_usable_from_many_threads") {
+    let Some((_ns, nl)) = private_ns_or_skip("one_client_is_usable_from_many_threads") else {
         return;
-    }
-    let (_ns, nl) = private_ns();
+    };
     std::thread::scope(|s| {
         for t in 0..4 {
             let nl = &nl;
@@ -563,10 +623,9 @@ fn raw_requests_share_the_machinery() {
     use netplumb_netns::raw::netlink_packet_route::RouteNetlinkMessage;
     use netplumb_netns::raw::{link_message, netlink_packet_core};
 
-    if !root_or_skip("raw_requests_share_the_machinery") {
+    let Some((_ns, nl)) = private_ns_or_skip("raw_requests_share_the_machinery") else {
         return;
-    }
-    let (_ns, nl) = private_ns();
+    };
     let (a, _b) = veth_pair(&nl);
 
     let mut msg = link_message(&LinkRef::from(a.as_str())).unwrap();
@@ -648,10 +707,10 @@ fn the_kernel_points_at_the_attribute_it_rejects() {
     use netplumb_netns::raw::netlink_packet_route::link::LinkAttribute;
     use netplumb_netns::raw::netlink_packet_route::RouteNetlinkMessage;
 
-    if !root_or_skip("the_kernel_points_at_the_attribute_it_rejects") {
+    let Some((_ns, nl)) = private_ns_or_skip("the_kernel_points_at_the_attribute_it_rejects")
+    else {
         return;
-    }
-    let (_ns, nl) = private_ns();
+    };
     let (a, _b) = veth_pair(&nl);
     let link = LinkRef::from(a.as_str());
     // IFLA_MTU (type 4) is a u32; two bytes fail the kernel's policy
