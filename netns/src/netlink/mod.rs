@@ -256,9 +256,11 @@ impl Netlink {
         &self.ns
     }
 
-    /// How many requests this client has sent to the kernel. A request
-    /// counts when it is sent, whether or not its answer then arrives or
-    /// decodes; each attempt of a retried dump counts.
+    /// How many round trips this client has made: datagrams of requests
+    /// sent to the kernel. One counts when it is sent, whether or not its
+    /// answer then arrives or decodes. Each attempt of a retried dump
+    /// counts; requests sent together in one datagram (a move-and-rename by
+    /// index reads the link in the same one) count once.
     pub fn round_trips(&self) -> u64 {
         self.round_trips.load(Ordering::Relaxed)
     }
