@@ -30,6 +30,8 @@ pub enum Marker {
     Begin(String),
     /// A test binary ended with this exit status.
     End { name: String, rc: i32 },
+    /// A test binary left the lab different from how it found it.
+    Dirty { name: String, detail: String },
     /// Everything ran; `true` when all of it passed.
     Result(bool),
 }
@@ -48,6 +50,13 @@ impl Marker {
                 Some(Self::End {
                     name: name.to_string(),
                     rc: rc.parse().ok()?,
+                })
+            }
+            "dirty" => {
+                let (name, detail) = arg.split_once(": ")?;
+                Some(Self::Dirty {
+                    name: name.to_string(),
+                    detail: detail.to_string(),
                 })
             }
             "result" => match arg {
@@ -199,13 +208,46 @@ cd /tmp
                 .map(|a| format!(" {}", shell_quote(a)))
                 .collect();
             s.push_str(&format!(
-                r#"lab_failed=0
+                r#"# What a test binary must leave as it found it (docs/testing.md), as far
+# as the host side shows it. MACs are left out: re-created VFs get new ones.
+lab_state() {{
+    /usr/sbin/ip netns list
+    ls /sys/class/net
+    for pf in $(echo "$pfs" | tr , ' '); do
+        d=/sys/class/net/$pf
+        echo "$pf numvfs=$(cat $d/device/sriov_numvfs) mtu=$(cat $d/mtu) flags=$(cat $d/flags)"
+        /usr/sbin/ip link show dev "$pf" | sed -n 's/^ *\(vf [0-9]*\) *link\/ether [0-9a-f:]* brd [0-9a-f:]*,*/\1/p'
+        for vf in $d/device/virtfn*; do
+            for n in "$vf"/net/*; do
+                [ -e "$n" ] && echo "${{vf##*/}} ${{n##*/}} mtu=$(cat "$n/mtu") flags=$(cat "$n/flags")"
+            done
+        done
+    done
+}}
+lab_check() {{
+    # A deleted namespace hands its devices back asynchronously: look again
+    # for a while before blaming the binary.
+    tries=0
+    while lab_state > /run/lab-state.now; ! cmp -s /run/lab-state /run/lab-state.now; do
+        tries=$((tries + 1))
+        if [ $tries -gt 20 ]; then
+            echo "{MARK} dirty $1: $(diff /run/lab-state /run/lab-state.now | grep '^[-+][^-+]' | head -6 | tr '\n' ' ')"
+            lab_failed=1
+            break
+        fi
+        sleep 0.25
+    done
+    mv /run/lab-state.now /run/lab-state
+}}
+lab_failed=0
+lab_state > /run/lab-state
 lab_run() {{
     echo "{MARK} begin $1"
     (cd "$2" && CARGO_MANIFEST_DIR="$2" exec {GUEST_TESTS}/"$1" --include-ignored --test-threads=1{args})
     rc=$?
     echo "{MARK} end $1 rc=$rc"
     [ $rc = 0 ] || lab_failed=1
+    lab_check "$1"
 }}
 "#
             ));
@@ -311,6 +353,26 @@ mod tests {
     }
 
     #[test]
+    fn the_lab_is_checked_after_every_binary() {
+        let s = init_script(&modules(), &tests_payload(&[]));
+        let baseline = s.find("lab_state > /run/lab-state\n").unwrap();
+        assert!(baseline < s.find("lab_run netplumb_vf").unwrap());
+        assert!(s.contains("    [ $rc = 0 ] || lab_failed=1\n    lab_check \"$1\"\n"));
+    }
+
+    #[test]
+    fn dirty_markers_parse() {
+        assert_eq!(
+            Marker::parse("@@lab dirty lab-1: +rig-a-1 -eth7 "),
+            Some(Marker::Dirty {
+                name: "lab-1".into(),
+                detail: "+rig-a-1 -eth7".into()
+            })
+        );
+        assert_eq!(Marker::parse("@@lab dirty lab-1"), None);
+    }
+
+    #[test]
     fn user_arguments_are_quoted() {
         let s = init_script(&modules(), &tests_payload(&["lab_bond", "a b; reboot"]));
         assert!(s.contains("--test-threads=1 lab_bond 'a b; reboot')\n"));
@@ -348,6 +410,10 @@ mod tests {
                 .replace("$*", "why")
                 .replace("$pfs", "a,b")
                 .replace("$vmnic", "c");
+            let line = match line.split_once("$(") {
+                Some((head, _)) => format!("{head}detail"),
+                None => line,
+            };
             assert!(Marker::parse(&line).is_some(), "{line}");
         }
     }

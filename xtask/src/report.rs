@@ -140,6 +140,13 @@ impl Report {
                     }
                 }
             }
+            Marker::Dirty { name, detail } => {
+                self.failed += 1;
+                self.failures.push(format!(
+                    "{name}: left the lab changed (- before, + after): {}",
+                    detail.trim()
+                ));
+            }
             Marker::Result(ok) => self.guest_result = Some(ok),
         }
     }
@@ -347,6 +354,24 @@ test b ... @@lab end netplumb_netns-3 rc=139
         let mut r = feed("@@lab abort: insmod igb\n");
         r.finish(&exited());
         assert_eq!(r.failures, ["guest gave up: insmod igb"]);
+    }
+
+    #[test]
+    fn a_binary_that_leaves_the_lab_changed_is_named() {
+        let text = "\
+@@lab begin lab_attach-1
+test result: ok. 3 passed; 0 failed; 0 ignored; 0 measured; 0 filtered out; finished in 1.00s
+@@lab end lab_attach-1 rc=0
+@@lab dirty lab_attach-1: +rig-a-7 -eth7 
+@@lab result failed
+";
+        let mut r = feed(text);
+        r.finish(&exited());
+        assert_eq!((r.passed, r.failed), (3, 1));
+        assert_eq!(
+            r.failures,
+            ["lab_attach-1: left the lab changed (- before, + after): +rig-a-7 -eth7"]
+        );
     }
 
     #[test]
