@@ -231,7 +231,7 @@ lab_check() {{
     while lab_state > /run/lab-state.now; ! cmp -s /run/lab-state /run/lab-state.now; do
         tries=$((tries + 1))
         if [ $tries -gt 20 ]; then
-            echo "{MARK} dirty $1: $(diff /run/lab-state /run/lab-state.now | grep '^[-+][^-+]' | head -6 | tr '\n' ' ')"
+            echo "{MARK} dirty $1: $(diff /run/lab-state /run/lab-state.now | grep '^[-+][^-+]' | head -6 | sed 's/$/;/' | tr '\n' ' ')"
             lab_failed=1
             break
         fi
