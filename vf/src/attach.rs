@@ -128,32 +128,17 @@ pub struct AttachUndo {
     pub pod_name: IfName,
     /// The netdev as it was in the host namespace.
     pub host: NetdevState,
-    /// The PF-side settings to put back (the administrative MAC, when
-    /// attaching changed it).
+    /// The PF-side settings to put back: the administrative MAC, when a
+    /// PF is visible.
     pub pf_side: VfSettings,
 }
 
-impl Host {
-    /// Moves the VF's netdev into `pod` as `spec.name`, with `spec`'s MAC
-    /// and MTU, and brings it up.
-    ///
-    /// `state` is the VF's [`snapshot`](Self::snapshot), taken before. The
-    /// MAC goes first to the PF as the VF's administrative MAC (when a PF is
-    /// visible and the MAC differs), then the netdev moves, is renamed, gets
-    /// its MAC, MTU and an alias naming its host name, and comes up, all in
-    /// one `RTM_SETLINK`. So an attach costs two round trips, or one
-    /// without a new MAC.
-    ///
-    /// On failure everything done is undone (the netdev is brought back if
-    /// it moved) before the error is returned. A VF without a netdev (a
-    /// DPDK VF) is not moved: [`Error::NoNetdev`]; its PF-side settings
-    /// still work through [`configure`](Self::configure).
-    pub fn attach(
-        &self,
-        state: &VfState,
-        pod: &NetNs,
-        spec: &AttachSpec,
-    ) -> Result<AttachUndo, Error> {
+impl AttachUndo {
+    /// What [`Host::attach`] of these arguments will hand back, for
+    /// journalling before the move. Fails as attach does for a VF without a
+    /// netdev ([`Error::NoNetdev`]) or a multicast or zero MAC
+    /// ([`Error::InvalidSetting`]).
+    pub fn new(state: &VfState, pod: &NetNs, spec: &AttachSpec) -> Result<AttachUndo, Error> {
         let vf = &state.vf;
         let host = state.netdev.as_ref().ok_or_else(|| Error::NoNetdev {
             vf: vf.clone(),
@@ -167,27 +152,51 @@ impl Host {
                 expected: "a unicast MAC (first octet even) that is not all zeros",
             });
         }
-        let pf_side = match (spec.mac, &state.config) {
-            (Some(mac), Some(config)) => {
-                self.configure_from(
-                    vf,
-                    config,
-                    &VfSettings {
-                        mac: Some(mac),
-                        ..Default::default()
-                    },
-                )?
-                .restore
-            }
-            _ => VfSettings::default(),
+        // The administrative MAC is put back even when attach leaves it: a
+        // VF that sets its own MAC shows it in its PF's table (igb does),
+        // and bringing the netdev back sets its MAC.
+        let pf_side = match &state.config {
+            Some(config) => VfSettings {
+                mac: Some(config.mac),
+                ..Default::default()
+            },
+            None => VfSettings::default(),
         };
-        let undo = AttachUndo {
+        Ok(AttachUndo {
             vf: vf.clone(),
             pod: NsRef::of(pod),
             pod_name: spec.name.clone(),
             host: host.clone(),
             pf_side,
-        };
+        })
+    }
+}
+
+impl Host {
+    /// Moves the VF's netdev into `pod` as `spec.name`, with `spec`'s MAC
+    /// and MTU, and brings it up.
+    ///
+    /// `state` is the VF's [`snapshot`](Self::snapshot), taken before. The
+    /// netdev moves, is renamed, gets its MAC, MTU and an alias naming its
+    /// host name, and comes up, all in one `RTM_SETLINK`; then the MAC goes
+    /// to the PF as the VF's administrative MAC (when a PF is visible and
+    /// the MAC differs). So an attach costs two round trips, or one without
+    /// a new MAC. What it returns is [`AttachUndo::new`] of the same
+    /// arguments, which a caller can journal before calling.
+    ///
+    /// On failure everything done is undone (the netdev is brought back if
+    /// it moved) before the error is returned. A VF without a netdev (a
+    /// DPDK VF) is not moved: [`Error::NoNetdev`]; its PF-side settings
+    /// still work through [`configure`](Self::configure).
+    pub fn attach(
+        &self,
+        state: &VfState,
+        pod: &NetNs,
+        spec: &AttachSpec,
+    ) -> Result<AttachUndo, Error> {
+        let undo = AttachUndo::new(state, pod, spec)?;
+        let vf = &state.vf;
+        let host = &undo.host;
         let alias = format!("{HOST_NAME_ALIAS_PREFIX}{}", host.name);
         let change = NetdevChange {
             ns_fd: Some(pod.as_fd().as_raw_fd()),
@@ -212,12 +221,25 @@ impl Host {
                     spec.name
                 ),
             ));
-        match moved {
-            Ok(_) => Ok(undo),
+        // The VF sets its own MAC (in the move) before the PF sets it as
+        // the administrative one: igb refuses a VF's own MAC change once
+        // the PF has set one for it, while this order suits both.
+        let pf_side = moved.and_then(|_| match (spec.mac, &state.config) {
+            (Some(mac), Some(config)) => {
+                let settings = VfSettings {
+                    mac: Some(mac),
+                    ..Default::default()
+                };
+                self.configure_from(vf, config, &settings).map(drop)
+            }
+            _ => Ok(()),
+        });
+        match pf_side {
+            Ok(()) => Ok(undo),
             Err(e) => {
                 // The kernel moves the netdev before anything else in the
                 // message, so a later refusal (MTU, MAC, name) leaves it in
-                // the pod; bring it back. Best effort: the move's error is
+                // the pod; bring it back. Best effort: the first error is
                 // the one to report.
                 let _ = self.detach_in(&undo, Some(pod));
                 Err(e)
@@ -409,6 +431,7 @@ fn vf_link(reply: &RouteNetlinkMessage, marks: &Marks) -> Option<Found> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::VfConfig;
     use netplumb_netns::raw::netlink_packet_route::link::LinkHeader;
 
     fn reply(attributes: Vec<LinkAttribute>, index: u32, up: bool) -> RouteNetlinkMessage {
@@ -499,6 +522,61 @@ mod tests {
         assert_eq!(vf_link(&not_a_link, &marks(Some(perm))), None);
     }
 
+    fn state(config: bool, netdev: bool) -> VfState {
+        let config = config.then_some(VfConfig {
+            mac: MacAddr([2, 0, 0, 0, 0, 7]),
+            vlan: crate::Vlan::NONE,
+            spoofchk: Some(true),
+            trust: Some(false),
+            link_state: crate::VfLinkState::Auto,
+            min_tx_rate: 0,
+            max_tx_rate: 0,
+        });
+        let netdev = netdev.then_some(NetdevState {
+            name: "eth4".parse().unwrap(),
+            index: 7,
+            mac: MacAddr([2, 0, 0, 0, 0, 1]),
+            permanent_mac: None,
+            mtu: 1500,
+            up: false,
+            alias: None,
+        });
+        VfState {
+            vf: VfId::on_pf("0000:01:10.2".parse().unwrap(), "eth0".parse().unwrap(), 1),
+            config,
+            netdev,
+        }
+    }
+
+    #[test]
+    fn the_undo_is_known_before_the_move() {
+        let pod = NetNs::current().unwrap();
+        let spec = AttachSpec::new("net1".parse().unwrap()).mac(MacAddr([2, 0, 0, 0, 0, 9]));
+        let undo = AttachUndo::new(&state(true, true), &pod, &spec).unwrap();
+        assert_eq!(undo.pod, NsRef::of(&pod));
+        assert_eq!(undo.pod_name.as_str(), "net1");
+        assert_eq!(undo.host.name.as_str(), "eth4");
+        assert_eq!(undo.pf_side.mac, Some(MacAddr([2, 0, 0, 0, 0, 7])));
+        let in_a_vm = AttachUndo::new(&state(false, true), &pod, &spec).unwrap();
+        assert!(in_a_vm.pf_side.is_empty());
+    }
+
+    #[test]
+    fn dpdk_vfs_and_bad_macs_are_refused_before_anything_moves() {
+        let pod = NetNs::current().unwrap();
+        let spec = AttachSpec::new("net1".parse().unwrap());
+        let err = AttachUndo::new(&state(true, false), &pod, &spec).unwrap_err();
+        assert!(matches!(err, Error::NoNetdev { .. }), "{err}");
+        for mac in [MacAddr([1, 0, 0x5e, 0, 0, 1]), MacAddr::default()] {
+            let err =
+                AttachUndo::new(&state(true, true), &pod, &spec.clone().mac(mac)).unwrap_err();
+            assert!(
+                matches!(err, Error::InvalidSetting { field: "mac", .. }),
+                "{err}"
+            );
+        }
+    }
+
     #[test]
     fn undo_records_round_trip_through_json() {
         let undo = AttachUndo {
@@ -510,13 +588,8 @@ mod tests {
             },
             pod_name: "net1".parse().unwrap(),
             host: NetdevState {
-                name: "eth4".parse().unwrap(),
-                index: 7,
-                mac: MacAddr([2, 0, 0, 0, 0, 1]),
-                permanent_mac: None,
-                mtu: 1500,
-                up: false,
                 alias: Some("uplink".into()),
+                ..state(true, true).netdev.unwrap()
             },
             pf_side: VfSettings {
                 mac: Some(MacAddr::default()),

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{host, lab_pfs, lab_vf, lab_vm_nic, wait_for_vf_netdevs, Restore};
+use common::{assert_as_before, host, lab_pfs, lab_vf, lab_vm_nic, wait_for_vf_netdevs, Restore};
 use netplumb_netns::MacAddr;
 use netplumb_vf::{Error, VfAttribute, VfLinkState, VfSettings, Vlan, VlanProto};
 
@@ -160,26 +160,33 @@ fn lab_num_vfs_goes_7_3_7_and_sysfs_and_netlink_agree() {
     let before: Vec<_> = (0..7)
         .map(|i| host.snapshot(&lab_vf(&host, 1, i)).unwrap())
         .collect();
-    /// Puts the PF back at 7 VFs with their recorded settings.
+    /// Puts the PF back at 7 VFs, each restored as recorded (the new
+    /// netdevs get the old names, MACs and settings), even on failure.
     struct Back<'a>(&'a netplumb_vf::Host, &'a [netplumb_vf::VfState]);
     impl Drop for Back<'_> {
         fn drop(&mut self) {
             let pf = &lab_pfs()[1];
-            let _ = self.0.sysfs().set_num_vfs(pf, 7);
+            if let Err(e) = self.0.sysfs().set_num_vfs(pf, 7) {
+                eprintln!("putting {pf} back at 7 VFs: {e}");
+            }
             wait_for_vf_netdevs(self.0.sysfs(), pf, 7);
             for state in self.1 {
-                if let Some(config) = &state.config {
-                    let _ = self.0.configure(&state.vf, &config.to_settings());
+                if let Err(e) = self.0.restore(state) {
+                    eprintln!("restoring {}: {e}", state.vf);
                 }
             }
         }
     }
-    let _back = Back(&host, &before);
+    let back = Back(&host, &before);
 
     for count in [3u32, 7] {
         let change = sysfs.set_num_vfs(pf, count).unwrap();
         assert_eq!(change.to, count);
-        wait_for_vf_netdevs(sysfs, pf, count as usize);
+        assert_eq!(
+            wait_for_vf_netdevs(sysfs, pf, count as usize),
+            count as usize,
+            "{pf}: VF netdevs after 30 s"
+        );
         let nic = sysfs.pf(pf).unwrap();
         let link = host.netlink().link(pf).unwrap();
         assert_eq!(nic.num_vfs, count);
@@ -189,9 +196,8 @@ fn lab_num_vfs_goes_7_3_7_and_sysfs_and_netlink_agree() {
             assert_eq!(vf.index(), Some(info.index));
         }
     }
+    drop(back);
     for state in &before {
-        let config = state.config.as_ref().unwrap();
-        host.configure(&state.vf, &config.to_settings()).unwrap();
-        assert_eq!(&host.vf_config(&state.vf).unwrap(), config);
+        assert_as_before(&host, state);
     }
 }

@@ -113,24 +113,47 @@ impl Drop for Restore<'_> {
     }
 }
 
-/// Waits until every VF of `pf` has its netdev in the host namespace
-/// (igbvf registers them a little after the VFs appear).
-pub fn wait_for_vf_netdevs(sysfs: &Sysfs, pf: &IfName, count: usize) {
+/// Waits up to 30 s until `pf` has `count` VFs, each with its netdev in
+/// the host namespace (igbvf registers them a little after the VFs
+/// appear); returns how many are ready.
+pub fn wait_for_vf_netdevs(sysfs: &Sysfs, pf: &IfName, count: usize) -> usize {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
-        let nic = sysfs.pf(pf).unwrap();
-        let ready = nic
-            .vfs
-            .iter()
-            .filter(|vf| matches!(vf.netdev, VfNetdev::Host(_)))
-            .count();
-        if nic.vfs.len() == count && ready == count {
-            return;
+        let ready = sysfs.pf(pf).map_or(0, |nic| {
+            let ready = nic
+                .vfs
+                .iter()
+                .filter(|vf| matches!(vf.netdev, VfNetdev::Host(_)))
+                .count();
+            if nic.vfs.len() == count {
+                ready
+            } else {
+                0
+            }
+        });
+        if ready == count || Instant::now() >= deadline {
+            return ready;
         }
-        assert!(
-            Instant::now() < deadline,
-            "{pf}: {ready} of {count} VF netdevs after 30 s"
-        );
         std::thread::sleep(Duration::from_millis(50));
     }
+}
+
+/// What restoring puts back: the state without the permanent MAC, which
+/// igbvf changes on its own when it resets with an administrative MAC, and
+/// without the interface index, which a recreated VF's netdev does not
+/// get back.
+pub fn restorable(mut state: VfState) -> VfState {
+    if let Some(netdev) = &mut state.netdev {
+        netdev.permanent_mac = None;
+        netdev.index = 0;
+    }
+    state
+}
+
+/// Checks that the VF is back as `before` records it.
+pub fn assert_as_before(host: &Host, before: &VfState) {
+    let now = host
+        .snapshot(&host.sysfs().vf(before.vf.addr).unwrap())
+        .unwrap();
+    assert_eq!(restorable(now), restorable(before.clone()));
 }
