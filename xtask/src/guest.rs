@@ -113,6 +113,9 @@ pub fn init_script(modules: &[ModuleFile], payload: &Payload) -> String {
 # iproute2 first: busybox has an `ip` applet of its own.
 export PATH=/usr/sbin:/usr/bin:/sbin:/bin
 export RUST_BACKTRACE=1
+# Property tests already ran at full strength on the host; under TCG the
+# same cases cost minutes for nothing the real kernel can add.
+export PROPTEST_CASES=16
 
 lab_poweroff() {{
     # Let the serial console drain before the machine stops.
@@ -342,6 +345,7 @@ mod tests {
         for setup in [
             "sriov_numvfs",
             "export NETPLUMB_LAB=1",
+            "export PROPTEST_CASES=16",
             "NETPLUMB_LAB_CNI_PATH=/lab/cni",
         ] {
             assert!(
