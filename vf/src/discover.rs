@@ -467,7 +467,7 @@ impl Sysfs {
     /// links) the PF's `virtfnN` links are read in order.
     fn vf_index(&self, vf: PciAddr, pf: PciAddr, pf_dir: &Path) -> Result<u32, Error> {
         let device = Device::Pf(pf);
-        if let Some(index) = self.vf_index_by_offset(vf, pf, pf_dir)? {
+        if let Some(index) = self.vf_index_by_offset(vf, pf, pf_dir) {
             if self.virtfn_target(&device, pf_dir, index)? == Some(vf) {
                 return Ok(index);
             }
@@ -486,32 +486,24 @@ impl Sysfs {
         })
     }
 
-    fn vf_index_by_offset(
-        &self,
-        vf: PciAddr,
-        pf: PciAddr,
-        pf_dir: &Path,
-    ) -> Result<Option<u32>, Error> {
+    fn vf_index_by_offset(&self, vf: PciAddr, pf: PciAddr, pf_dir: &Path) -> Option<u32> {
         if vf.domain() != pf.domain() {
-            return Ok(None);
+            return None;
         }
-        let device = Device::Pf(pf);
-        // These are hints checked against a virtfn link, so a malformed one
-        // only means taking the slower path.
-        let hint = |file: &str| -> Result<Option<u32>, Error> {
-            Ok(self
-                .read_attr_opt(&device, &pf_dir.join(file))?
-                .and_then(|text| text.parse().ok()))
+        // These are hints checked against a virtfn link, so one that is
+        // missing, unreadable or malformed only means taking the slower path.
+        let hint = |file: &str| -> Option<u32> {
+            self.read_raw(&pf_dir.join(file)).ok()?.trim().parse().ok()
         };
-        let (Some(offset), Some(stride)) = (hint("sriov_offset")?, hint("sriov_stride")?) else {
-            return Ok(None);
+        let (Some(offset), Some(stride)) = (hint("sriov_offset"), hint("sriov_stride")) else {
+            return None;
         };
         let distance = i64::from(vf.routing_id()) - i64::from(pf.routing_id()) - i64::from(offset);
         let stride = i64::from(stride);
         if stride == 0 || distance < 0 || distance % stride != 0 {
-            return Ok(None);
+            return None;
         }
-        Ok(u32::try_from(distance / stride).ok())
+        u32::try_from(distance / stride).ok()
     }
 
     /// Reads a VF whose place on its PF (if any) is already known.

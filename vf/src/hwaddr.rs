@@ -3,7 +3,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use crate::Error;
+use crate::{Error, MacAddr};
 
 /// Longest hardware address a netdev can have (`MAX_ADDR_LEN`).
 const MAX_LEN: usize = 32;
@@ -26,6 +26,18 @@ impl HwAddr {
     /// The address bytes.
     pub fn as_bytes(&self) -> &[u8] {
         &self.0
+    }
+
+    /// The address as an Ethernet MAC, when it is 6 bytes long; `None` for
+    /// other link types (a 20-byte InfiniBand address, say).
+    ///
+    /// ```
+    /// use netplumb_vf::{HwAddr, MacAddr};
+    /// let mac: HwAddr = "02:00:5e:10:00:01".parse().unwrap();
+    /// assert_eq!(mac.to_mac(), Some(MacAddr([0x02, 0x00, 0x5e, 0x10, 0x00, 0x01])));
+    /// ```
+    pub fn to_mac(&self) -> Option<MacAddr> {
+        MacAddr::from_slice(&self.0)
     }
 }
 
@@ -87,6 +99,20 @@ mod tests {
     }
 
     #[test]
+    fn only_six_byte_addresses_are_macs() {
+        let mac: HwAddr = "02:00:5e:10:00:01".parse().unwrap();
+        assert_eq!(
+            mac.to_mac(),
+            Some(MacAddr([0x02, 0x00, 0x5e, 0x10, 0x00, 0x01]))
+        );
+        for other in ["02:00:5e:10:00", "02:00:5e:10:00:01:02", "00"] {
+            assert_eq!(other.parse::<HwAddr>().unwrap().to_mac(), None, "{other}");
+        }
+        let ib = "00:00:10:29:fe:80:00:00:00:00:00:00:0c:42:a1:03:00:4d:27:1e";
+        assert_eq!(ib.parse::<HwAddr>().unwrap().to_mac(), None);
+    }
+
+    #[test]
     fn rejects_malformed() {
         for bad in [
             "",
@@ -96,11 +122,22 @@ mod tests {
             "00::11",
             "+0:00",
         ] {
-            let err = bad.parse::<HwAddr>().unwrap_err().to_string();
-            assert!(err.contains("02:00:5e:10:00:01"), "{bad:?}: {err}");
+            let err = bad.parse::<HwAddr>().unwrap_err();
+            assert!(
+                matches!(&err, Error::InvalidHwAddr { input } if input == bad),
+                "{bad:?}: the error holds the input: {err:?}"
+            );
+            assert!(
+                err.to_string()
+                    .starts_with(&format!("invalid hardware address {bad:?}: ")),
+                "{bad:?}: error quotes the input: {err}"
+            );
         }
         let too_long = vec!["00"; 33].join(":");
-        assert!(too_long.parse::<HwAddr>().is_err());
+        assert!(matches!(
+            too_long.parse::<HwAddr>(),
+            Err(Error::InvalidHwAddr { input }) if input == too_long
+        ));
     }
 
     proptest! {
@@ -108,6 +145,15 @@ mod tests {
         fn display_then_parse_is_identity(bytes in proptest::collection::vec(any::<u8>(), 1..=32)) {
             let addr = HwAddr(bytes);
             prop_assert_eq!(addr.to_string().parse::<HwAddr>().unwrap(), addr);
+        }
+
+        #[test]
+        fn to_mac_keeps_the_bytes(bytes in proptest::collection::vec(any::<u8>(), 1..=32)) {
+            let mac = HwAddr(bytes.clone()).to_mac();
+            prop_assert_eq!(mac.is_some(), bytes.len() == 6);
+            if let Some(mac) = mac {
+                prop_assert_eq!(mac.octets().to_vec(), bytes);
+            }
         }
 
         #[test]

@@ -172,11 +172,16 @@ mod tests {
             ("x:0000:01:10.0", "domain"),
             ("0000:01:+1.0", "device"),
         ] {
-            let err = input.parse::<PciAddr>().unwrap_err().to_string();
+            let err = input.parse::<PciAddr>().unwrap_err();
+            assert!(
+                matches!(&err, Error::InvalidPciAddr { input: held, .. } if held == input),
+                "{input:?}: the error holds the input: {err:?}"
+            );
+            let err = err.to_string();
             assert!(err.contains(needle), "{input:?}: {err}");
             assert!(
-                err.contains("0000:01:10.0"),
-                "{input:?}: error shows the right form: {err}"
+                err.starts_with(&format!("invalid PCI address {input:?}: ")),
+                "{input:?}: error quotes the input: {err}"
             );
         }
     }

@@ -157,20 +157,32 @@ fn files_beside_the_netdevs_are_not_netdevs() {
 
 #[test]
 fn vf_index_is_found_without_offset_files_and_despite_wrong_ones() {
-    for (offset_files, stride) in [(false, 2), (true, 2)] {
+    // How the offset and stride hints are broken, if at all.
+    enum Hints {
+        Absent,
+        Wrong,
+        Unreadable,
+    }
+    for hints in [Hints::Absent, Hints::Wrong, Hints::Unreadable] {
         let fake = FakeSysfs::new().unwrap();
         let mut pf = FakeNic::pf(addr(PF0), "enp1s0f0", 7, 7);
-        pf.sriov.as_mut().unwrap().offset_files = offset_files;
-        pf.sriov.as_mut().unwrap().stride = stride;
+        pf.sriov.as_mut().unwrap().offset_files = !matches!(hints, Hints::Absent);
         fake.add(&pf).unwrap();
-        if offset_files {
+        let stride = fake.device_dir(addr(PF0)).join("sriov_stride");
+        match hints {
+            Hints::Absent => {}
             // Hints that disagree with the links must not win.
-            fs::write(fake.device_dir(addr(PF0)).join("sriov_stride"), "4\n").unwrap();
+            Hints::Wrong => fs::write(&stride, "4\n").unwrap(),
+            // A hint that cannot be read (EISDIR) only means the slow path.
+            Hints::Unreadable => {
+                fs::remove_file(&stride).unwrap();
+                fs::create_dir(&stride).unwrap();
+            }
         }
         let sysfs = fake.sysfs();
         for index in 0..7 {
             let vf = sysfs.vf(pf.vf_addr(index).unwrap()).unwrap();
-            assert_eq!(vf.index(), Some(index), "offset files: {offset_files}");
+            assert_eq!(vf.index(), Some(index));
         }
     }
 }
