@@ -106,12 +106,17 @@ impl Sysfs {
                 if !self.is_network(&device, &dir)? {
                     return Err(Error::NotVf {
                         addr,
+                        path: self.full(&dir.join("class")),
                         reason: "it has no physfn link and is not a network device",
                     });
                 }
-                if self.exists(&device, &dir.join("sriov_totalvfs"))? {
+                // The same rule as Nic::is_sriov: a function that can have
+                // no VFs may itself be a VF seen from inside a VM.
+                let total_vfs = dir.join("sriov_totalvfs");
+                if self.read_u32_opt(&device, &total_vfs)?.unwrap_or(0) > 0 {
                     return Err(Error::NotVf {
                         addr,
+                        path: self.full(&total_vfs),
                         reason: "it is an SR-IOV physical function",
                     });
                 }
@@ -138,6 +143,7 @@ impl Sysfs {
                 pf: pf.clone(),
                 index,
                 num_vfs,
+                path: self.full(&virtfn(&pf_dir, index)),
             });
         };
         let dir = pci_dir(addr);

@@ -241,11 +241,13 @@ pub enum Error {
 
     /// The device is not a virtual function, nor a NIC that could be one
     /// passed into a VM.
-    #[error("{addr} is not a VF: {reason}")]
+    #[error("{addr} is not a VF: {reason} ({path})")]
     NotVf {
         /// The device.
         addr: PciAddr,
-        /// Why not.
+        /// The file that shows it.
+        path: PathBuf,
+        /// What that file shows.
         reason: &'static str,
     },
 
@@ -261,7 +263,7 @@ pub enum Error {
     },
 
     /// The PF has no VF with this index.
-    #[error("PF {pf} has no VF {index} (numvfs {num_vfs})")]
+    #[error("PF {pf} has no VF {index} (numvfs {num_vfs}): {path} does not exist")]
     NoSuchVf {
         /// The PF.
         pf: IfName,
@@ -269,6 +271,8 @@ pub enum Error {
         index: u32,
         /// How many VFs the PF has enabled.
         num_vfs: u32,
+        /// The PF's `virtfnN` link for that index.
+        path: PathBuf,
     },
 
     /// A VF's `physfn` names a PF none of whose `virtfnN` links lead back.
@@ -361,7 +365,7 @@ pub enum Error {
     },
 
     /// More VFs asked for than the PF supports.
-    #[error("PF {pf}: cannot enable {requested} VFs, sriov_totalvfs is {total}")]
+    #[error("PF {pf}: cannot enable {requested} VFs, sriov_totalvfs is {total} ({path})")]
     TooManyVfs {
         /// The PF.
         pf: IfName,
@@ -369,6 +373,8 @@ pub enum Error {
         requested: u32,
         /// The PF's `sriov_totalvfs`.
         total: u32,
+        /// The `sriov_totalvfs` file.
+        path: PathBuf,
     },
 
     /// Writing `sriov_numvfs` failed.

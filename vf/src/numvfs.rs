@@ -56,6 +56,7 @@ impl Sysfs {
                 pf: pf.clone(),
                 requested: count,
                 total,
+                path: self.full(&total_path),
             });
         }
         let numvfs = dir.join("sriov_numvfs");

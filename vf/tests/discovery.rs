@@ -115,7 +115,13 @@ fn missing_vf_index_names_the_pf_and_its_count() {
     let fake = FakeSysfs::new().unwrap();
     fake.add(&FakeNic::pf(addr(PF1), "enp1s0f1", 8, 7)).unwrap();
     let err = fake.sysfs().vf_by_index(&name("enp1s0f1"), 9).unwrap_err();
-    assert_eq!(err.to_string(), "PF enp1s0f1 has no VF 9 (numvfs 7)");
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "PF enp1s0f1 has no VF 9 (numvfs 7): {} does not exist",
+            fake.path("bus/pci/devices/0000:01:00.1/virtfn9").display()
+        )
+    );
     let plain = FakeSysfs::new().unwrap();
     plain
         .add(&FakeNic::plain(addr("0000:03:00.0"), "eth9"))
@@ -129,9 +135,13 @@ fn vf_by_netdev_refuses_pfs_and_software_devices() {
     let fake = two_pfs();
     let sysfs = fake.sysfs();
     let err = sysfs.vf_by_netdev(&name("enp1s0f0")).unwrap_err();
-    assert!(
-        err.to_string().contains("is an SR-IOV physical function"),
-        "{err}"
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "{PF0} is not a VF: it is an SR-IOV physical function ({})",
+            fake.path(format!("bus/pci/devices/{PF0}/sriov_totalvfs"))
+                .display()
+        )
     );
     // A software device: a class/net entry with no device link.
     fs::create_dir_all(fake.path("devices/virtual/net/lo")).unwrap();
@@ -236,6 +246,23 @@ fn vf_in_a_vm_is_a_nic_without_physfn() {
 }
 
 #[test]
+fn nic_that_can_have_no_vfs_is_a_vf_in_a_vm_by_every_rule() {
+    // Some NICs carry an SR-IOV capability with TotalVFs 0: they cannot
+    // have VFs, so they are not PFs, and inside a VM such a NIC may be a VF.
+    let fake = FakeSysfs::new().unwrap();
+    let nic = FakeNic::plain(addr("0000:00:05.0"), "ens5");
+    fake.add(&nic).unwrap();
+    fs::write(fake.device_dir(nic.addr).join("sriov_totalvfs"), "0\n").unwrap();
+    let sysfs = fake.sysfs();
+    let inventory = sysfs.inventory().unwrap();
+    assert!(!inventory.interfaces[0].is_sriov());
+    let vf = sysfs.vf(nic.addr).unwrap();
+    assert_eq!((&vf.pf, vf.netdev_name()), (&None, Some(&name("ens5"))));
+    let err = sysfs.pf(&name("ens5")).unwrap_err();
+    assert!(matches!(err, Error::NotPf { .. }), "{err}");
+}
+
+#[test]
 fn non_network_device_without_physfn_is_not_a_vf() {
     let fake = FakeSysfs::new().unwrap();
     let mut nvme = FakeNic::plain(addr("0000:00:06.0"), "unused0");
@@ -244,6 +271,10 @@ fn non_network_device_without_physfn_is_not_a_vf() {
     fake.add(&nvme).unwrap();
     let err = fake.sysfs().vf(nvme.addr).unwrap_err();
     assert!(err.to_string().contains("not a network device"), "{err}");
+    assert!(
+        matches!(&err, Error::NotVf { path, .. } if path.ends_with("0000:00:06.0/class")),
+        "{err:?}"
+    );
     assert_eq!(fake.sysfs().inventory().unwrap().interfaces, []);
 }
 

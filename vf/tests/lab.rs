@@ -39,7 +39,11 @@ fn lab_igb_pfs_show_seven_vfs_each() {
         let err = sysfs.vf_by_index(&pf_name, 7).unwrap_err();
         assert_eq!(
             err.to_string(),
-            format!("PF {pf_name} has no VF 7 (numvfs 7)")
+            format!(
+                "PF {pf_name} has no VF 7 (numvfs 7): /sys/bus/pci/devices/{}/virtfn7 \
+                 does not exist",
+                pf.addr
+            )
         );
     }
 }

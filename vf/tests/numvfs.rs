@@ -74,7 +74,11 @@ fn too_many_vfs_is_refused_before_any_write() {
     let err = result.unwrap_err();
     assert_eq!(
         err.to_string(),
-        "PF enp1s0f0: cannot enable 8 VFs, sriov_totalvfs is 7"
+        format!(
+            "PF enp1s0f0: cannot enable 8 VFs, sriov_totalvfs is 7 ({})",
+            fake.path("class/net/enp1s0f0/device/sriov_totalvfs")
+                .display()
+        )
     );
     assert_eq!(fs::read_to_string(numvfs_file(&fake)).unwrap(), "2\n");
 }
