@@ -4,40 +4,21 @@
 use netplumb_netns::raw::netlink_packet_core::{NLM_F_CREATE, NLM_F_ECHO, NLM_F_EXCL};
 use netplumb_netns::raw::netlink_packet_route::link::LinkAttribute;
 use netplumb_netns::raw::netlink_packet_route::RouteNetlinkMessage;
-use netplumb_netns::{LinkInfo, LinkRef, NetNs, Netlink};
+use netplumb_netns::{IfName, LinkInfo, LinkRef};
 
 use crate::config::{BondConfig, PortFacts, Warning, MAX_MTU};
 use crate::error::Step;
+use crate::namespace::{Home, Pod};
 use crate::nl::{self, PortChange};
 use crate::record::{BondRecord, PortRecord};
 use crate::release::restore;
 use crate::Error;
 
-/// A network namespace and a netlink client bound to it.
-///
-/// The client must have been opened from that namespace
-/// ([`NetNs::netlink`]); the pair lets a step both work inside the
-/// namespace and move links into it.
-#[derive(Debug, Clone, Copy)]
-pub struct Namespace<'a> {
-    /// The namespace.
-    pub ns: &'a NetNs,
-    /// A netlink client bound to it.
-    pub netlink: &'a Netlink,
-}
-
-impl<'a> Namespace<'a> {
-    /// Pairs `ns` with `netlink`, a client opened from it.
-    pub fn new(ns: &'a NetNs, netlink: &'a Netlink) -> Namespace<'a> {
-        Namespace { ns, netlink }
-    }
-}
-
 /// A port to enslave, and what the caller knows of it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Port {
     /// Its interface name, in the namespace it starts in.
-    pub name: String,
+    pub name: IfName,
     /// Whether it is an SR-IOV VF, for the [`Warning`]s. The caller knows:
     /// sysfs does not follow a pod's namespace.
     pub is_vf: bool,
@@ -45,19 +26,13 @@ pub struct Port {
 
 impl Port {
     /// An SR-IOV VF named `name`.
-    pub fn vf(name: impl Into<String>) -> Port {
-        Port {
-            name: name.into(),
-            is_vf: true,
-        }
+    pub fn vf(name: IfName) -> Port {
+        Port { name, is_vf: true }
     }
 
     /// A port that is not an SR-IOV VF.
-    pub fn other(name: impl Into<String>) -> Port {
-        Port {
-            name: name.into(),
-            is_vf: false,
-        }
+    pub fn other(name: IfName) -> Port {
+        Port { name, is_vf: false }
     }
 }
 
@@ -69,8 +44,8 @@ impl Port {
 #[derive(Debug)]
 #[must_use = "a plan changes nothing until it is applied"]
 pub struct Plan<'a> {
-    pod: Namespace<'a>,
-    home: Option<Namespace<'a>>,
+    pod: &'a Pod<'a>,
+    home: Option<&'a Home<'a>>,
     config: BondConfig,
     ports: Vec<Planned>,
     record: BondRecord,
@@ -80,7 +55,7 @@ pub struct Plan<'a> {
 /// One port as [`plan`] found it.
 #[derive(Debug)]
 struct Planned {
-    name: String,
+    name: IfName,
     /// Its index at home, when it is moved in first.
     home_index: Option<u32>,
     /// Its index in the pod, when it is there already.
@@ -112,17 +87,17 @@ pub struct Created {
 /// bond's, and no link in `pod` may have the bond's name (or, with `home`,
 /// a port's).
 pub fn plan<'a>(
-    pod: Namespace<'a>,
-    home: Option<Namespace<'a>>,
+    pod: &'a Pod<'a>,
+    home: Option<&'a Home<'a>>,
     config: &BondConfig,
     ports: &[Port],
 ) -> Result<Plan<'a>, Error> {
     // What can be checked without the kernel is, so bad input fails
     // before any lookup; MTUs are checked again once known.
-    let unknown_mtu: Vec<PortFacts<'_>> = ports
+    let unknown_mtu: Vec<PortFacts> = ports
         .iter()
         .map(|p| PortFacts {
-            name: &p.name,
+            name: p.name.clone(),
             mtu: MAX_MTU,
             is_vf: p.is_vf,
         })
@@ -130,14 +105,14 @@ pub fn plan<'a>(
     config.check(&unknown_mtu)?;
 
     let bond = &config.name;
-    let lookup_err = |port: Option<&str>, source| Error::Netlink {
+    let lookup_err = |port: Option<&IfName>, source| Error::Netlink {
         bond: bond.clone(),
         step: Step::LookUp,
-        port: port.map(String::from),
+        port: port.cloned(),
         source: Box::new(source),
     };
-    let pod_links = pod.netlink.links().map_err(|e| lookup_err(None, e))?;
-    let taken = |name: &str| pod_links.iter().any(|l| l.name == name);
+    let pod_links = pod.netlink().links().map_err(|e| lookup_err(None, e))?;
+    let taken = |name: &IfName| pod_links.iter().any(|l| l.name == name.as_str());
     if taken(bond) {
         return Err(Error::NameTaken {
             bond: bond.clone(),
@@ -155,13 +130,16 @@ pub fn plan<'a>(
                         name: port.name.clone(),
                     });
                 }
-                match home.netlink.link(port.name.as_str()) {
+                match home.netlink().link(&port.name) {
                     Ok(link) => Some(link),
                     Err(e) if e.is_no_such_link() => None,
                     Err(e) => return Err(lookup_err(Some(&port.name), e)),
                 }
             }
-            None => pod_links.iter().find(|l| l.name == port.name).cloned(),
+            None => pod_links
+                .iter()
+                .find(|l| l.name == port.name.as_str())
+                .cloned(),
         };
         let link = link.ok_or_else(|| Error::PortNotFound {
             bond: bond.clone(),
@@ -187,11 +165,11 @@ pub fn plan<'a>(
         found.push((link, home.is_some()));
     }
 
-    let facts: Vec<PortFacts<'_>> = ports
+    let facts: Vec<PortFacts> = ports
         .iter()
         .zip(&found)
         .map(|(p, (link, _))| PortFacts {
-            name: &p.name,
+            name: p.name.clone(),
             mtu: link.mtu,
             is_vf: p.is_vf,
         })
@@ -200,11 +178,12 @@ pub fn plan<'a>(
 
     let record = BondRecord::new(
         bond.clone(),
-        found
+        ports
             .iter()
-            .map(|(link, from_home)| {
+            .zip(&found)
+            .map(|(port, (link, from_home))| {
                 PortRecord::new(
-                    link.name.clone(),
+                    port.name.clone(),
                     *from_home,
                     link.mac.unwrap_or_default(),
                     link.mtu,
@@ -213,13 +192,14 @@ pub fn plan<'a>(
             })
             .collect(),
     );
-    let planned = found
-        .into_iter()
-        .map(|(link, from_home)| Planned {
+    let planned = ports
+        .iter()
+        .zip(found)
+        .map(|(port, (link, from_home))| Planned {
             up_in_pod: !from_home && link.is_up(),
             home_index: from_home.then_some(link.index),
             pod_index: (!from_home).then_some(link.index),
-            name: link.name,
+            name: port.name.clone(),
         })
         .collect();
     Ok(Plan {
@@ -234,8 +214,8 @@ pub fn plan<'a>(
 
 /// Plans and builds the bond in one go: [`plan`], then [`Plan::apply`].
 pub fn create(
-    pod: Namespace<'_>,
-    home: Option<Namespace<'_>>,
+    pod: &Pod<'_>,
+    home: Option<&Home<'_>>,
     config: &BondConfig,
     ports: &[Port],
 ) -> Result<Created, Error> {
@@ -291,9 +271,9 @@ impl Plan<'_> {
 
     fn build(&self, done: &mut Done) -> Result<u32, Error> {
         let bond = &self.config.name;
-        let fail = |step, port: Option<&str>| {
+        let fail = |step, port: Option<&IfName>| {
             let bond = bond.clone();
-            let port = port.map(String::from);
+            let port = port.cloned();
             move |source| Error::Netlink {
                 bond,
                 step,
@@ -301,15 +281,15 @@ impl Plan<'_> {
                 source: Box::new(source),
             }
         };
-        let pod = self.pod.netlink;
+        let pod = self.pod.netlink();
 
         // Moved ports come first: the bond's options may name them.
         if let Some(home) = self.home {
             for (i, port) in self.ports.iter().enumerate() {
                 done.ports_touched = i + 1;
                 if let Some(index) = port.home_index {
-                    home.netlink
-                        .move_link(index, self.pod.ns, None)
+                    home.netlink()
+                        .move_link(index, self.pod.ns(), None)
                         .map_err(fail(Step::MovePortIn, Some(&port.name)))?;
                 }
             }
@@ -321,14 +301,14 @@ impl Plan<'_> {
                 match port.and_then(|p| p.pod_index) {
                     Some(index) => Some(index),
                     None => Some(
-                        pod.index_of(name.as_str())
+                        pod.index_of(name)
                             .map_err(fail(Step::CreateBond, Some(name)))?,
                     ),
                 }
             }
             None => None,
         };
-        let target = LinkRef::Name(bond.clone());
+        let target = LinkRef::from(bond);
         let echoed = pod
             .raw_request(
                 "create bond",
@@ -341,14 +321,12 @@ impl Plan<'_> {
         // Kernels before 6.3 do not echo a new link; ask for its index then.
         let index = match echoed_index(&echoed, bond) {
             Some(index) => index,
-            None => pod
-                .index_of(bond.as_str())
-                .map_err(fail(Step::CreateBond, None))?,
+            None => pod.index_of(bond).map_err(fail(Step::CreateBond, None))?,
         };
 
         for (i, port) in self.ports.iter().enumerate() {
             done.ports_touched = done.ports_touched.max(i + 1);
-            let link = LinkRef::Name(port.name.clone());
+            let link = LinkRef::from(&port.name);
             // The kernel refuses to enslave a link that is up.
             if port.up_in_pod {
                 pod.set_down(&link)
@@ -381,13 +359,13 @@ struct Done {
 }
 
 /// The index of the link named `name` among the messages the kernel echoed.
-fn echoed_index(replies: &[RouteNetlinkMessage], name: &str) -> Option<u32> {
+fn echoed_index(replies: &[RouteNetlinkMessage], name: &IfName) -> Option<u32> {
     replies.iter().find_map(|m| match m {
         RouteNetlinkMessage::NewLink(link)
             if link
                 .attributes
                 .iter()
-                .any(|a| matches!(a, LinkAttribute::IfName(n) if n == name)) =>
+                .any(|a| matches!(a, LinkAttribute::IfName(n) if n == name.as_str())) =>
         {
             Some(link.header.index).filter(|&i| i != 0)
         }
@@ -400,6 +378,10 @@ mod tests {
     use super::*;
     use netplumb_netns::raw::netlink_packet_route::link::LinkMessage;
 
+    fn name(text: &str) -> IfName {
+        text.parse().unwrap()
+    }
+
     fn new_link(index: u32, name: &str) -> RouteNetlinkMessage {
         let mut m = LinkMessage::default();
         m.header.index = index;
@@ -410,21 +392,21 @@ mod tests {
     #[test]
     fn the_echoed_index_is_the_named_links() {
         let replies = [new_link(4, "net1"), new_link(9, "bond0")];
-        assert_eq!(echoed_index(&replies, "bond0"), Some(9));
-        assert_eq!(echoed_index(&replies, "bond1"), None);
-        assert_eq!(echoed_index(&[new_link(0, "bond0")], "bond0"), None);
-        assert_eq!(echoed_index(&[], "bond0"), None);
+        assert_eq!(echoed_index(&replies, &name("bond0")), Some(9));
+        assert_eq!(echoed_index(&replies, &name("bond1")), None);
+        assert_eq!(echoed_index(&[new_link(0, "bond0")], &name("bond0")), None);
+        assert_eq!(echoed_index(&[], &name("bond0")), None);
     }
 
     #[test]
     fn ports_say_whether_they_are_vfs() {
         assert_eq!(
-            Port::vf("net1"),
+            Port::vf(name("net1")),
             Port {
-                name: "net1".into(),
+                name: name("net1"),
                 is_vf: true
             }
         );
-        assert!(!Port::other("eth1").is_vf);
+        assert!(!Port::other(name("eth1")).is_vf);
     }
 }

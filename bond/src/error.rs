@@ -1,5 +1,6 @@
 use std::fmt;
 
+use netplumb_netns::IfName;
 use thiserror::Error;
 
 /// Everything that can go wrong building, inspecting or releasing a bond.
@@ -24,7 +25,7 @@ pub enum Error {
     #[error("bond {bond}: {reason}")]
     InvalidConfig {
         /// The bond's name.
-        bond: String,
+        bond: IfName,
         /// What is wrong, naming the option or port.
         reason: String,
     },
@@ -32,9 +33,9 @@ pub enum Error {
     #[error("bond {bond}: port {port:?} does not exist in the {namespace} namespace")]
     PortNotFound {
         /// The bond's name.
-        bond: String,
+        bond: IfName,
         /// The missing port.
-        port: String,
+        port: IfName,
         /// `"pod"` or `"home"`: where it was looked for.
         namespace: &'static str,
     },
@@ -45,9 +46,9 @@ pub enum Error {
     )]
     PortInUse {
         /// The bond's name.
-        bond: String,
+        bond: IfName,
         /// The port.
-        port: String,
+        port: IfName,
         /// The interface index of its controller.
         controller: u32,
     },
@@ -56,19 +57,19 @@ pub enum Error {
     #[error("bond {bond}: a link named {name:?} already exists in the pod namespace")]
     NameTaken {
         /// The bond's name.
-        bond: String,
+        bond: IfName,
         /// The name that is taken: the bond's, or a port's that would be moved in.
-        name: String,
+        name: IfName,
     },
     /// The kernel refused a step, or the netlink socket failed.
-    #[error("bond {bond}: {step}{}: {source}", OnPort(port.as_deref()))]
+    #[error("bond {bond}: {step}{}: {source}", OnPort(port.as_ref()))]
     Netlink {
         /// The bond's name.
-        bond: String,
+        bond: IfName,
         /// What was being done.
         step: Step,
         /// The port it was done to, if the step is about one.
-        port: Option<String>,
+        port: Option<IfName>,
         /// The kernel's error, with its extended-ack text (boxed: it is
         /// large, and errors travel by value).
         #[source]
@@ -87,7 +88,7 @@ pub enum Error {
     #[error("bond {bond}: release left work undone: {}", List(failures))]
     ReleaseIncomplete {
         /// The bond's name.
-        bond: String,
+        bond: IfName,
         /// Each step that failed.
         failures: Vec<Error>,
     },
@@ -99,21 +100,21 @@ pub enum Error {
     )]
     HomeNeeded {
         /// The bond's name.
-        bond: String,
+        bond: IfName,
         /// The port.
-        port: String,
+        port: IfName,
     },
     /// There is no link with the bond's name.
     #[error("bond {bond}: no such link")]
     NoSuchBond {
         /// The name looked for.
-        bond: String,
+        bond: IfName,
     },
     /// The link with the bond's name is not a bond.
     #[error("bond {bond}: the link is not a bond but {}", kind.as_deref().unwrap_or("a device without a kind"))]
     NotABond {
         /// The name looked for.
-        bond: String,
+        bond: IfName,
         /// The link's kind (`IFLA_INFO_KIND`), if it has one.
         kind: Option<String>,
     },
@@ -121,7 +122,7 @@ pub enum Error {
     #[error("bond {bond}: cannot read the kernel's description: {detail}")]
     Decode {
         /// The bond's name.
-        bond: String,
+        bond: IfName,
         /// What was wrong, naming the attribute.
         detail: String,
     },
@@ -139,9 +140,9 @@ impl Error {
     }
 
     /// The port the error is about, if it is about one.
-    pub fn port(&self) -> Option<&str> {
+    pub fn port(&self) -> Option<&IfName> {
         match self {
-            Error::Netlink { port, .. } => port.as_deref(),
+            Error::Netlink { port, .. } => port.as_ref(),
             Error::PortNotFound { port, .. }
             | Error::PortInUse { port, .. }
             | Error::HomeNeeded { port, .. } => Some(port),
@@ -198,7 +199,7 @@ impl fmt::Display for Step {
     }
 }
 
-struct OnPort<'a>(Option<&'a str>);
+struct OnPort<'a>(Option<&'a IfName>);
 
 impl fmt::Display for OnPort<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -227,6 +228,10 @@ impl fmt::Display for List<'_> {
 mod tests {
     use super::*;
 
+    fn name(text: &str) -> IfName {
+        text.parse().unwrap()
+    }
+
     fn kernel(errno: i32, ext_ack: Option<&str>) -> netplumb_netns::Error {
         // The netns error as its client builds it from an NLMSG_ERROR.
         netplumb_netns::Error::Kernel {
@@ -241,9 +246,9 @@ mod tests {
     #[test]
     fn kernel_errors_name_bond_step_port_and_ext_ack() {
         let e = Error::Netlink {
-            bond: "bond0".into(),
+            bond: name("bond0"),
             step: Step::Enslave,
-            port: Some("net2".into()),
+            port: Some(name("net2")),
             source: Box::new(kernel(1, Some("Device can not be enslaved while up"))), // EPERM
         };
         let text = e.to_string();
@@ -256,11 +261,11 @@ mod tests {
             "{text}"
         );
         assert_eq!(e.step(), Some(Step::Enslave));
-        assert_eq!(e.port(), Some("net2"));
+        assert_eq!(e.port(), Some(&name("net2")));
         assert!(e.netlink_error().is_some());
 
         let no_port = Error::Netlink {
-            bond: "bond0".into(),
+            bond: name("bond0"),
             step: Step::CreateBond,
             port: None,
             source: Box::new(kernel(95, Some("Unknown device type"))),
@@ -273,15 +278,15 @@ mod tests {
     #[test]
     fn undo_failures_keep_the_first_failure_in_front() {
         let failure = Error::Netlink {
-            bond: "bond0".into(),
+            bond: name("bond0"),
             step: Step::Enslave,
-            port: Some("net2".into()),
+            port: Some(name("net2")),
             source: Box::new(kernel(99, None)),
         };
         let undo = vec![Error::Netlink {
-            bond: "bond0".into(),
+            bond: name("bond0"),
             step: Step::RestorePort,
-            port: Some("net1".into()),
+            port: Some(name("net1")),
             source: Box::new(kernel(16, None)),
         }];
         let e = Error::UndoFailed {
@@ -295,21 +300,21 @@ mod tests {
             "{text}"
         );
         assert_eq!(e.step(), Some(Step::Enslave));
-        assert_eq!(e.port(), Some("net2"));
+        assert_eq!(e.port(), Some(&name("net2")));
     }
 
     #[test]
     fn release_failures_are_all_listed() {
         let e = Error::ReleaseIncomplete {
-            bond: "bond0".into(),
+            bond: name("bond0"),
             failures: vec![
                 Error::HomeNeeded {
-                    bond: "bond0".into(),
-                    port: "net1".into(),
+                    bond: name("bond0"),
+                    port: name("net1"),
                 },
                 Error::HomeNeeded {
-                    bond: "bond0".into(),
-                    port: "net2".into(),
+                    bond: name("bond0"),
+                    port: name("net2"),
                 },
             ],
         };
@@ -324,12 +329,12 @@ mod tests {
     #[test]
     fn not_a_bond_says_what_it_is() {
         let e = Error::NotABond {
-            bond: "bond0".into(),
+            bond: name("bond0"),
             kind: Some("veth".into()),
         };
         assert_eq!(e.to_string(), "bond bond0: the link is not a bond but veth");
         let e = Error::NotABond {
-            bond: "bond0".into(),
+            bond: name("bond0"),
             kind: None,
         };
         assert!(e.to_string().ends_with("a device without a kind"));

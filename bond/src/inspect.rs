@@ -8,7 +8,7 @@ use netplumb_netns::raw::netlink_packet_route::link::{
     LinkMessage,
 };
 use netplumb_netns::raw::netlink_packet_route::RouteNetlinkMessage;
-use netplumb_netns::{MacAddr, Netlink};
+use netplumb_netns::{IfName, MacAddr, Netlink};
 
 use crate::error::Step;
 use crate::options::{FailOverMac, Mode, XmitHashPolicy};
@@ -154,17 +154,17 @@ impl From<u8> for MiiStatus {
 ///
 /// Fails with [`Error::NoSuchBond`] when there is no link of that name and
 /// [`Error::NotABond`] when the link is something else.
-pub fn inspect(netlink: &Netlink, bond: &str) -> Result<BondInfo, Error> {
+pub fn inspect(netlink: &Netlink, bond: &IfName) -> Result<BondInfo, Error> {
     let links = dump(netlink, bond)?;
     bond_info(bond, &links)
 }
 
 /// Every link in the namespace, as netlink-packet-route decodes them.
-fn dump(netlink: &Netlink, bond: &str) -> Result<Vec<LinkMessage>, Error> {
+fn dump(netlink: &Netlink, bond: &IfName) -> Result<Vec<LinkMessage>, Error> {
     let replies = netlink
         .raw_dump("dump links", nl::dump_links())
         .map_err(|source| Error::Netlink {
-            bond: bond.to_string(),
+            bond: bond.clone(),
             step: Step::LookUp,
             port: None,
             source: Box::new(source),
@@ -218,17 +218,15 @@ fn state_of(link: &LinkMessage) -> (LinkState, Option<u32>) {
 }
 
 /// Builds the [`BondInfo`] of `bond` from a dump of its namespace's links.
-pub(crate) fn bond_info(bond: &str, links: &[LinkMessage]) -> Result<BondInfo, Error> {
+pub(crate) fn bond_info(bond: &IfName, links: &[LinkMessage]) -> Result<BondInfo, Error> {
     let decode = |detail: String| Error::Decode {
-        bond: bond.to_string(),
+        bond: bond.clone(),
         detail,
     };
     let link = links
         .iter()
-        .find(|l| name_of(l) == Some(bond))
-        .ok_or_else(|| Error::NoSuchBond {
-            bond: bond.to_string(),
-        })?;
+        .find(|l| name_of(l) == Some(bond.as_str()))
+        .ok_or_else(|| Error::NoSuchBond { bond: bond.clone() })?;
     let infos = infos_of(link);
     let kind = infos.iter().find_map(|i| match i {
         LinkInfo::Kind(kind) => Some(kind),
@@ -236,7 +234,7 @@ pub(crate) fn bond_info(bond: &str, links: &[LinkMessage]) -> Result<BondInfo, E
     });
     if kind != Some(&InfoKind::Bond) {
         return Err(Error::NotABond {
-            bond: bond.to_string(),
+            bond: bond.clone(),
             kind: kind.map(|k| k.to_string()),
         });
     }
@@ -349,6 +347,10 @@ mod tests {
     };
     use proptest::prelude::*;
 
+    fn name(text: &str) -> IfName {
+        text.parse().unwrap()
+    }
+
     fn link(
         index: u32,
         name: &str,
@@ -416,7 +418,7 @@ mod tests {
             port_link(7, "net1", BondPortState::Backup, NlMiiStatus::Down),
             port_link(8, "net2", BondPortState::Active, NlMiiStatus::Up),
         ];
-        let info = bond_info("bond0", &links).unwrap();
+        let info = bond_info(&name("bond0"), &links).unwrap();
         assert_eq!(info.link.index, 3);
         assert_eq!(info.mode, Mode::ActiveBackup);
         assert_eq!((info.miimon, info.updelay, info.downdelay), (100, 200, 0));
@@ -446,33 +448,33 @@ mod tests {
                 InfoKind::Veth,
             )])],
         )];
-        match bond_info("bond0", &links) {
+        match bond_info(&name("bond0"), &links) {
             Err(Error::NotABond { kind, .. }) => assert_eq!(kind.as_deref(), Some("veth")),
             other => panic!("{other:?}"),
         }
-        match bond_info("bond1", &links) {
-            Err(Error::NoSuchBond { bond }) => assert_eq!(bond, "bond1"),
+        match bond_info(&name("bond1"), &links) {
+            Err(Error::NoSuchBond { bond }) => assert_eq!(bond, name("bond1")),
             other => panic!("{other:?}"),
         }
         let plain = vec![link(3, "bond0", LinkFlags::empty(), vec![])];
         assert!(matches!(
-            bond_info("bond0", &plain),
+            bond_info(&name("bond0"), &plain),
             Err(Error::NotABond { kind: None, .. })
         ));
     }
 
     #[test]
     fn what_cannot_be_read_is_named() {
-        let err = bond_info("bond0", &[bond_link(vec![InfoBond::MiiMon(100)])]).unwrap_err();
+        let err = bond_info(&name("bond0"), &[bond_link(vec![InfoBond::MiiMon(100)])]).unwrap_err();
         assert!(err.to_string().contains("no IFLA_BOND_MODE"), "{err}");
         let err = bond_info(
-            "bond0",
+            &name("bond0"),
             &[bond_link(vec![InfoBond::Mode(BondMode::Other(9))])],
         )
         .unwrap_err();
         assert!(err.to_string().contains("IFLA_BOND_MODE 9"), "{err}");
         let err = bond_info(
-            "bond0",
+            &name("bond0"),
             &[bond_link(vec![
                 InfoBond::Mode(BondMode::ActiveBackup),
                 InfoBond::ActivePort(42),
@@ -483,7 +485,7 @@ mod tests {
         let mut bare_port = link(7, "net1", LinkFlags::Up, vec![LinkAttribute::Controller(3)]);
         bare_port.attributes.push(LinkAttribute::Mtu(1500));
         let err = bond_info(
-            "bond0",
+            &name("bond0"),
             &[
                 bond_link(vec![InfoBond::Mode(BondMode::BalanceRr)]),
                 bare_port,
@@ -528,7 +530,7 @@ mod tests {
         // BondConfig: active-backup, miimon 100, updelay 200,
         // fail_over_mac active, primary p0; ports p0 and p1 with their MACs.
         let links = captured(include_str!("../testdata/active-backup.hex"));
-        let info = bond_info("bond0", &links).unwrap();
+        let info = bond_info(&name("bond0"), &links).unwrap();
         assert_eq!((info.link.name.as_str(), info.link.index), ("bond0", 2));
         assert_eq!(info.mode, Mode::ActiveBackup);
         assert_eq!((info.miimon, info.updelay, info.downdelay), (100, 200, 0));
@@ -587,7 +589,7 @@ mod tests {
         // BondConfig: balance-xor, miimon 100, xmit_hash_policy layer2+3,
         // all_slaves_active, mtu 1400.
         let links = captured(include_str!("../testdata/balance-xor.hex"));
-        let info = bond_info("bond0", &links).unwrap();
+        let info = bond_info(&name("bond0"), &links).unwrap();
         assert_eq!(info.link.index, 3);
         assert_eq!(info.mode, Mode::BalanceXor);
         assert_eq!(info.miimon, 100);
@@ -615,7 +617,7 @@ mod tests {
     #[test]
     fn a_port_is_not_a_bond() {
         let links = captured(include_str!("../testdata/active-backup.hex"));
-        match bond_info("p0", &links) {
+        match bond_info(&name("p0"), &links) {
             Err(Error::NotABond { kind: None, .. }) => {}
             other => panic!("igbvf ports have no kind: {other:?}"),
         }

@@ -9,45 +9,50 @@
 //! ([`inspect`]) and takes them apart ([`release`]), putting every port
 //! back as it was, from a [`BondRecord`] a caller can keep on disk.
 //!
+//! Interface names are netns's [`IfName`]: parsed where they come in, so
+//! every name past that point is one the kernel accepts.
+//!
 //! ```
 //! use netplumb_bond::{BondConfig, FailOverMac, Mode, PortFacts};
 //!
-//! let bond = BondConfig::new("bond0", "active-backup".parse()?)
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let bond = BondConfig::new("bond0".parse()?, "active-backup".parse()?)
 //!     .miimon(100)
 //!     .fail_over_mac(FailOverMac::Active);
 //! let ports = [
-//!     PortFacts { name: "net1", mtu: 1500, is_vf: true },
-//!     PortFacts { name: "net2", mtu: 1500, is_vf: true },
+//!     PortFacts { name: "net1".parse()?, mtu: 1500, is_vf: true },
+//!     PortFacts { name: "net2".parse()?, mtu: 1500, is_vf: true },
 //! ];
 //! assert!(bond.check(&ports)?.is_empty());
 //! assert_eq!(bond.mode, Mode::ActiveBackup);
-//! # Ok::<(), netplumb_bond::Error>(())
+//! # Ok(())
+//! # }
 //! ```
 //!
 //! Against the kernel, with the ports already in the pod:
 //!
 //! ```no_run
-//! use netplumb_bond::{BondConfig, FailOverMac, Mode, Namespace, Port};
+//! use netplumb_bond::{BondConfig, FailOverMac, Mode, Pod, Port};
 //! use netplumb_netns::NetNs;
 //!
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
-//! let pod_ns = NetNs::open("/run/netns/pod")?;
-//! let pod_nl = pod_ns.netlink()?;
-//! let pod = Namespace::new(&pod_ns, &pod_nl);
-//! let config = BondConfig::new("bond0", Mode::ActiveBackup)
+//! let pod = Pod::open(&NetNs::open("/run/netns/pod")?)?;
+//! let bond0 = "bond0".parse()?;
+//! let config = BondConfig::new(bond0, Mode::ActiveBackup)
 //!     .miimon(100)
 //!     .fail_over_mac(FailOverMac::Active);
+//! let ports = [Port::vf("net1".parse()?), Port::vf("net2".parse()?)];
 //!
-//! let plan = netplumb_bond::plan(pod, None, &config, &[Port::vf("net1"), Port::vf("net2")])?;
+//! let plan = netplumb_bond::plan(&pod, None, &config, &ports)?;
 //! let journal = serde_json::to_string(plan.record())?; // keep it before anything changes
 //! let created = plan.apply()?;
 //! for warning in &created.warnings {
 //!     eprintln!("warning: {warning}");
 //! }
-//! let info = netplumb_bond::inspect(&pod_nl, "bond0")?;
+//! let info = netplumb_bond::inspect(pod.netlink(), &config.name)?;
 //! println!("active port: {:?}", info.active_port);
 //!
-//! netplumb_bond::release(Some(pod), None, &serde_json::from_str(&journal)?)?;
+//! netplumb_bond::release(Some(&pod), None, &serde_json::from_str(&journal)?)?;
 //! # Ok(())
 //! # }
 //! ```
@@ -58,16 +63,18 @@ mod config;
 mod create;
 mod error;
 mod inspect;
+mod namespace;
 mod nl;
 mod options;
 mod record;
 mod release;
 
 pub use config::{BondConfig, PortFacts, Warning};
-pub use create::{create, plan, Created, Namespace, Plan, Port};
+pub use create::{create, plan, Created, Plan, Port};
 pub use error::{Error, Step};
 pub use inspect::{inspect, BondInfo, LinkState, MiiStatus, PortInfo, PortState};
-pub use netplumb_netns::MacAddr;
+pub use namespace::{Home, Pod};
+pub use netplumb_netns::{IfName, MacAddr};
 pub use options::{FailOverMac, Mode, XmitHashPolicy};
 pub use record::{BondRecord, PortRecord};
 pub use release::release;

@@ -62,7 +62,7 @@ pub(crate) fn bond_options(config: &BondConfig, primary: Option<u32>) -> Vec<Inf
 pub(crate) fn new_bond(config: &BondConfig, primary: Option<u32>) -> RouteNetlinkMessage {
     let mut msg = LinkMessage::default();
     msg.attributes
-        .push(LinkAttribute::IfName(config.name.clone()));
+        .push(LinkAttribute::IfName(config.name.to_string()));
     if let Some(mtu) = config.mtu {
         msg.attributes.push(LinkAttribute::Mtu(mtu));
     }
@@ -196,7 +196,12 @@ pub(crate) mod tests {
     use netplumb_netns::raw::netlink_packet_core::{
         NetlinkHeader, NetlinkMessage, NetlinkPayload, NLM_F_ACK, NLM_F_REQUEST,
     };
+    use netplumb_netns::IfName;
     use proptest::prelude::*;
+
+    fn name(text: &str) -> IfName {
+        text.parse().unwrap()
+    }
 
     /// Serialises `msg` as it goes on the wire and parses it back.
     pub(crate) fn wire(msg: RouteNetlinkMessage) -> (Vec<u8>, RouteNetlinkMessage) {
@@ -243,7 +248,7 @@ pub(crate) mod tests {
     #[test]
     fn a_bare_bond_carries_only_its_mode() {
         for mode in Mode::ALL {
-            let cfg = BondConfig::new("bond0", mode);
+            let cfg = BondConfig::new(name("bond0"), mode);
             assert_eq!(
                 decoded_options(&cfg, None),
                 vec![InfoBond::Mode(BondMode::from(mode.number()))],
@@ -254,7 +259,7 @@ pub(crate) mod tests {
 
     #[test]
     fn every_option_decodes_to_what_was_encoded() {
-        let cfg = BondConfig::new("bond0", Mode::ActiveBackup)
+        let cfg = BondConfig::new(name("bond0"), Mode::ActiveBackup)
             .miimon(100)
             .updelay(200)
             .downdelay(300)
@@ -274,7 +279,7 @@ pub(crate) mod tests {
                 InfoBond::AllPortsActive(BondAllPortActive::Delivered),
             ]
         );
-        let tlb = BondConfig::new("bond0", Mode::BalanceTlb)
+        let tlb = BondConfig::new(name("bond0"), Mode::BalanceTlb)
             .tlb_dynamic_lb(false)
             .all_slaves_active(false);
         assert_eq!(
@@ -290,7 +295,7 @@ pub(crate) mod tests {
     #[test]
     fn option_bytes_follow_the_kernel_layout() {
         // IFLA_BOND_MODE is a u8, IFLA_BOND_MIIMON a u32, IFLA_BOND_FAIL_OVER_MAC a u8.
-        let cfg = BondConfig::new("b", Mode::ActiveBackup)
+        let cfg = BondConfig::new(name("b"), Mode::ActiveBackup)
             .miimon(100)
             .fail_over_mac(FailOverMac::Active);
         let (bytes, _) = wire(new_bond(&cfg, None));
@@ -310,14 +315,14 @@ pub(crate) mod tests {
 
     #[test]
     fn delays_without_miimon_are_left_out_only_when_zero() {
-        let cfg = BondConfig::new("bond0", Mode::ActiveBackup)
+        let cfg = BondConfig::new(name("bond0"), Mode::ActiveBackup)
             .updelay(0)
             .downdelay(0);
         assert_eq!(
             decoded_options(&cfg, None),
             vec![InfoBond::Mode(BondMode::ActiveBackup)]
         );
-        let cfg = BondConfig::new("bond0", Mode::ActiveBackup)
+        let cfg = BondConfig::new(name("bond0"), Mode::ActiveBackup)
             .miimon(100)
             .updelay(0);
         assert!(decoded_options(&cfg, None).contains(&InfoBond::UpDelay(0)));
@@ -326,7 +331,9 @@ pub(crate) mod tests {
     #[test]
     fn name_mtu_and_mac_ride_in_the_same_message() {
         let mac = MacAddr([2, 0, 0, 0, 0, 0x42]);
-        let cfg = BondConfig::new("bond7", Mode::BalanceRr).mtu(9000).mac(mac);
+        let cfg = BondConfig::new(name("bond7"), Mode::BalanceRr)
+            .mtu(9000)
+            .mac(mac);
         let (_, back) = wire(new_bond(&cfg, None));
         let attrs = &link_of(&back).attributes;
         assert_eq!(attrs[0], LinkAttribute::IfName("bond7".into()));

@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use netplumb_netns::MacAddr;
+use netplumb_netns::{IfName, MacAddr};
 
 /// Everything [`release`](crate::release) needs to undo a bond: its name,
 /// and each port's state from before it was enslaved.
@@ -16,7 +16,7 @@ use netplumb_netns::MacAddr;
 #[non_exhaustive]
 pub struct BondRecord {
     /// The bond's name in the pod namespace.
-    pub bond: String,
+    pub bond: IfName,
     /// The ports, in the order they are enslaved.
     pub ports: Vec<PortRecord>,
 }
@@ -27,12 +27,11 @@ pub struct BondRecord {
 pub struct PortRecord {
     /// The port's name. Ports keep their names when they are moved into
     /// the pod, so this is also their name at home.
-    pub name: String,
+    pub name: IfName,
     /// True when the port was moved in from the home namespace (bond-cni's
     /// `linksInContainer: false`) and goes back there on release.
     pub from_home: bool,
     /// Its MAC address.
-    #[serde(with = "mac_text")]
     pub mac: MacAddr,
     /// Its MTU.
     pub mtu: u32,
@@ -42,20 +41,17 @@ pub struct PortRecord {
 
 impl BondRecord {
     /// A record of `bond` over `ports`.
-    pub fn new(bond: impl Into<String>, ports: Vec<PortRecord>) -> BondRecord {
-        BondRecord {
-            bond: bond.into(),
-            ports,
-        }
+    pub fn new(bond: IfName, ports: Vec<PortRecord>) -> BondRecord {
+        BondRecord { bond, ports }
     }
 }
 
 impl PortRecord {
     /// A port named `name` that was `up` or down with `mac` and `mtu`,
     /// moved in from the home namespace when `from_home`.
-    pub fn new(name: impl Into<String>, from_home: bool, mac: MacAddr, mtu: u32, up: bool) -> Self {
+    pub fn new(name: IfName, from_home: bool, mac: MacAddr, mtu: u32, up: bool) -> Self {
         PortRecord {
-            name: name.into(),
+            name,
             from_home,
             mac,
             mtu,
@@ -64,33 +60,33 @@ impl PortRecord {
     }
 }
 
-/// MACs as text in the record, as people read and write them.
-mod mac_text {
-    use serde::{de::Error as _, Deserialize, Deserializer, Serializer};
-
-    use netplumb_netns::MacAddr;
-
-    pub fn serialize<S: Serializer>(mac: &MacAddr, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(mac)
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<MacAddr, D::Error> {
-        let text = String::deserialize(d)?;
-        text.parse().map_err(D::Error::custom)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use proptest::prelude::*;
 
+    fn name(text: &str) -> IfName {
+        text.parse().unwrap()
+    }
+
     fn record() -> BondRecord {
         BondRecord::new(
-            "bond0",
+            name("bond0"),
             vec![
-                PortRecord::new("net1", false, MacAddr([2, 0, 0, 0xb0, 0, 1]), 1500, true),
-                PortRecord::new("net2", true, MacAddr([2, 0, 0, 0xb0, 0, 2]), 9000, false),
+                PortRecord::new(
+                    name("net1"),
+                    false,
+                    MacAddr([2, 0, 0, 0xb0, 0, 1]),
+                    1500,
+                    true,
+                ),
+                PortRecord::new(
+                    name("net2"),
+                    true,
+                    MacAddr([2, 0, 0, 0xb0, 0, 2]),
+                    9000,
+                    false,
+                ),
             ],
         )
     }
@@ -133,10 +129,10 @@ mod tests {
             ),
         ) {
             let rec = BondRecord::new(
-                bond,
+                name(&bond),
                 ports
                     .into_iter()
-                    .map(|(n, home, mac, mtu, up)| PortRecord::new(n, home, MacAddr(mac), mtu, up))
+                    .map(|(n, home, mac, mtu, up)| PortRecord::new(name(&n), home, MacAddr(mac), mtu, up))
                     .collect(),
             );
             let text = serde_json::to_string(&rec).unwrap();

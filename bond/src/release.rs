@@ -3,10 +3,10 @@
 
 use std::os::fd::{AsFd, AsRawFd};
 
-use netplumb_netns::{LinkInfo, LinkRef, MacAddr, Netlink};
+use netplumb_netns::{IfName, LinkInfo, LinkRef, MacAddr, Netlink};
 
-use crate::create::Namespace;
 use crate::error::Step;
+use crate::namespace::{Home, Pod};
 use crate::nl::PortChange;
 use crate::record::{BondRecord, PortRecord};
 use crate::Error;
@@ -24,8 +24,8 @@ use crate::Error;
 /// Every step that can be done is done; when some fail the error is
 /// [`Error::ReleaseIncomplete`], listing each.
 pub fn release(
-    pod: Option<Namespace<'_>>,
-    home: Option<Namespace<'_>>,
+    pod: Option<&Pod<'_>>,
+    home: Option<&Home<'_>>,
     record: &BondRecord,
 ) -> Result<(), Error> {
     let failures = restore(pod, home, record, true);
@@ -42,8 +42,8 @@ pub fn release(
 /// Undoes a bond as far as `record` goes, deleting the bond only when
 /// `delete_bond`. Returns the steps that failed.
 pub(crate) fn restore(
-    pod: Option<Namespace<'_>>,
-    home: Option<Namespace<'_>>,
+    pod: Option<&Pod<'_>>,
+    home: Option<&Home<'_>>,
     record: &BondRecord,
     delete_bond: bool,
 ) -> Vec<Error> {
@@ -58,7 +58,7 @@ pub(crate) fn restore(
         }
         return r.failures;
     };
-    let links = match pod.netlink.links() {
+    let links = match pod.netlink().links() {
         Ok(links) => links,
         Err(e) => {
             r.fail(Step::LookUp, None, e);
@@ -70,10 +70,10 @@ pub(crate) fn restore(
     // each port's MTU, and its MAC in most modes.
     let mut bond_index = None;
     let mut bond_gone = true;
-    if let Some(bond) = links.iter().find(|l| l.name == r.bond) {
+    if let Some(bond) = links.iter().find(|l| l.name == r.bond.as_str()) {
         if delete_bond && bond.kind.as_deref() == Some("bond") {
             bond_index = Some(bond.index);
-            match pod.netlink.delete_link(bond.index) {
+            match pod.netlink().delete_link(bond.index) {
                 Ok(()) => {}
                 Err(e) if e.is_no_such_link() => {}
                 Err(e) => {
@@ -85,10 +85,10 @@ pub(crate) fn restore(
     }
 
     for port in &record.ports {
-        match links.iter().find(|l| l.name == port.name) {
+        match links.iter().find(|l| l.name == port.name.as_str()) {
             Some(now) => {
                 let enslaved = now.controller.is_some() && now.controller == bond_index;
-                r.in_pod(pod.netlink, port, now, enslaved, enslaved && !bond_gone);
+                r.in_pod(pod.netlink(), port, now, enslaved, enslaved && !bond_gone);
             }
             // A port from home that is not in the pod is back home already,
             // perhaps not yet as it was.
@@ -100,24 +100,24 @@ pub(crate) fn restore(
 }
 
 struct Restorer<'a> {
-    bond: &'a str,
-    home: Option<Namespace<'a>>,
+    bond: &'a IfName,
+    home: Option<&'a Home<'a>>,
     failures: Vec<Error>,
 }
 
 impl<'a> Restorer<'a> {
-    fn fail(&mut self, step: Step, port: Option<&str>, source: netplumb_netns::Error) {
+    fn fail(&mut self, step: Step, port: Option<&IfName>, source: netplumb_netns::Error) {
         self.failures.push(Error::Netlink {
-            bond: self.bond.to_string(),
+            bond: self.bond.clone(),
             step,
-            port: port.map(String::from),
+            port: port.cloned(),
             source: Box::new(source),
         });
     }
 
     fn home_needed(&mut self, port: &PortRecord) {
         self.failures.push(Error::HomeNeeded {
-            bond: self.bond.to_string(),
+            bond: self.bond.clone(),
             port: port.name.clone(),
         });
     }
@@ -134,7 +134,7 @@ impl<'a> Restorer<'a> {
         still_enslaved: bool,
     ) {
         let home_fd = match (port.from_home, self.home) {
-            (true, Some(home)) => Some(home.ns.as_fd().as_raw_fd()),
+            (true, Some(home)) => Some(home.ns().as_fd().as_raw_fd()),
             (true, None) => {
                 self.home_needed(port);
                 None
@@ -162,13 +162,13 @@ impl<'a> Restorer<'a> {
             self.home_needed(port);
             return;
         };
-        let now = match home.netlink.link(port.name.as_str()) {
+        let now = match home.netlink().link(&port.name) {
             Ok(now) => now,
             Err(e) if e.is_no_such_link() => return,
             Err(e) => return self.fail(Step::LookUp, Some(&port.name), e),
         };
         let change = back_to(port, &Seen::of(&now), false);
-        self.change(home.netlink, LinkRef::Index(now.index), port, change);
+        self.change(home.netlink(), LinkRef::Index(now.index), port, change);
     }
 
     /// Sends `change` as one message. When the kernel refuses it, sends each
@@ -194,8 +194,8 @@ impl<'a> Restorer<'a> {
         // message that failed halfway may have moved the port home.
         if let (Some(_), Some(home)) = (change.netns_fd, self.home) {
             if netlink.link(&link).is_err_and(|e| e.is_no_such_link()) {
-                netlink = home.netlink;
-                link = LinkRef::Name(port.name.clone());
+                netlink = home.netlink();
+                link = LinkRef::from(&port.name);
                 change.netns_fd = None;
             }
         }
@@ -204,8 +204,8 @@ impl<'a> Restorer<'a> {
                 Ok(()) => {
                     // Moved home: the rest happens there, under its name.
                     if let (Some(_), Some(home)) = (part.netns_fd, self.home) {
-                        netlink = home.netlink;
-                        link = LinkRef::Name(port.name.clone());
+                        netlink = home.netlink();
+                        link = LinkRef::from(&port.name);
                     }
                 }
                 Err(e) if e.is_no_such_link() => return,
@@ -266,7 +266,13 @@ mod tests {
     use proptest::prelude::*;
 
     fn record(mac: u8, mtu: u32, up: bool) -> PortRecord {
-        PortRecord::new("net1", false, MacAddr([2, 0, 0, 0, 0, mac]), mtu, up)
+        PortRecord::new(
+            "net1".parse().unwrap(),
+            false,
+            MacAddr([2, 0, 0, 0, 0, mac]),
+            mtu,
+            up,
+        )
     }
 
     fn seen(mac: u8, mtu: u32, up: bool) -> Seen {

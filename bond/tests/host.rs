@@ -3,9 +3,9 @@
 
 mod common;
 
-use common::{link_names, root_or_skip, snapshots, unique, Snapshot};
+use common::{link_names, n, root_or_skip, snapshots, unique, Snapshot};
 use netplumb_bond::{
-    plan, release, BondConfig, BondRecord, Error, FailOverMac, MacAddr, Mode, Namespace, Port,
+    plan, release, BondConfig, BondRecord, Error, FailOverMac, Home, MacAddr, Mode, Pod, Port,
     PortRecord, Step,
 };
 use netplumb_netns::{NetNs, Netlink};
@@ -23,8 +23,12 @@ impl Ns {
         Ns { ns, nl }
     }
 
-    fn pair(&self) -> Namespace<'_> {
-        Namespace::new(&self.ns, &self.nl)
+    fn pod(&self) -> Pod<'_> {
+        Pod::new(&self.nl)
+    }
+
+    fn home(&self) -> Home<'_> {
+        Home::new(&self.nl)
     }
 
     /// A veth pair `name`/`name`p here, `name` with `mac`, `mtu` and up
@@ -44,7 +48,7 @@ fn mac(last: u8) -> MacAddr {
 }
 
 fn active_backup(name: &str) -> BondConfig {
-    BondConfig::new(name, Mode::ActiveBackup)
+    BondConfig::new(n(name), Mode::ActiveBackup)
         .miimon(100)
         .fail_over_mac(FailOverMac::Active)
 }
@@ -65,15 +69,16 @@ fn plan_checks_ports_against_the_kernel_and_changes_nothing() {
         .or_else(|_| pod.nl.add_link("ctl0", "bond"))
         .unwrap();
     pod.nl.set_controller("p3", "ctl0").unwrap();
+    let pod_side = pod.pod();
     let names = ["p1", "p2", "p3", "p1p", "ctl0"];
     let before = snapshots(&pod.nl, &names);
     let all_before = link_names(&pod.nl);
 
     let err = plan(
-        pod.pair(),
+        &pod_side,
         None,
         &active_backup("bond0").mtu(1500),
-        &[Port::vf("p1"), Port::vf("p2")],
+        &[Port::vf(n("p1")), Port::vf(n("p2"))],
     )
     .unwrap_err();
     assert!(
@@ -83,23 +88,23 @@ fn plan_checks_ports_against_the_kernel_and_changes_nothing() {
     );
 
     match plan(
-        pod.pair(),
+        &pod_side,
         None,
         &active_backup("bond0"),
-        &[Port::vf("p1"), Port::vf("gone0")],
+        &[Port::vf(n("p1")), Port::vf(n("gone0"))],
     ) {
         Err(e @ Error::PortNotFound { .. }) => {
-            assert_eq!(e.port(), Some("gone0"));
+            assert_eq!(e.port(), Some(&n("gone0")));
             assert!(e.to_string().contains("in the pod namespace"), "{e}");
         }
         other => panic!("expected PortNotFound, got {other:?}"),
     }
 
     match plan(
-        pod.pair(),
+        &pod_side,
         None,
         &active_backup("bond0"),
-        &[Port::vf("p1"), Port::vf("p3")],
+        &[Port::vf(n("p1")), Port::vf(n("p3"))],
     ) {
         Err(e @ Error::PortInUse { .. }) => {
             let ctl0 = pod.nl.index_of("ctl0").unwrap();
@@ -109,23 +114,29 @@ fn plan_checks_ports_against_the_kernel_and_changes_nothing() {
     }
 
     match plan(
-        pod.pair(),
+        &pod_side,
         None,
         &active_backup("p1p"),
-        &[Port::vf("p1"), Port::vf("p2")],
+        &[Port::vf(n("p1")), Port::vf(n("p2"))],
     ) {
-        Err(Error::NameTaken { name, .. }) => assert_eq!(name, "p1p"),
+        Err(Error::NameTaken { name, .. }) => assert_eq!(name, n("p1p")),
         other => panic!("expected NameTaken, got {other:?}"),
     }
 
     // Bad input never reaches the kernel.
     let trips = pod.nl.round_trips();
-    assert!(plan(pod.pair(), None, &active_backup("bond0"), &[Port::vf("p1")]).is_err());
     assert!(plan(
-        pod.pair(),
+        &pod_side,
         None,
-        &active_backup("bad name"),
-        &[Port::vf("p1"), Port::vf("p2")]
+        &active_backup("bond0"),
+        &[Port::vf(n("p1"))]
+    )
+    .is_err());
+    assert!(plan(
+        &pod_side,
+        None,
+        &active_backup("bond0").updelay(150),
+        &[Port::vf(n("p1")), Port::vf(n("p2"))]
     )
     .is_err());
     assert_eq!(pod.nl.round_trips(), trips);
@@ -133,20 +144,20 @@ fn plan_checks_ports_against_the_kernel_and_changes_nothing() {
     // A good plan costs one round trip and records the ports as they are.
     let trips = pod.nl.round_trips();
     let ok = plan(
-        pod.pair(),
+        &pod_side,
         None,
         &active_backup("bond0").mtu(1400),
-        &[Port::vf("p1"), Port::vf("p2")],
+        &[Port::vf(n("p1")), Port::vf(n("p2"))],
     )
     .unwrap();
     assert_eq!(pod.nl.round_trips() - trips, 1, "one dump of the pod");
     assert_eq!(
         ok.record(),
         &BondRecord::new(
-            "bond0",
+            n("bond0"),
             vec![
-                PortRecord::new("p1", false, mac(1), 1500, true),
-                PortRecord::new("p2", false, mac(2), 1400, false),
+                PortRecord::new(n("p1"), false, mac(1), 1500, true),
+                PortRecord::new(n("p2"), false, mac(2), 1400, false),
             ]
         )
     );
@@ -166,12 +177,13 @@ fn ports_at_home_are_looked_up_there() {
     home.veth("h1", mac(1), 1500, true);
     home.veth("h2", mac(2), 1500, false);
     pod.veth("h2", mac(9), 1500, false);
+    let (pod_side, home_side) = (pod.pod(), home.home());
 
     match plan(
-        pod.pair(),
-        Some(home.pair()),
+        &pod_side,
+        Some(&home_side),
         &active_backup("bond0"),
-        &[Port::vf("h1"), Port::vf("h9")],
+        &[Port::vf(n("h1")), Port::vf(n("h9"))],
     ) {
         Err(e @ Error::PortNotFound { .. }) => {
             assert!(e.to_string().contains("in the home namespace"), "{e}")
@@ -180,20 +192,20 @@ fn ports_at_home_are_looked_up_there() {
     }
     // h2 would clash with the pod's own h2 when moved in.
     match plan(
-        pod.pair(),
-        Some(home.pair()),
+        &pod_side,
+        Some(&home_side),
         &active_backup("bond0"),
-        &[Port::vf("h1"), Port::vf("h2")],
+        &[Port::vf(n("h1")), Port::vf(n("h2"))],
     ) {
-        Err(Error::NameTaken { name, .. }) => assert_eq!(name, "h2"),
+        Err(Error::NameTaken { name, .. }) => assert_eq!(name, n("h2")),
         other => panic!("expected NameTaken, got {other:?}"),
     }
     pod.nl.delete_link("h2").unwrap();
     let ok = plan(
-        pod.pair(),
-        Some(home.pair()),
+        &pod_side,
+        Some(&home_side),
         &active_backup("bond0"),
-        &[Port::vf("h1"), Port::vf("h2")],
+        &[Port::vf(n("h1")), Port::vf(n("h2"))],
     )
     .unwrap();
     assert!(ok.record().ports.iter().all(|p| p.from_home));
@@ -209,12 +221,13 @@ fn a_failed_creation_moves_the_ports_back_home_and_keeps_what_is_not_its_own() {
     home.veth("h1", mac(1), 1500, true);
     home.veth("h2", mac(2), 1450, false);
     let before = snapshots(&home.nl, &["h1", "h2"]);
+    let (pod_side, home_side) = (pod.pod(), home.home());
 
     let ready = plan(
-        pod.pair(),
-        Some(home.pair()),
+        &pod_side,
+        Some(&home_side),
         &active_backup("bond0").mtu(1400),
-        &[Port::vf("h1"), Port::vf("h2")],
+        &[Port::vf(n("h1")), Port::vf(n("h2"))],
     )
     .unwrap();
     // Someone takes the bond's name between the plan and the build: the
@@ -254,11 +267,11 @@ fn release_puts_ports_back_home_and_is_idempotent() {
     let home_before = snapshots(&home.nl, &["h1", "h2"]);
     let pod_before = snapshots(&pod.nl, &["p3"]);
     let record = BondRecord::new(
-        "bond0",
+        n("bond0"),
         vec![
-            PortRecord::new("h1", true, mac(1), 1500, true),
-            PortRecord::new("h2", true, mac(2), 1450, false),
-            PortRecord::new("p3", false, mac(3), 1500, false),
+            PortRecord::new(n("h1"), true, mac(1), 1500, true),
+            PortRecord::new(n("h2"), true, mac(2), 1450, false),
+            PortRecord::new(n("p3"), false, mac(3), 1500, false),
         ],
     );
     move_in_and_disturb(&home, &pod, "h1");
@@ -268,20 +281,20 @@ fn release_puts_ports_back_home_and_is_idempotent() {
     // A link with the bond's name that is not a bond is not deleted.
     pod.nl.add_veth("bond0", "bond0p", None).unwrap();
 
-    release(Some(pod.pair()), Some(home.pair()), &record).unwrap();
+    release(Some(&pod.pod()), Some(&home.home()), &record).unwrap();
     assert_eq!(snapshots(&home.nl, &["h1", "h2"]), home_before);
     assert_eq!(snapshots(&pod.nl, &["p3"]), pod_before);
     assert_eq!(link_names(&pod.nl), ["bond0", "bond0p", "lo", "p3", "p3p"]);
 
     // Again, and with the pod gone: nothing left to do, and no error.
     let trips = pod.nl.round_trips();
-    release(Some(pod.pair()), Some(home.pair()), &record).unwrap();
+    release(Some(&pod.pod()), Some(&home.home()), &record).unwrap();
     assert_eq!(
         pod.nl.round_trips() - trips,
         1,
         "only the dump: nothing differs"
     );
-    release(None, Some(home.pair()), &record).unwrap();
+    release(None, Some(&home.home()), &record).unwrap();
     assert_eq!(snapshots(&home.nl, &["h1", "h2"]), home_before);
     assert_eq!(snapshots(&pod.nl, &["p3"]), pod_before);
 }
@@ -295,17 +308,17 @@ fn release_with_the_pod_gone_restores_ports_that_came_back_home() {
     home.veth("h1", mac(1), 1500, true);
     let before = snapshots(&home.nl, &["h1"]);
     let record = BondRecord::new(
-        "bond0",
+        n("bond0"),
         vec![
-            PortRecord::new("h1", true, mac(1), 1500, true),
-            PortRecord::new("h9", true, mac(9), 1500, true),
+            PortRecord::new(n("h1"), true, mac(1), 1500, true),
+            PortRecord::new(n("h9"), true, mac(9), 1500, true),
         ],
     );
     // As a port looks when its pod died: back home, down, bond's MAC.
     home.nl.set_down("h1").unwrap();
     home.nl.set_mac("h1", mac(0x55)).unwrap();
 
-    release(None, Some(home.pair()), &record).unwrap();
+    release(None, Some(&home.home()), &record).unwrap();
     assert_eq!(snapshots(&home.nl, &["h1"]), before);
 }
 
@@ -320,18 +333,18 @@ fn release_without_home_still_restores_what_it_can() {
     move_in_and_disturb(&home, &pod, "h1");
     pod.nl.set_up("p2").unwrap();
     let record = BondRecord::new(
-        unique("b"),
+        n(&unique("b")),
         vec![
-            PortRecord::new("h1", true, mac(1), 1500, true),
-            PortRecord::new("p2", false, mac(2), 1500, false),
+            PortRecord::new(n("h1"), true, mac(1), 1500, true),
+            PortRecord::new(n("p2"), false, mac(2), 1500, false),
         ],
     );
 
-    match release(Some(pod.pair()), None, &record) {
+    match release(Some(&pod.pod()), None, &record) {
         Err(Error::ReleaseIncomplete { failures, .. }) => {
             assert_eq!(failures.len(), 1, "{failures:?}");
             assert!(
-                matches!(&failures[0], Error::HomeNeeded { port, .. } if port == "h1"),
+                matches!(&failures[0], Error::HomeNeeded { port, .. } if *port == n("h1")),
                 "{failures:?}"
             );
         }

@@ -11,10 +11,10 @@ use std::process::Command;
 use std::thread::sleep;
 use std::time::{Duration, Instant};
 
-use common::{link_names, snapshots, unique, Snapshot};
+use common::{link_names, n, snapshots, unique, Snapshot};
 use netplumb_bond::{
-    create, inspect, plan, release, BondConfig, BondInfo, BondRecord, Error, FailOverMac,
-    MiiStatus, Mode, Namespace, Port, PortState, Step, Warning, XmitHashPolicy,
+    create, inspect, plan, release, BondConfig, BondInfo, BondRecord, Error, FailOverMac, Home,
+    MiiStatus, Mode, Pod, Port, PortState, Step, Warning, XmitHashPolicy,
 };
 use netplumb_netns::raw::netlink_packet_core::{
     NetlinkHeader, NetlinkMessage, NetlinkPayload, NLM_F_REQUEST,
@@ -85,15 +85,14 @@ struct Ns {
 }
 
 impl Ns {
-    fn pair(&self) -> Namespace<'_> {
-        Namespace::new(&self.ns, &self.nl)
+    fn pod(&self) -> Pod<'_> {
+        Pod::new(&self.nl)
     }
 }
 
 /// One test's changes to the lab, undone in reverse order on drop.
 struct Rig {
     pfs: [String; 2],
-    host_ns: NetNs,
     host: Netlink,
     /// `ip` argument lists that undo what was done, in order of doing.
     undo: Vec<Vec<String>>,
@@ -103,19 +102,17 @@ struct Rig {
 
 impl Rig {
     fn new() -> Rig {
-        let host_ns = NetNs::current().unwrap();
-        let host = host_ns.netlink().unwrap();
+        let host = NetNs::current().unwrap().netlink().unwrap();
         Rig {
             pfs: lab_pfs(),
-            host_ns,
             host,
             undo: Vec::new(),
             vfs: Vec::new(),
         }
     }
 
-    fn host_pair(&self) -> Namespace<'_> {
-        Namespace::new(&self.host_ns, &self.host)
+    fn host_home(&self) -> Home<'_> {
+        Home::new(&self.host)
     }
 
     fn push_undo(&mut self, args: &[&str]) {
@@ -269,7 +266,7 @@ fn assert_reaches(ns: &Ns, addr: &str) {
 }
 
 fn inspect_ok(pod: &Ns, bond: &str) -> BondInfo {
-    inspect(&pod.nl, bond).unwrap_or_else(|e| panic!("{e}"))
+    inspect(&pod.nl, &n(bond)).unwrap_or_else(|e| panic!("{e}"))
 }
 
 fn wait_active(pod: &Ns, bond: &str, port: &str) {
@@ -332,18 +329,18 @@ impl Scene {
     }
 
     fn release(&self, record: &BondRecord) {
-        release(Some(self.pod.pair()), None, record).unwrap_or_else(|e| panic!("{e}"));
+        release(Some(&self.pod.pod()), None, record).unwrap_or_else(|e| panic!("{e}"));
     }
 }
 
 fn ports() -> [Port; 2] {
-    [Port::vf("p0"), Port::vf("p1")]
+    [Port::vf(n("p0")), Port::vf(n("p1"))]
 }
 
 /// The bond a pod over two VFs wants: active-backup, link monitoring, and
 /// the bond taking the active port's MAC.
 fn active_backup() -> BondConfig {
-    BondConfig::new("bond0", Mode::ActiveBackup)
+    BondConfig::new(n("bond0"), Mode::ActiveBackup)
         .miimon(100)
         .fail_over_mac(FailOverMac::Active)
 }
@@ -353,9 +350,9 @@ fn active_backup() -> BondConfig {
 fn lab_active_backup_fails_over_and_back() {
     with_rig(|rig| {
         let s = scene(rig, 1, 1);
-        let config = active_backup().primary("p0");
+        let config = active_backup().primary(n("p0"));
 
-        let created = create(s.pod.pair(), None, &config, &ports()).unwrap();
+        let created = create(&s.pod.pod(), None, &config, &ports()).unwrap();
         assert_eq!(created.warnings, vec![], "active-backup done right");
         s.serve(Some("p0"));
         let info = inspect_ok(&s.pod, "bond0");
@@ -415,19 +412,19 @@ fn lab_balance_rr_and_xor_pass_traffic_with_a_port_down() {
             // after the VFs are given, so it is undone before their MACs.)
             rig.pf_side(0, 2, Some("02:00:00:b2:00:01"), true);
             rig.pf_side(1, 2, Some("02:00:00:b2:00:02"), true);
-            let mut config = BondConfig::new("bond0", mode).miimon(100);
+            let mut config = BondConfig::new(n("bond0"), mode).miimon(100);
             if mode == Mode::BalanceXor {
                 config = config
                     .xmit_hash_policy(XmitHashPolicy::Layer34)
                     .all_slaves_active(true);
             }
 
-            let created = create(s.pod.pair(), None, &config, &ports()).unwrap();
+            let created = create(&s.pod.pod(), None, &config, &ports()).unwrap();
             assert_eq!(
                 created.warnings,
                 vec![Warning::VfsNeedTrust {
                     mode,
-                    ports: vec!["p0".into(), "p1".into()]
+                    ports: vec![n("p0"), n("p1")]
                 }]
             );
             s.serve(None);
@@ -468,12 +465,12 @@ fn lab_release_returns_both_vfs_intact() {
         let config = active_backup()
             .fail_over_mac(FailOverMac::Follow)
             .mtu(1400)
-            .primary("p0");
-        let created = create(s.pod.pair(), None, &config, &ports()).unwrap();
+            .primary(n("p0"));
+        let created = create(&s.pod.pod(), None, &config, &ports()).unwrap();
         assert_eq!(
             created.warnings,
             vec![Warning::ActiveBackupVfsNeedFailOverMacActive {
-                ports: vec!["p0".into(), "p1".into()]
+                ports: vec![n("p0"), n("p1")]
             }]
         );
         s.serve(Some("p0"));
@@ -493,7 +490,7 @@ fn lab_release_returns_both_vfs_intact() {
         assert_eq!(s.ports_now(), s.before);
         assert_eq!(link_names(&s.pod.nl), ["lo", "p0", "p1"]);
         assert!(matches!(
-            inspect(&s.pod.nl, "bond0"),
+            inspect(&s.pod.nl, &n("bond0")),
             Err(Error::NoSuchBond { .. })
         ));
         // Releasing again finds nothing to do.
@@ -513,12 +510,12 @@ fn lab_ports_from_the_host_are_moved_in_and_back() {
         let pod = rig.netns("po");
         rig.peer();
         let before = snapshots(&rig.host, &[&a, &b]);
-        let ports = [Port::vf(a.as_str()), Port::vf(b.as_str())];
+        let ports = [Port::vf(n(&a)), Port::vf(n(&b))];
 
         // Named before it is moved in: without a primary, which port is
         // active first is a race.
-        let config = active_backup().primary(a.as_str());
-        let created = create(pod.pair(), Some(rig.host_pair()), &config, &ports).unwrap();
+        let config = active_backup().primary(n(&a));
+        let created = create(&pod.pod(), Some(&rig.host_home()), &config, &ports).unwrap();
         assert!(created.record.ports.iter().all(|p| p.from_home));
         let mut in_pod = link_names(&pod.nl);
         in_pod.retain(|n| n != "lo");
@@ -529,13 +526,13 @@ fn lab_ports_from_the_host_are_moved_in_and_back() {
         wait_active(&pod, "bond0", &a);
         assert_reaches(&pod, PEER_ADDR);
 
-        release(Some(pod.pair()), Some(rig.host_pair()), &created.record).unwrap();
+        release(Some(&pod.pod()), Some(&rig.host_home()), &created.record).unwrap();
         assert_eq!(link_names(&pod.nl), ["lo"]);
         assert_eq!(snapshots(&rig.host, &[&a, &b]), before);
 
         // Again, then the pod dies with the bond built: the kernel hands
         // the VFs back to the host, and release finishes the job there.
-        let created = create(pod.pair(), Some(rig.host_pair()), &config, &ports).unwrap();
+        let created = create(&pod.pod(), Some(&rig.host_home()), &config, &ports).unwrap();
         wait_active(&pod, "bond0", &a);
         let Ns { name, ns, nl } = pod;
         drop((ns, nl));
@@ -543,7 +540,7 @@ fn lab_ports_from_the_host_are_moved_in_and_back() {
         wait_for("the VFs to come back from the dead pod", || {
             rig.host.link(a.as_str()).is_ok() && rig.host.link(b.as_str()).is_ok()
         });
-        release(None, Some(rig.host_pair()), &created.record).unwrap();
+        release(None, Some(&rig.host_home()), &created.record).unwrap();
         assert_eq!(snapshots(&rig.host, &[&a, &b]), before);
     });
 }
@@ -566,24 +563,24 @@ fn lab_a_failed_creation_leaves_nothing_behind() {
         let names_before = link_names(&s.pod.nl);
 
         // A port that is not there: refused before anything changes.
-        let config = BondConfig::new("bond0", Mode::BalanceRr).miimon(100);
+        let config = BondConfig::new(n("bond0"), Mode::BalanceRr).miimon(100);
         let trips = s.pod.nl.round_trips();
         match create(
-            s.pod.pair(),
+            &s.pod.pod(),
             None,
             &config,
-            &[Port::vf("p0"), Port::vf("gone0")],
+            &[Port::vf(n("p0")), Port::vf(n("gone0"))],
         ) {
-            Err(e @ Error::PortNotFound { .. }) => assert_eq!(e.port(), Some("gone0")),
+            Err(e @ Error::PortNotFound { .. }) => assert_eq!(e.port(), Some(&n("gone0"))),
             other => panic!("expected PortNotFound, got {other:?}"),
         }
         assert_eq!(s.pod.nl.round_trips() - trips, 1, "only the lookup");
 
         // The kernel refuses the second port: everything is undone.
-        let err = create(s.pod.pair(), None, &config, &ports()).unwrap_err();
+        let err = create(&s.pod.pod(), None, &config, &ports()).unwrap_err();
         assert!(matches!(err, Error::Netlink { .. }), "undo worked: {err}");
         assert_eq!(err.step(), Some(Step::Enslave), "{err}");
-        assert_eq!(err.port(), Some("p1"), "{err}");
+        assert_eq!(err.port(), Some(&n("p1")), "{err}");
         assert!(
             err.to_string().starts_with("bond bond0: enslave port p1: "),
             "{err}"
@@ -604,10 +601,10 @@ fn lab_a_failed_creation_leaves_nothing_behind() {
 fn lab_create_round_trips() {
     with_rig(|rig| {
         let s = scene(rig, 1, 6);
-        let config = active_backup().primary("p1");
+        let config = active_backup().primary(n("p1"));
 
         let trips = s.pod.nl.round_trips();
-        let created = create(s.pod.pair(), None, &config, &ports()).unwrap();
+        let created = create(&s.pod.pod(), None, &config, &ports()).unwrap();
         let create_trips = s.pod.nl.round_trips() - trips;
         eprintln!("round trips: create with two ports that were up: {create_trips}");
         // Dump, create (echoing its index), per port down and enslave,
@@ -626,7 +623,7 @@ fn lab_create_round_trips() {
         s.pod.nl.set_down("p0").unwrap();
         s.pod.nl.set_down("p1").unwrap();
         let trips = s.pod.nl.round_trips();
-        let created = create(s.pod.pair(), None, &config, &ports()).unwrap();
+        let created = create(&s.pod.pod(), None, &config, &ports()).unwrap();
         let down_trips = s.pod.nl.round_trips() - trips;
         eprintln!("round trips: create with two ports that were down: {down_trips}");
         assert_eq!(down_trips, 5);
@@ -714,19 +711,19 @@ fn lab_the_kernels_own_replies_say_what_inspect_reads() {
     with_rig(|rig| {
         let s = scene(rig, 3, 7);
 
-        let config = active_backup().updelay(200).primary("p0");
-        let created = create(s.pod.pair(), None, &config, &ports()).unwrap();
+        let config = active_backup().updelay(200).primary(n("p0"));
+        let created = create(&s.pod.pod(), None, &config, &ports()).unwrap();
         s.serve(Some("p0"));
         let info = capture(&s.pod, "active-backup");
         assert_eq!(info.updelay, 200);
         s.release(&created.record);
 
-        let config = BondConfig::new("bond0", Mode::BalanceXor)
+        let config = BondConfig::new(n("bond0"), Mode::BalanceXor)
             .miimon(100)
             .xmit_hash_policy(XmitHashPolicy::Layer23)
             .all_slaves_active(true)
             .mtu(1400);
-        let created = create(s.pod.pair(), None, &config, &ports()).unwrap();
+        let created = create(&s.pod.pod(), None, &config, &ports()).unwrap();
         s.serve(None);
         let info = capture(&s.pod, "balance-xor");
         assert_eq!(info.xmit_hash_policy, XmitHashPolicy::Layer23);
@@ -739,8 +736,9 @@ fn lab_the_kernels_own_replies_say_what_inspect_reads() {
 fn lab_plan_record_is_kept_before_anything_changes() {
     with_rig(|rig| {
         let s = scene(rig, 0, 8);
-        let config = active_backup().primary("p0");
-        let ready = plan(s.pod.pair(), None, &config, &ports()).unwrap();
+        let config = active_backup().primary(n("p0"));
+        let pod = s.pod.pod();
+        let ready = plan(&pod, None, &config, &ports()).unwrap();
         // What a plugin writes to its journal before building.
         let journal = serde_json::to_string(ready.record()).unwrap();
         let created = ready.apply().unwrap();

@@ -4,7 +4,7 @@
 
 use std::sync::atomic::{AtomicU32, Ordering};
 
-use netplumb_bond::MacAddr;
+use netplumb_bond::{IfName, MacAddr};
 use netplumb_netns::{LinkInfo, Netlink};
 
 /// True when running as root; otherwise prints the skip line the test
@@ -28,6 +28,12 @@ fn effective_uid_is_root() -> bool {
                 .and_then(|l| l.split_whitespace().nth(2).map(|e| e == "0"))
         })
         .unwrap_or(false)
+}
+
+/// `text` as an interface name.
+pub fn n(text: &str) -> IfName {
+    text.parse()
+        .unwrap_or_else(|e| panic!("{text:?} as an interface name: {e}"))
 }
 
 /// A name unique to this process and call: `prefix` + pid + counter, at
