@@ -228,7 +228,7 @@ impl Sysfs {
             .map_err(|e| self.read_error(device, rel, e))
     }
 
-    fn require_device(&self, addr: PciAddr, dir: &Path) -> Result<(), Error> {
+    pub(crate) fn require_device(&self, addr: PciAddr, dir: &Path) -> Result<(), Error> {
         if self.exists(&Device::Pci(addr), dir)? {
             Ok(())
         } else {

@@ -365,10 +365,10 @@ pub enum Error {
     },
 
     /// More VFs asked for than the PF supports.
-    #[error("PF {pf}: cannot enable {requested} VFs, sriov_totalvfs is {total} ({path})")]
+    #[error("{pf}: cannot enable {requested} VFs, sriov_totalvfs is {total} ({path})")]
     TooManyVfs {
         /// The PF.
-        pf: IfName,
+        pf: Device,
         /// The count asked for.
         requested: u32,
         /// The PF's `sriov_totalvfs`.
@@ -379,12 +379,13 @@ pub enum Error {
 
     /// Writing `sriov_numvfs` failed.
     #[error(
-        "PF {pf}: changing numvfs from {from} to {to}: writing {written} to {path}: {source}; \
-         the PF is left with {left_with} VFs"
+        "{pf}: changing numvfs from {from} to {to}: writing {written} to {path}: {source}{}; {}",
+        restore_error.as_ref().map(|e| format!("; writing {from} back failed too: {e}")).unwrap_or_default(),
+        left_with_note(*left_with)
     )]
     SetNumVfs {
         /// The PF.
-        pf: IfName,
+        pf: Device,
         /// The `sriov_numvfs` file.
         path: PathBuf,
         /// The count before the change.
@@ -393,10 +394,14 @@ pub enum Error {
         to: u32,
         /// The value whose write failed.
         written: u32,
-        /// The count the PF has now, as far as the writes that succeeded tell.
-        left_with: u32,
         /// The kernel's error (EBUSY, ENOMEM, EIO from the driver...).
         source: io::Error,
+        /// The error writing `from` back, when the change went through 0
+        /// and putting the old count back failed too.
+        restore_error: Option<io::Error>,
+        /// What `sriov_numvfs` reads after the failure; `None` when it
+        /// could not be read back.
+        left_with: Option<u32>,
     },
 }
 
@@ -423,6 +428,13 @@ fn restore_note(not_restored: &[VfAttribute]) -> String {
         "; and putting back what was applied before it failed for {}",
         names.join(", ")
     )
+}
+
+fn left_with_note(left_with: Option<u32>) -> String {
+    match left_with {
+        Some(count) => format!("the PF is left with {count} VFs"),
+        None => "sriov_numvfs could not be read back, so the PF's VF count is unknown".to_owned(),
+    }
 }
 
 fn target_note(target: &Option<PathBuf>) -> String {

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use netplumb_vf::testing::{AccessLog, FakeNic, FakeSysfs};
-use netplumb_vf::{Access, Error, IfName, NumVfsChange, Observer};
+use netplumb_vf::{Access, Device, Error, IfName, NumVfsChange, Observer, PciAddr};
 
 const PF: &str = "0000:01:00.0";
 
@@ -33,7 +33,7 @@ fn writes(fake: &FakeSysfs, count: u32) -> (Result<NumVfsChange, Error>, Vec<Str
         .with_observer(log.clone())
         .set_num_vfs(&name("enp1s0f0"), count);
     for (path, _) in log.writes() {
-        assert_eq!(path, Path::new("class/net/enp1s0f0/device/sriov_numvfs"));
+        assert_eq!(path, Path::new("bus/pci/devices/0000:01:00.0/sriov_numvfs"));
     }
     (
         result,
@@ -76,7 +76,7 @@ fn too_many_vfs_is_refused_before_any_write() {
         err.to_string(),
         format!(
             "PF enp1s0f0: cannot enable 8 VFs, sriov_totalvfs is 7 ({})",
-            fake.path("class/net/enp1s0f0/device/sriov_totalvfs")
+            fake.path("bus/pci/devices/0000:01:00.0/sriov_totalvfs")
                 .display()
         )
     );
@@ -103,83 +103,177 @@ fn malformed_numvfs_is_refused_before_any_write() {
     assert!(matches!(result.unwrap_err(), Error::Malformed { .. }));
 }
 
-/// Stands in for a kernel that refuses one value: when `refuse` is about
-/// to be written, turns the file into a directory so the write fails, and
-/// puts the file back before the next write.
+#[test]
+fn by_address_works_on_the_pf_and_records_its_address() {
+    let fake = pf_with(2);
+    let pf: PciAddr = PF.parse().unwrap();
+    let log = Arc::new(AccessLog::default());
+    let sysfs = fake.sysfs().with_observer(log.clone());
+    let change = sysfs.set_num_vfs_by_addr(pf, 5).unwrap();
+    assert_eq!((change.addr, change.pf.as_ref()), (pf, None));
+    assert_eq!((change.from, change.to), (2, 5));
+    let path = Path::new("bus/pci/devices/0000:01:00.0/sriov_numvfs");
+    assert_eq!(
+        log.writes(),
+        [
+            (path.to_owned(), "0".to_owned()),
+            (path.to_owned(), "5".to_owned())
+        ]
+    );
+    // By name, the address is recorded too, and the name.
+    let change = fake.sysfs().set_num_vfs(&name("enp1s0f0"), 2).unwrap();
+    assert_eq!((change.addr, change.pf), (pf, Some(name("enp1s0f0"))));
+
+    let vf = fake
+        .sysfs()
+        .set_num_vfs_by_addr("0000:01:10.0".parse().unwrap(), 1);
+    assert!(
+        matches!(
+            &vf,
+            Err(Error::NotPf {
+                device: Device::Pf(_),
+                ..
+            })
+        ),
+        "{vf:?}"
+    );
+    let missing = fake
+        .sysfs()
+        .set_num_vfs_by_addr("0000:09:00.0".parse().unwrap(), 1);
+    assert!(
+        matches!(missing, Err(Error::NoSuchPciDevice { .. })),
+        "{missing:?}"
+    );
+    let err = fake.sysfs().set_num_vfs_by_addr(pf, 9).unwrap_err();
+    assert!(
+        err.to_string()
+            .starts_with("PF 0000:01:00.0: cannot enable 9 VFs, sriov_totalvfs is 7"),
+        "{err}"
+    );
+}
+
+/// Stands in for a kernel that refuses some values: a refused write
+/// changes nothing. The file turns into a directory just before a refused
+/// value is written, so that the write fails, and turns back into the file
+/// it was at the next access, unless `stays_broken`.
 struct Refuse {
     file: PathBuf,
-    refuse: &'static str,
-    broken: Mutex<bool>,
+    refuse: &'static [&'static str],
+    stays_broken: bool,
+    /// The content to put back, while the file is broken.
+    broken: Mutex<Option<String>>,
 }
 
 impl Observer for Refuse {
     fn observe(&self, access: &Access<'_>) {
+        let mut broken = self.broken.lock().unwrap();
+        if let Some(content) = broken.take() {
+            if self.stays_broken {
+                *broken = Some(content);
+                return;
+            }
+            fs::remove_dir(&self.file).unwrap();
+            fs::write(&self.file, content).unwrap();
+        }
         let Access::Write { value, .. } = *access else {
             return;
         };
-        let mut broken = self.broken.lock().unwrap();
-        if *broken {
-            fs::remove_dir(&self.file).unwrap();
-            fs::write(&self.file, "0").unwrap();
-            *broken = false;
-        }
-        if value == self.refuse {
+        if self.refuse.contains(&value) {
+            *broken = Some(fs::read_to_string(&self.file).unwrap());
             fs::remove_file(&self.file).unwrap();
             fs::create_dir(&self.file).unwrap();
-            *broken = true;
         }
     }
 }
 
-/// Changes a PF with 2 VFs to 6 while the "kernel" refuses `refuse`; returns
-/// the error and the file's content afterwards.
-fn set_refusing(refuse: &'static str) -> (Error, String) {
+/// What a failed change reported, and what the file holds afterwards.
+#[derive(Debug)]
+struct Failed {
+    from_to: (u32, u32),
+    written: u32,
+    left_with: Option<u32>,
+    restore_failed: bool,
+    message: String,
+    content: String,
+}
+
+/// Changes a PF with 2 VFs to 6 while the "kernel" refuses `refuse`.
+fn set_refusing(refuse: &'static [&'static str], stays_broken: bool) -> Failed {
     let fake = pf_with(2);
     let file = numvfs_file(&fake);
     let observer = Arc::new(Refuse {
         file: file.clone(),
         refuse,
-        broken: Mutex::new(false),
+        stays_broken,
+        broken: Mutex::new(None),
     });
-    let result = fake
+    let err = fake
         .sysfs()
         .with_observer(observer)
-        .set_num_vfs(&name("enp1s0f0"), 6);
-    let content = fs::read_to_string(&file).unwrap_or_default();
-    (result.unwrap_err(), content)
-}
-
-#[test]
-fn failed_write_after_reset_restores_the_old_count() {
-    let (err, content) = set_refusing("6");
+        .set_num_vfs(&name("enp1s0f0"), 6)
+        .unwrap_err();
     let Error::SetNumVfs {
         from,
         to,
         written,
         left_with,
+        restore_error,
         ..
     } = &err
     else {
         panic!("{err}")
     };
-    assert_eq!((*from, *to, *written, *left_with), (2, 6, 6, 2));
+    Failed {
+        from_to: (*from, *to),
+        written: *written,
+        left_with: *left_with,
+        restore_failed: restore_error.is_some(),
+        message: err.to_string(),
+        content: fs::read_to_string(&file).unwrap_or_default(),
+    }
+}
+
+#[test]
+fn failed_write_after_reset_restores_the_old_count() {
+    let failed = set_refusing(&["6"], false);
+    assert_eq!(failed.from_to, (2, 6));
+    assert_eq!((failed.written, failed.left_with), (6, Some(2)));
+    assert!(!failed.restore_failed);
     assert!(
-        err.to_string().ends_with("the PF is left with 2 VFs"),
-        "{err}"
+        failed.message.ends_with("the PF is left with 2 VFs"),
+        "{failed:?}"
     );
-    assert_eq!(content, "2");
+    assert_eq!(failed.content.trim(), "2");
+}
+
+#[test]
+fn failed_restore_keeps_both_errors_and_reads_what_is_left() {
+    let failed = set_refusing(&["6", "2"], false);
+    assert_eq!((failed.written, failed.left_with), (6, Some(0)));
+    assert!(failed.restore_failed);
+    let text = &failed.message;
+    assert!(text.contains("; writing 2 back failed too: "), "{text}");
+    assert!(text.ends_with("the PF is left with 0 VFs"), "{text}");
+    assert_eq!(failed.content.trim(), "0");
 }
 
 #[test]
 fn failed_reset_leaves_the_old_count() {
-    let (err, _) = set_refusing("0");
-    let Error::SetNumVfs {
-        written, left_with, ..
-    } = &err
-    else {
-        panic!("{err}")
-    };
-    assert_eq!((*written, *left_with), (0, 2));
+    let failed = set_refusing(&["0"], false);
+    assert_eq!((failed.written, failed.left_with), (0, Some(2)));
+    assert!(!failed.restore_failed);
+}
+
+#[test]
+fn unreadable_count_after_a_failure_is_said_to_be_unknown() {
+    let failed = set_refusing(&["6"], true);
+    assert_eq!(failed.left_with, None);
+    assert!(
+        failed
+            .message
+            .ends_with("sriov_numvfs could not be read back, so the PF's VF count is unknown"),
+        "{failed:?}"
+    );
 }
 
 #[test]
@@ -187,7 +281,26 @@ fn change_serializes_as_an_undo_record() {
     let fake = pf_with(0);
     let change = fake.sysfs().set_num_vfs(&name("enp1s0f0"), 3).unwrap();
     let json = serde_json::to_string(&change).unwrap();
-    assert_eq!(json, r#"{"pf":"enp1s0f0","from":0,"to":3}"#);
+    assert_eq!(
+        json,
+        r#"{"addr":"0000:01:00.0","pf":"enp1s0f0","from":0,"to":3}"#
+    );
     assert_eq!(serde_json::from_str::<NumVfsChange>(&json).unwrap(), change);
-    assert!(serde_json::from_str::<NumVfsChange>(r#"{"pf":"a/b","from":0,"to":3}"#).is_err());
+    let by_addr = fake
+        .sysfs()
+        .set_num_vfs_by_addr(PF.parse().unwrap(), 0)
+        .unwrap();
+    let json = serde_json::to_string(&by_addr).unwrap();
+    assert_eq!(json, r#"{"addr":"0000:01:00.0","from":3,"to":0}"#);
+    assert_eq!(
+        serde_json::from_str::<NumVfsChange>(&json).unwrap(),
+        by_addr
+    );
+    for bad in [
+        r#"{"addr":"0000:01:00.0","pf":"a/b","from":0,"to":3}"#,
+        r#"{"addr":"0000:01:00.9","from":0,"to":3}"#,
+        r#"{"pf":"enp1s0f0","from":0,"to":3}"#,
+    ] {
+        assert!(serde_json::from_str::<NumVfsChange>(bad).is_err(), "{bad}");
+    }
 }
