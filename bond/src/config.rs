@@ -12,6 +12,10 @@ use crate::Error;
 const MIN_MTU: u32 = 68;
 /// The bonding driver's `max_mtu`.
 pub(crate) const MAX_MTU: u32 = 65535;
+/// `ETH_DATA_LEN`: the MTU a new bond gets when none is asked for.
+const DEFAULT_MTU: u32 = 1500;
+/// The kernel keeps `miimon`, `updelay` and `downdelay` in an `int`.
+const MAX_MS: u32 = i32::MAX as u32;
 
 /// A bond's settings: its name, mode and options.
 ///
@@ -26,6 +30,7 @@ pub struct BondConfig {
     /// The bonding mode.
     pub mode: Mode,
     /// Link monitoring interval in milliseconds; `Some(0)` turns it off.
+    /// Unset, the kernel's default applies ([`BondConfig::effective_miimon`]).
     pub miimon: Option<u32>,
     /// Milliseconds a port's link must be up before it is used.
     pub updelay: Option<u32>,
@@ -42,6 +47,7 @@ pub struct BondConfig {
     /// The port preferred as active whenever its link is up.
     pub primary: Option<IfName>,
     /// The bond's MTU; the kernel sets it on every port as it is enslaved.
+    /// Unset, the bond takes its ports' smallest ([`BondConfig::bond_mtu`]).
     pub mtu: Option<u32>,
     /// The bond's MAC address; without one the bond takes its first port's.
     pub mac: Option<MacAddr>,
@@ -68,8 +74,10 @@ pub struct PortFacts {
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Warning {
-    /// balance-rr and balance-xor send with one MAC on every port; a VF
-    /// only accepts a MAC other than its own when trust is on.
+    /// Every mode but active-backup puts a MAC other than a port's own on
+    /// it: the bond's (balance-rr, balance-xor, broadcast, 802.3ad) or one
+    /// the bond picks (balance-tlb, balance-alb). A VF only takes a MAC
+    /// other than its own, and sends with it, when its trust is on.
     VfsNeedTrust {
         /// The bond's mode.
         mode: Mode,
@@ -82,9 +90,15 @@ pub enum Warning {
         /// The ports that are VFs.
         ports: Vec<IfName>,
     },
-    /// Neither `miimon` nor ARP monitoring is set: a port that loses its
+    /// Neither `miimon` nor ARP monitoring is on: a port that loses its
     /// link is never noticed, so nothing fails over.
     NoLinkMonitoring,
+    /// In active-backup with `fail_over_mac` `active` the bond always wears
+    /// its active port's MAC, so the configured `mac` does not last.
+    MacOverriddenByActivePort {
+        /// The configured MAC.
+        mac: MacAddr,
+    },
     /// `xmit_hash_policy` only matters in the hashing modes.
     XmitHashPolicyUnused {
         /// The bond's mode.
@@ -102,8 +116,8 @@ impl fmt::Display for Warning {
         match self {
             Warning::VfsNeedTrust { mode, ports } => write!(
                 f,
-                "{mode} over VFs ({}) needs trust on for those VFs, or they drop \
-                 frames sent with the bond's MAC",
+                "{mode} puts MACs other than their own on its ports: the VFs among them \
+                 ({}) need trust on, or they refuse those MACs and drop frames sent with them",
                 joined(ports)
             ),
             Warning::ActiveBackupVfsNeedFailOverMacActive { ports } => write!(
@@ -113,7 +127,12 @@ impl fmt::Display for Warning {
                 joined(ports)
             ),
             Warning::NoLinkMonitoring => f.write_str(
-                "miimon is not set: link failures of ports go unnoticed and nothing fails over",
+                "miimon is off: link failures of ports go unnoticed and nothing fails over",
+            ),
+            Warning::MacOverriddenByActivePort { mac } => write!(
+                f,
+                "mac {mac} does not last: with fail_over_mac active the bond takes the MAC \
+                 of its active port"
             ),
             Warning::XmitHashPolicyUnused { mode } => {
                 write!(f, "xmit_hash_policy has no effect in mode {mode}")
@@ -148,7 +167,8 @@ impl BondConfig {
         }
     }
 
-    /// Link monitoring interval in milliseconds (0 turns it off).
+    /// Link monitoring interval in milliseconds (0 turns it off), at most
+    /// `i32::MAX`.
     pub fn miimon(mut self, ms: u32) -> Self {
         self.miimon = Some(ms);
         self
@@ -197,7 +217,8 @@ impl BondConfig {
         self
     }
 
-    /// The bond's MTU; the kernel sets it on every port as it is enslaved.
+    /// The bond's MTU; the kernel sets it on every port as it is enslaved,
+    /// so it may not be larger than any port's.
     pub fn mtu(mut self, mtu: u32) -> Self {
         self.mtu = Some(mtu);
         self
@@ -207,6 +228,25 @@ impl BondConfig {
     pub fn mac(mut self, mac: MacAddr) -> Self {
         self.mac = Some(mac);
         self
+    }
+
+    /// The link monitoring interval the bond will have: `miimon` when set,
+    /// else the kernel's default for the mode. Setting 802.3ad, balance-tlb
+    /// or balance-alb turns MII monitoring on at 100 ms when it is off (those
+    /// modes cannot monitor by ARP); the other modes leave it off.
+    pub fn effective_miimon(&self) -> u32 {
+        self.miimon.unwrap_or(self.mode.default_miimon())
+    }
+
+    /// The MTU the bond is created with: `mtu` when set, else the smallest
+    /// of the ports' MTUs. The kernel gives every port the bond's MTU as it
+    /// enslaves it, and a bond starts at 1500: taking the ports' own keeps
+    /// their MTUs (ports with a larger one come down to the smallest).
+    /// Without ports, the kernel's default of 1500.
+    pub fn bond_mtu(&self, ports: &[PortFacts]) -> u32 {
+        self.mtu
+            .or_else(|| ports.iter().map(|p| p.mtu).min())
+            .unwrap_or(DEFAULT_MTU)
     }
 
     /// Checks the settings and the ports against each other and against
@@ -238,7 +278,19 @@ impl BondConfig {
             }
         }
 
-        let miimon = self.miimon.unwrap_or(0);
+        let timings = [
+            ("miimon", self.miimon),
+            ("updelay", self.updelay),
+            ("downdelay", self.downdelay),
+        ];
+        for (option, value) in timings {
+            if let Some(v) = value.filter(|&v| v > MAX_MS) {
+                return Err(invalid(format!(
+                    "{option} {v} is out of range, expected 0-{MAX_MS} milliseconds"
+                )));
+            }
+        }
+        let miimon = self.effective_miimon();
         for (option, value) in [("updelay", self.updelay), ("downdelay", self.downdelay)] {
             match value {
                 Some(v) if v > 0 && miimon == 0 => {
@@ -312,22 +364,24 @@ impl BondConfig {
             .map(|p| p.name.clone())
             .collect();
         let mut warnings = Vec::new();
-        match self.mode {
-            Mode::BalanceRr | Mode::BalanceXor if !vfs.is_empty() => {
+        let fail_over_mac_active = self.fail_over_mac == Some(FailOverMac::Active);
+        if !vfs.is_empty() {
+            if self.mode != Mode::ActiveBackup {
                 warnings.push(Warning::VfsNeedTrust {
                     mode: self.mode,
                     ports: vfs,
                 });
-            }
-            Mode::ActiveBackup
-                if !vfs.is_empty() && self.fail_over_mac != Some(FailOverMac::Active) =>
-            {
+            } else if !fail_over_mac_active {
                 warnings.push(Warning::ActiveBackupVfsNeedFailOverMacActive { ports: vfs });
             }
-            _ => {}
         }
-        if self.miimon.unwrap_or(0) == 0 {
+        if self.effective_miimon() == 0 {
             warnings.push(Warning::NoLinkMonitoring);
+        }
+        if let Some(mac) = self.mac {
+            if self.mode == Mode::ActiveBackup && fail_over_mac_active {
+                warnings.push(Warning::MacOverriddenByActivePort { mac });
+            }
         }
         if self.xmit_hash_policy.is_some() && !self.mode.uses_xmit_hash_policy() {
             warnings.push(Warning::XmitHashPolicyUnused { mode: self.mode });
@@ -533,15 +587,16 @@ mod tests {
     }
 
     #[test]
-    fn vf_warnings_name_the_ports() {
-        for mode in [Mode::BalanceRr, Mode::BalanceXor] {
+    fn vfs_need_trust_in_every_mode_but_active_backup() {
+        for mode in Mode::ALL.into_iter().filter(|m| *m != Mode::ActiveBackup) {
             let w = bond(mode).miimon(100).check(&two_vfs()).unwrap();
             assert_eq!(
                 w,
                 vec![Warning::VfsNeedTrust {
                     mode,
                     ports: vec![name("net1"), name("net2")]
-                }]
+                }],
+                "{mode}"
             );
             assert!(w[0].to_string().contains("trust"), "{}", w[0]);
         }
@@ -554,10 +609,13 @@ mod tests {
             }]
         );
         let not_vfs = [port("eth1", 1500, false), port("eth2", 1500, false)];
-        assert_eq!(
-            bond(Mode::BalanceRr).miimon(100).check(&not_vfs).unwrap(),
-            vec![]
-        );
+        for mode in Mode::ALL {
+            assert_eq!(
+                bond(mode).miimon(100).check(&not_vfs).unwrap(),
+                vec![],
+                "{mode}"
+            );
+        }
     }
 
     #[test]
@@ -576,10 +634,11 @@ mod tests {
                 }
             ]
         );
+        let not_vfs = [port("eth1", 1500, false), port("eth2", 1500, false)];
         let w = bond(Mode::Broadcast)
             .miimon(100)
             .fail_over_mac(FailOverMac::Follow)
-            .check(&two_vfs())
+            .check(&not_vfs)
             .unwrap();
         assert_eq!(
             w,
@@ -587,6 +646,112 @@ mod tests {
                 mode: Mode::Broadcast
             }]
         );
+    }
+
+    #[test]
+    fn modes_that_monitor_by_default_count_as_monitored() {
+        let not_vfs = [port("eth1", 1500, false), port("eth2", 1500, false)];
+        for mode in Mode::ALL {
+            let unset = bond(mode);
+            let by_default = matches!(mode, Mode::Ieee8023ad | Mode::BalanceTlb | Mode::BalanceAlb);
+            assert_eq!(unset.effective_miimon(), if by_default { 100 } else { 0 });
+            let warned = unset
+                .check(&not_vfs)
+                .unwrap()
+                .contains(&Warning::NoLinkMonitoring);
+            assert_eq!(warned, !by_default, "{mode}");
+            // Turned off on purpose, it is off in every mode.
+            let off = bond(mode).miimon(0);
+            assert_eq!(off.effective_miimon(), 0);
+            assert!(off
+                .check(&not_vfs)
+                .unwrap()
+                .contains(&Warning::NoLinkMonitoring));
+            // Delays are measured against the miimon the bond will have.
+            let delayed = bond(mode).updelay(200).downdelay(300).check(&not_vfs);
+            assert_eq!(delayed.is_ok(), by_default, "{mode}: {delayed:?}");
+            if by_default {
+                let err = reason(bond(mode).updelay(150).check(&not_vfs).unwrap_err());
+                assert!(
+                    err.contains("updelay 150 is not a multiple of miimon 100"),
+                    "{err}"
+                );
+                let err = reason(
+                    bond(mode)
+                        .miimon(0)
+                        .updelay(200)
+                        .check(&not_vfs)
+                        .unwrap_err(),
+                );
+                assert!(err.contains("updelay 200 needs miimon"), "{err}");
+            }
+        }
+    }
+
+    #[test]
+    fn timings_beyond_the_kernels_int_are_refused() {
+        let too_big = i32::MAX as u32 + 1;
+        for (option, cfg) in [
+            ("miimon", bond(Mode::ActiveBackup).miimon(too_big)),
+            (
+                "updelay",
+                bond(Mode::ActiveBackup).miimon(100).updelay(too_big),
+            ),
+            (
+                "downdelay",
+                bond(Mode::ActiveBackup).miimon(100).downdelay(u32::MAX),
+            ),
+        ] {
+            let err = reason(cfg.check(&two_vfs()).unwrap_err());
+            assert!(err.starts_with(&format!("bond bond0: {option} ")), "{err}");
+            assert!(
+                err.contains("is out of range, expected 0-2147483647 milliseconds"),
+                "{err}"
+            );
+        }
+        let most = bond(Mode::ActiveBackup)
+            .miimon(i32::MAX as u32)
+            .fail_over_mac(FailOverMac::Active);
+        assert_eq!(most.check(&two_vfs()).unwrap(), vec![]);
+    }
+
+    #[test]
+    fn a_mac_the_active_port_overrides_is_warned_about() {
+        let mac = MacAddr([0x02, 0, 0, 0, 0, 9]);
+        let w = bond(Mode::ActiveBackup)
+            .miimon(100)
+            .fail_over_mac(FailOverMac::Active)
+            .mac(mac)
+            .check(&two_vfs())
+            .unwrap();
+        assert_eq!(w, vec![Warning::MacOverriddenByActivePort { mac }]);
+        assert!(w[0].to_string().contains("02:00:00:00:00:09"), "{}", w[0]);
+        let not_vfs = [port("eth1", 1500, false), port("eth2", 1500, false)];
+        for (mode, policy) in [
+            (Mode::ActiveBackup, FailOverMac::None),
+            (Mode::ActiveBackup, FailOverMac::Follow),
+            (Mode::BalanceXor, FailOverMac::None),
+        ] {
+            let w = bond(mode)
+                .miimon(100)
+                .fail_over_mac(policy)
+                .mac(mac)
+                .check(&not_vfs)
+                .unwrap();
+            assert!(
+                !w.iter()
+                    .any(|w| matches!(w, Warning::MacOverriddenByActivePort { .. })),
+                "{mode} {policy}: {w:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_bond_takes_its_ports_smallest_mtu_unless_told() {
+        let ports = [port("net1", 9000, true), port("net2", 1400, true)];
+        assert_eq!(bond(Mode::ActiveBackup).bond_mtu(&ports), 1400);
+        assert_eq!(bond(Mode::ActiveBackup).mtu(1300).bond_mtu(&ports), 1300);
+        assert_eq!(bond(Mode::ActiveBackup).bond_mtu(&[]), 1500);
     }
 
     proptest! {
@@ -611,9 +776,13 @@ mod tests {
                 .enumerate()
                 .map(|(i, m)| port(&format!("net{i}"), *m, true))
                 .collect();
-            if let Err(e) = cfg.check(&ports) {
-                let prefix = format!("bond {bond_name}");
-                prop_assert!(e.to_string().contains(&prefix));
+            match cfg.check(&ports) {
+                Err(e) => {
+                    let prefix = format!("bond {bond_name}");
+                    prop_assert!(e.to_string().contains(&prefix));
+                }
+                // An accepted bond never raises a port's MTU.
+                Ok(_) => prop_assert!(ports.iter().all(|p| cfg.bond_mtu(&ports) <= p.mtu)),
             }
         }
     }

@@ -47,6 +47,8 @@ pub struct Plan<'a> {
     pod: &'a Pod<'a>,
     home: Option<&'a Home<'a>>,
     config: BondConfig,
+    /// The MTU the bond is created with ([`BondConfig::bond_mtu`]).
+    mtu: u32,
     ports: Vec<Planned>,
     record: BondRecord,
     warnings: Vec<Warning>,
@@ -85,7 +87,8 @@ pub struct Created {
 /// `linksInContainer: false`); without it they are in `pod` already.
 /// Every port must exist, have no controller and an MTU no smaller than the
 /// bond's, and no link in `pod` may have the bond's name (or, with `home`,
-/// a port's).
+/// a port's). Without a configured MTU the bond takes its ports' smallest
+/// ([`BondConfig::bond_mtu`]), so enslaving them does not change theirs.
 pub fn plan<'a>(
     pod: &'a Pod<'a>,
     home: Option<&'a Home<'a>>,
@@ -175,6 +178,7 @@ pub fn plan<'a>(
         })
         .collect();
     let warnings = config.check(&facts)?;
+    let mtu = config.bond_mtu(&facts);
 
     let record = BondRecord::new(
         bond.clone(),
@@ -206,6 +210,7 @@ pub fn plan<'a>(
         pod,
         home,
         config: config.clone(),
+        mtu,
         ports: planned,
         record,
         warnings,
@@ -313,7 +318,7 @@ impl Plan<'_> {
             .raw_request(
                 "create bond",
                 Some(&target),
-                nl::new_bond(&self.config, primary),
+                nl::new_bond(&self.config, primary, self.mtu),
                 NLM_F_CREATE | NLM_F_EXCL | NLM_F_ECHO,
             )
             .map_err(fail(Step::CreateBond, None))?;

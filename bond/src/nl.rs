@@ -18,8 +18,10 @@ use crate::BondConfig;
 /// before the port is enslaved, remembers its name, and makes it the
 /// preferred port when it joins.
 pub(crate) fn bond_options(config: &BondConfig, primary: Option<u32>) -> Vec<InfoBond> {
+    // The mode goes first, as the kernel applies options in attribute
+    // order (setting some modes turns miimon on).
     let mut opts = vec![InfoBond::Mode(BondMode::from(config.mode.number()))];
-    let miimon = config.miimon.unwrap_or(0);
+    let miimon = config.effective_miimon();
     if let Some(ms) = config.miimon {
         opts.push(InfoBond::MiiMon(ms));
     }
@@ -58,14 +60,12 @@ pub(crate) fn bond_options(config: &BondConfig, primary: Option<u32>) -> Vec<Inf
 }
 
 /// The `RTM_NEWLINK` that creates the bond, down, with every option, its
-/// MTU and its MAC in one message.
-pub(crate) fn new_bond(config: &BondConfig, primary: Option<u32>) -> RouteNetlinkMessage {
+/// `mtu` and its MAC in one message.
+pub(crate) fn new_bond(config: &BondConfig, primary: Option<u32>, mtu: u32) -> RouteNetlinkMessage {
     let mut msg = LinkMessage::default();
     msg.attributes
         .push(LinkAttribute::IfName(config.name.to_string()));
-    if let Some(mtu) = config.mtu {
-        msg.attributes.push(LinkAttribute::Mtu(mtu));
-    }
+    msg.attributes.push(LinkAttribute::Mtu(mtu));
     if let Some(mac) = config.mac {
         msg.attributes.push(LinkAttribute::Address(mac.0.to_vec()));
     }
@@ -229,7 +229,7 @@ pub(crate) mod tests {
 
     /// The `IFLA_INFO_DATA` of a bond message, decoded from its bytes.
     fn decoded_options(config: &BondConfig, primary: Option<u32>) -> Vec<InfoBond> {
-        let (_, back) = wire(new_bond(config, primary));
+        let (_, back) = wire(new_bond(config, primary, 1500));
         let infos = link_of(&back)
             .attributes
             .iter()
@@ -298,7 +298,7 @@ pub(crate) mod tests {
         let cfg = BondConfig::new(name("b"), Mode::ActiveBackup)
             .miimon(100)
             .fail_over_mac(FailOverMac::Active);
-        let (bytes, _) = wire(new_bond(&cfg, None));
+        let (bytes, _) = wire(new_bond(&cfg, None, 1500));
         let data: &[u8] = &[
             5, 0, 1, 0, 1, 0, 0, 0, // mode 1
             8, 0, 3, 0, 100, 0, 0, 0, // miimon 100
@@ -329,12 +329,33 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn delays_ride_on_the_miimon_the_mode_turns_on() {
+        // 802.3ad, balance-tlb and balance-alb monitor at 100 ms unless
+        // told otherwise: a delay of 0 is accepted there and sent.
+        for mode in [Mode::Ieee8023ad, Mode::BalanceTlb, Mode::BalanceAlb] {
+            let cfg = BondConfig::new(name("bond0"), mode)
+                .updelay(0)
+                .downdelay(200);
+            let opts = decoded_options(&cfg, None);
+            assert_eq!(opts[0], InfoBond::Mode(BondMode::from(mode.number())));
+            assert!(opts.contains(&InfoBond::UpDelay(0)), "{mode}: {opts:?}");
+            assert!(opts.contains(&InfoBond::DownDelay(200)), "{mode}: {opts:?}");
+            assert!(!opts.iter().any(|o| matches!(o, InfoBond::MiiMon(_))));
+        }
+        let off = BondConfig::new(name("bond0"), Mode::BalanceTlb)
+            .miimon(0)
+            .updelay(0);
+        assert_eq!(
+            decoded_options(&off, None),
+            vec![InfoBond::Mode(BondMode::BalanceTlb), InfoBond::MiiMon(0)]
+        );
+    }
+
+    #[test]
     fn name_mtu_and_mac_ride_in_the_same_message() {
         let mac = MacAddr([2, 0, 0, 0, 0, 0x42]);
-        let cfg = BondConfig::new(name("bond7"), Mode::BalanceRr)
-            .mtu(9000)
-            .mac(mac);
-        let (_, back) = wire(new_bond(&cfg, None));
+        let cfg = BondConfig::new(name("bond7"), Mode::BalanceRr).mac(mac);
+        let (_, back) = wire(new_bond(&cfg, None, 9000));
         let attrs = &link_of(&back).attributes;
         assert_eq!(attrs[0], LinkAttribute::IfName("bond7".into()));
         assert!(attrs.contains(&LinkAttribute::Mtu(9000)));

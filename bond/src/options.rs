@@ -84,6 +84,17 @@ impl Mode {
         matches!(self, Mode::BalanceTlb | Mode::BalanceAlb)
     }
 
+    /// The `miimon` the kernel gives a bond of this mode when none is set:
+    /// 802.3ad, balance-tlb and balance-alb cannot monitor links by ARP, so
+    /// setting them turns MII monitoring on at 100 ms if it is off
+    /// (`bond_option_mode_set`); the other modes leave it off (0).
+    pub fn default_miimon(self) -> u32 {
+        match self {
+            Mode::Ieee8023ad | Mode::BalanceTlb | Mode::BalanceAlb => 100,
+            _ => 0,
+        }
+    }
+
     /// Whether `xmit_hash_policy` has any effect in this mode. The kernel
     /// accepts it in every mode, but only these modes hash.
     pub fn uses_xmit_hash_policy(self) -> bool {
