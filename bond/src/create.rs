@@ -4,7 +4,7 @@
 use netplumb_netns::raw::netlink_packet_core::{NLM_F_CREATE, NLM_F_ECHO, NLM_F_EXCL};
 use netplumb_netns::raw::netlink_packet_route::link::LinkAttribute;
 use netplumb_netns::raw::netlink_packet_route::RouteNetlinkMessage;
-use netplumb_netns::{IfName, LinkInfo, LinkRef};
+use netplumb_netns::{IfName, LinkRef};
 
 use crate::config::{BondConfig, PortFacts, Warning, MAX_MTU};
 use crate::error::Step;
@@ -12,6 +12,7 @@ use crate::namespace::{Home, Pod};
 use crate::nl::{self, PortChange};
 use crate::record::{BondRecord, PortRecord};
 use crate::release::restore;
+use crate::view::{self, LinkView};
 use crate::Error;
 
 /// A port to enslave, and what the caller knows of it.
@@ -108,43 +109,96 @@ pub fn plan<'a>(
     config.check(&unknown_mtu)?;
 
     let bond = &config.name;
-    let lookup_err = |port: Option<&IfName>, source| Error::Netlink {
+    let lookup_err = |source| Error::Netlink {
         bond: bond.clone(),
         step: Step::LookUp,
-        port: port.cloned(),
+        port: None,
         source: Box::new(source),
     };
-    let pod_links = pod.netlink().links().map_err(|e| lookup_err(None, e))?;
-    let taken = |name: &IfName| pod_links.iter().any(|l| l.name == name.as_str());
-    if taken(bond) {
+    let pod_links = view::links(pod.netlink()).map_err(lookup_err)?;
+    let home_links = match home {
+        Some(home) => Some(view::links(home.netlink()).map_err(lookup_err)?),
+        None => None,
+    };
+    let found = check_ports(bond, ports, &pod_links, home_links.as_deref())?;
+    let from_home = home.is_some();
+
+    let facts: Vec<PortFacts> = ports
+        .iter()
+        .zip(&found)
+        .map(|(p, link)| PortFacts {
+            name: p.name.clone(),
+            mtu: link.mtu,
+            is_vf: p.is_vf,
+        })
+        .collect();
+    let warnings = config.check(&facts)?;
+    let mtu = config.bond_mtu(&facts);
+
+    let record = BondRecord::new(
+        bond.clone(),
+        ports
+            .iter()
+            .zip(&found)
+            .map(|(port, link)| {
+                PortRecord::new(
+                    port.name.clone(),
+                    from_home,
+                    link.mac.unwrap_or_default(),
+                    link.mtu,
+                    link.up,
+                )
+            })
+            .collect(),
+    );
+    let planned = ports
+        .iter()
+        .zip(found)
+        .map(|(port, link)| Planned {
+            up_in_pod: !from_home && link.up,
+            home_index: from_home.then_some(link.index),
+            pod_index: (!from_home).then_some(link.index),
+            name: port.name.clone(),
+        })
+        .collect();
+    Ok(Plan {
+        pod,
+        home,
+        config: config.clone(),
+        mtu,
+        ports: planned,
+        record,
+        warnings,
+    })
+}
+
+/// Finds each port among the links plan read, and checks it can be
+/// enslaved: in `home` when given (and its name free in `pod`, where it is
+/// moved), else in `pod`; no controller; an Ethernet MAC. The bond's name
+/// must be free in `pod`. Returns the ports' links, in order.
+fn check_ports<'l>(
+    bond: &IfName,
+    ports: &[Port],
+    pod: &'l [LinkView],
+    home: Option<&'l [LinkView]>,
+) -> Result<Vec<&'l LinkView>, Error> {
+    let named =
+        |links: &'l [LinkView], name: &IfName| links.iter().find(|l| l.name == name.as_str());
+    if named(pod, bond).is_some() {
         return Err(Error::NameTaken {
             bond: bond.clone(),
             name: bond.clone(),
         });
     }
-
-    let mut found: Vec<(LinkInfo, bool)> = Vec::with_capacity(ports.len());
+    let mut found = Vec::with_capacity(ports.len());
     for port in ports {
-        let link = match home {
-            Some(home) => {
-                if taken(&port.name) {
-                    return Err(Error::NameTaken {
-                        bond: bond.clone(),
-                        name: port.name.clone(),
-                    });
-                }
-                match home.netlink().link(&port.name) {
-                    Ok(link) => Some(link),
-                    Err(e) if e.is_no_such_link() => None,
-                    Err(e) => return Err(lookup_err(Some(&port.name), e)),
-                }
-            }
-            None => pod_links
-                .iter()
-                .find(|l| l.name == port.name.as_str())
-                .cloned(),
-        };
-        let link = link.ok_or_else(|| Error::PortNotFound {
+        if home.is_some() && named(pod, &port.name).is_some() {
+            return Err(Error::NameTaken {
+                bond: bond.clone(),
+                name: port.name.clone(),
+            });
+        }
+        let link = named(home.unwrap_or(pod), &port.name).ok_or_else(|| Error::PortNotFound {
             bond: bond.clone(),
             port: port.name.clone(),
             namespace: if home.is_some() { "home" } else { "pod" },
@@ -165,56 +219,9 @@ pub fn plan<'a>(
                 ),
             });
         }
-        found.push((link, home.is_some()));
+        found.push(link);
     }
-
-    let facts: Vec<PortFacts> = ports
-        .iter()
-        .zip(&found)
-        .map(|(p, (link, _))| PortFacts {
-            name: p.name.clone(),
-            mtu: link.mtu,
-            is_vf: p.is_vf,
-        })
-        .collect();
-    let warnings = config.check(&facts)?;
-    let mtu = config.bond_mtu(&facts);
-
-    let record = BondRecord::new(
-        bond.clone(),
-        ports
-            .iter()
-            .zip(&found)
-            .map(|(port, (link, from_home))| {
-                PortRecord::new(
-                    port.name.clone(),
-                    *from_home,
-                    link.mac.unwrap_or_default(),
-                    link.mtu,
-                    link.is_up(),
-                )
-            })
-            .collect(),
-    );
-    let planned = ports
-        .iter()
-        .zip(found)
-        .map(|(port, (link, from_home))| Planned {
-            up_in_pod: !from_home && link.is_up(),
-            home_index: from_home.then_some(link.index),
-            pod_index: (!from_home).then_some(link.index),
-            name: port.name.clone(),
-        })
-        .collect();
-    Ok(Plan {
-        pod,
-        home,
-        config: config.clone(),
-        mtu,
-        ports: planned,
-        record,
-        warnings,
-    })
+    Ok(found)
 }
 
 /// Plans and builds the bond in one go: [`plan`], then [`Plan::apply`].
@@ -381,6 +388,7 @@ fn echoed_index(replies: &[RouteNetlinkMessage], name: &IfName) -> Option<u32> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::view::tests::link;
     use netplumb_netns::raw::netlink_packet_route::link::LinkMessage;
 
     fn name(text: &str) -> IfName {
@@ -401,6 +409,101 @@ mod tests {
         assert_eq!(echoed_index(&replies, &name("bond1")), None);
         assert_eq!(echoed_index(&[new_link(0, "bond0")], &name("bond0")), None);
         assert_eq!(echoed_index(&[], &name("bond0")), None);
+    }
+
+    fn ports(names: &[&str]) -> Vec<Port> {
+        names.iter().map(|n| Port::vf(name(n))).collect()
+    }
+
+    /// The indexes of the links `check_ports` found, or its error's text.
+    fn checked(
+        names: &[&str],
+        pod: &[LinkView],
+        home: Option<&[LinkView]>,
+    ) -> Result<Vec<u32>, String> {
+        check_ports(&name("bond0"), &ports(names), pod, home)
+            .map(|found| found.iter().map(|l| l.index).collect())
+            .map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn ports_are_found_where_they_start() {
+        let pod = [link(1, "lo", 1), link(4, "net1", 4), link(5, "net2", 5)];
+        assert_eq!(checked(&["net2", "net1"], &pod, None), Ok(vec![5, 4]));
+        let home = [link(7, "eth1", 7), link(8, "eth2", 8)];
+        assert_eq!(
+            checked(&["eth1", "eth2"], &pod, Some(&home)),
+            Ok(vec![7, 8])
+        );
+    }
+
+    #[test]
+    fn a_missing_port_is_named_with_where_it_was_looked_for() {
+        let pod = [link(4, "net1", 4)];
+        let err = check_ports(&name("bond0"), &ports(&["net1", "net9"]), &pod, None).unwrap_err();
+        assert!(
+            matches!(
+                &err,
+                Error::PortNotFound {
+                    namespace: "pod",
+                    ..
+                }
+            ),
+            "{err}"
+        );
+        assert_eq!(err.port(), Some(&name("net9")));
+        // With home, ports are looked for there only.
+        let home = [link(4, "eth1", 4)];
+        let err = checked(&["eth1", "net1"], &[link(1, "lo", 1)], Some(&home)).unwrap_err();
+        assert_eq!(
+            err,
+            "bond bond0: port \"net1\" does not exist in the home namespace"
+        );
+    }
+
+    #[test]
+    fn a_port_with_a_controller_is_in_use() {
+        let mut taken = link(5, "net2", 5);
+        taken.controller = Some(9);
+        let pod = [link(4, "net1", 4), taken];
+        let err = check_ports(&name("bond0"), &ports(&["net1", "net2"]), &pod, None).unwrap_err();
+        match &err {
+            Error::PortInUse {
+                port, controller, ..
+            } => {
+                assert_eq!((port.as_str(), *controller), ("net2", 9));
+            }
+            other => panic!("expected PortInUse, got {other:?}"),
+        }
+        assert!(err.to_string().contains("ifindex 9"), "{err}");
+    }
+
+    #[test]
+    fn a_port_without_an_ethernet_mac_is_refused() {
+        let mut tunnel = link(5, "net2", 5);
+        tunnel.mac = None;
+        let err = checked(&["net1", "net2"], &[link(4, "net1", 4), tunnel], None).unwrap_err();
+        assert!(
+            err.contains("port \"net2\" has no Ethernet MAC address"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn names_that_would_clash_in_the_pod_are_taken() {
+        let pod = [link(3, "bond0", 3), link(4, "net1", 4), link(5, "net2", 5)];
+        let err = check_ports(&name("bond0"), &ports(&["net1", "net2"]), &pod, None).unwrap_err();
+        assert!(matches!(&err, Error::NameTaken { name: n, .. } if n.as_str() == "bond0"));
+        // A port moved in from home keeps its name, which must be free.
+        let pod = [link(1, "lo", 1), link(5, "eth2", 5)];
+        let home = [link(7, "eth1", 7), link(8, "eth2", 8)];
+        let err =
+            check_ports(&name("bond0"), &ports(&["eth1", "eth2"]), &pod, Some(&home)).unwrap_err();
+        assert!(matches!(&err, Error::NameTaken { name: n, .. } if n.as_str() == "eth2"));
+        assert_eq!(
+            err.to_string(),
+            "bond bond0: a link named \"eth2\" already exists in the pod namespace"
+        );
     }
 
     #[test]

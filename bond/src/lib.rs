@@ -68,6 +68,7 @@ mod nl;
 mod options;
 mod record;
 mod release;
+mod view;
 
 pub use config::{BondConfig, PortFacts, Warning};
 pub use create::{create, plan, Created, Plan, Port};

@@ -201,6 +201,7 @@ fn ports_at_home_are_looked_up_there() {
         other => panic!("expected NameTaken, got {other:?}"),
     }
     pod.nl.delete_link("h2").unwrap();
+    let trips = pod.nl.round_trips() + home.nl.round_trips();
     let ok = plan(
         &pod_side,
         Some(&home_side),
@@ -208,6 +209,11 @@ fn ports_at_home_are_looked_up_there() {
         &[Port::vf(n("h1")), Port::vf(n("h2"))],
     )
     .unwrap();
+    assert_eq!(
+        pod.nl.round_trips() + home.nl.round_trips() - trips,
+        2,
+        "one dump of each namespace, however many ports"
+    );
     assert!(ok.record().ports.iter().all(|p| p.from_home));
     assert_eq!(ok.record().ports[1].mac, mac(2));
 }
