@@ -3,10 +3,9 @@
 use std::path::{Path, PathBuf};
 
 use crate::model::USERSPACE_DRIVERS;
+use crate::netdev::Netdevs;
 use crate::sysfs::is_absent;
-use crate::{
-    Device, Error, HwAddr, IfName, Inventory, Netdev, Nic, PciAddr, PfLink, Sysfs, Vf, VfNetdev,
-};
+use crate::{Device, Error, IfName, Inventory, Nic, PciAddr, PfLink, Sysfs, Vf, VfNetdev};
 
 /// PCI base class of network controllers (the top byte of `class`).
 const NETWORK_CLASS: u32 = 0x02;
@@ -66,28 +65,40 @@ impl Sysfs {
             if self.read_link_opt(&device, &dir.join("physfn"))?.is_some() {
                 continue;
             }
-            interfaces.push(self.read_nic(addr, &device)?);
+            interfaces.push(self.read_nic(addr, &device, None)?);
         }
         Ok(Inventory { interfaces })
     }
 
     /// The SR-IOV physical function whose netdev is `name`, with its VFs.
+    ///
+    /// The [`Nic`]'s netdev is `name`, and its VFs are addressed through
+    /// it. A switchdev representor (`phys_port_name` like `pf0vf3`) sits
+    /// among its PF's netdevs but is not the PF's own: it is refused
+    /// ([`Error::Representor`], naming the uplink to use instead).
     pub fn pf(&self, name: &IfName) -> Result<Nic, Error> {
-        let addr = self.netdev_pci_addr(name)?;
-        self.sriov_nic(addr, &Device::PfNetdev(name.clone()))
+        let addr = self.pf_netdev_pci_addr(name)?;
+        self.sriov_nic(addr, &Device::PfNetdev(name.clone()), Some(name))
     }
 
-    /// The SR-IOV physical function at `addr`, with its VFs.
+    /// The SR-IOV physical function at `addr`, with its VFs. Its netdev is
+    /// its primary one (see [`Nic::netdev`]).
     pub fn pf_by_addr(&self, addr: PciAddr) -> Result<Nic, Error> {
-        self.sriov_nic(addr, &Device::Pf(addr))
+        self.sriov_nic(addr, &Device::Pf(addr), None)
     }
 
     /// The VF at `addr`.
     ///
     /// A device without a `physfn` link is accepted as a VF seen from inside
     /// a VM (with no PF) when it is a network device and not SR-IOV capable
-    /// itself.
+    /// itself. When the VF has several netdevs, its netdev is its primary
+    /// one (see [`Vf::other_netdevs`]).
     pub fn vf(&self, addr: PciAddr) -> Result<Vf, Error> {
+        self.vf_wanting(addr, None)
+    }
+
+    /// The VF at `addr`, with `want` as its netdev when it is one of them.
+    fn vf_wanting(&self, addr: PciAddr, want: Option<&IfName>) -> Result<Vf, Error> {
         let dir = pci_dir(addr);
         self.require_device(addr, &dir)?;
         let device = Device::Vf(addr);
@@ -100,7 +111,7 @@ impl Sysfs {
                     target,
                 })?;
                 let pf_link = self.pf_link(addr, pf)?;
-                self.read_vf(addr, Some(pf_link))
+                self.read_vf(addr, Some(pf_link), want)
             }
             None => {
                 if !self.is_network(&device, &dir)? {
@@ -120,14 +131,16 @@ impl Sysfs {
                         reason: "it is an SR-IOV physical function",
                     });
                 }
-                self.read_vf(addr, None)
+                self.read_vf(addr, None, want)
             }
         }
     }
 
-    /// VF number `index` of the PF whose netdev is `pf`.
+    /// VF number `index` of the PF whose netdev is `pf`; the VF is
+    /// addressed through `pf`. A switchdev representor is refused as `pf`,
+    /// as in [`Sysfs::pf`].
     pub fn vf_by_index(&self, pf: &IfName, index: u32) -> Result<Vf, Error> {
-        let pf_addr = self.netdev_pci_addr(pf)?;
+        let pf_addr = self.pf_netdev_pci_addr(pf)?;
         let pf_dir = pci_dir(pf_addr);
         let pf_device = Device::PfNetdev(pf.clone());
         let Some(addr) = self.virtfn_target(&pf_device, &pf_dir, index)? else {
@@ -165,12 +178,13 @@ impl Sysfs {
             name: Some(pf.clone()),
             index,
         };
-        self.read_vf(addr, Some(pf_link))
+        self.read_vf(addr, Some(pf_link), None)
     }
 
-    /// The VF whose netdev (in the host namespace) is `name`.
+    /// The VF whose netdev (in the host namespace) is `name`; the [`Vf`]'s
+    /// netdev is `name` even when the VF has others.
     pub fn vf_by_netdev(&self, name: &IfName) -> Result<Vf, Error> {
-        self.vf(self.netdev_pci_addr(name)?)
+        self.vf_wanting(self.netdev_pci_addr(name)?, Some(name))
     }
 
     /// The PCI function behind a netdev, from its `device` link.
@@ -216,7 +230,7 @@ impl Sysfs {
         }
     }
 
-    fn exists(&self, device: &Device, rel: &Path) -> Result<bool, Error> {
+    pub(crate) fn exists(&self, device: &Device, rel: &Path) -> Result<bool, Error> {
         self.stat_raw(rel)
             .map(|meta| meta.is_some())
             .map_err(|e| self.read_error(device, rel, e))
@@ -274,81 +288,6 @@ impl Sysfs {
             .transpose()
     }
 
-    /// The directory holding a device's netdevs: `net/`, or for virtio-pci
-    /// `virtioN/net/`. `None` when there is none.
-    fn net_dir(&self, device: &Device, dir: &Path) -> Result<Option<PathBuf>, Error> {
-        let net = dir.join("net");
-        if self.exists(device, &net)? {
-            return Ok(Some(net));
-        }
-        let entries = match self.read_dir_raw(dir) {
-            Ok(entries) => entries,
-            Err(e) => return Err(self.read_error(device, dir, e)),
-        };
-        for entry in entries.iter().filter(|e| is_virtio_child(e)) {
-            let net = dir.join(entry).join("net");
-            if self.exists(device, &net)? {
-                return Ok(Some(net));
-            }
-        }
-        Ok(None)
-    }
-
-    /// The first netdev (by name) in a `net/` directory.
-    fn first_netdev(&self, device: &Device, net_dir: &Path) -> Result<Option<IfName>, Error> {
-        let names = self
-            .read_dir_raw(net_dir)
-            .map_err(|e| self.read_error(device, net_dir, e))?;
-        names
-            .first()
-            .map(|name| {
-                IfName::new(name.as_str()).map_err(|_| {
-                    self.malformed(device, &net_dir.join(name), name, "a valid interface name")
-                })
-            })
-            .transpose()
-    }
-
-    fn read_netdev(&self, device: &Device, dir: &Path) -> Result<Option<Netdev>, Error> {
-        let Some(net_dir) = self.net_dir(device, dir)? else {
-            return Ok(None);
-        };
-        let Some(name) = self.first_netdev(device, &net_dir)? else {
-            return Ok(None);
-        };
-        let dir = net_dir.join(name.as_str());
-        let address = dir.join("address");
-        let text = self.read_attr(device, &address)?;
-        let mac = text.parse::<HwAddr>().map_err(|_| {
-            self.malformed(
-                device,
-                &address,
-                &text,
-                "a hardware address like 02:00:5e:10:00:01",
-            )
-        })?;
-        let mtu = self.read_u32(device, &dir.join("mtu"))?;
-        let speed = dir.join("speed");
-        // The kernel refuses to read `speed` (EINVAL) for some drivers while
-        // the link is down, and writes -1 when it does not know the speed.
-        let speed_mbps = match self.read_raw(&speed) {
-            Ok(text) => {
-                let text = text.trim();
-                let mbps = text
-                    .parse::<i64>()
-                    .map_err(|_| self.malformed(device, &speed, text, "a speed in Mb/s, or -1"))?;
-                u32::try_from(mbps).ok().filter(|m| *m != u32::MAX)
-            }
-            Err(_) => None,
-        };
-        Ok(Some(Netdev {
-            name,
-            mac,
-            mtu,
-            speed_mbps,
-        }))
-    }
-
     fn read_numa_node(&self, device: &Device, dir: &Path) -> Result<Option<u32>, Error> {
         let rel = dir.join("numa_node");
         let Some(text) = self.read_attr_opt(device, &rel)? else {
@@ -380,8 +319,13 @@ impl Sysfs {
     }
 
     /// A NIC that must be SR-IOV capable.
-    fn sriov_nic(&self, addr: PciAddr, device: &Device) -> Result<Nic, Error> {
-        let nic = self.read_nic(addr, device)?;
+    fn sriov_nic(
+        &self,
+        addr: PciAddr,
+        device: &Device,
+        want: Option<&IfName>,
+    ) -> Result<Nic, Error> {
+        let nic = self.read_nic(addr, device, want)?;
         if nic.is_sriov() {
             Ok(nic)
         } else {
@@ -393,10 +337,19 @@ impl Sysfs {
         }
     }
 
-    fn read_nic(&self, addr: PciAddr, device: &Device) -> Result<Nic, Error> {
+    /// The NIC at `addr`, with `want` as its netdev when it is one of them.
+    fn read_nic(
+        &self,
+        addr: PciAddr,
+        device: &Device,
+        want: Option<&IfName>,
+    ) -> Result<Nic, Error> {
         let dir = pci_dir(addr);
         self.require_device(addr, &dir)?;
-        let netdev = self.read_netdev(device, &dir)?;
+        let (netdev, other_netdevs) = match self.read_netdevs(device, &dir, want)? {
+            Netdevs::Host { netdev, others } => (Some(netdev), others),
+            Netdevs::NoDir | Netdevs::Empty => (None, Vec::new()),
+        };
         let total_vfs = self
             .read_u32_opt(device, &dir.join("sriov_totalvfs"))?
             .unwrap_or(0);
@@ -427,7 +380,7 @@ impl Sysfs {
                     name: pf_name.clone(),
                     index,
                 };
-                vfs.push(self.read_vf(vf, Some(pf_link))?);
+                vfs.push(self.read_vf(vf, Some(pf_link), None)?);
             }
         }
         Ok(Nic {
@@ -436,6 +389,7 @@ impl Sysfs {
             device_id: self.read_id(device, &dir.join("device"))?,
             driver: self.read_driver(device, &dir)?,
             netdev,
+            other_netdevs,
             numa_node: self.read_numa_node(device, &dir)?,
             total_vfs,
             num_vfs,
@@ -454,10 +408,7 @@ impl Sysfs {
             });
         }
         let index = self.vf_index(vf, pf, &pf_dir)?;
-        let name = match self.net_dir(&device, &pf_dir)? {
-            Some(net_dir) => self.first_netdev(&device, &net_dir)?,
-            None => None,
-        };
+        let name = self.primary_netdev_name(&device, &pf_dir)?;
         Ok(PfLink {
             addr: pf,
             name,
@@ -512,18 +463,28 @@ impl Sysfs {
         u32::try_from(distance / stride).ok()
     }
 
-    /// Reads a VF whose place on its PF (if any) is already known.
-    fn read_vf(&self, addr: PciAddr, pf: Option<PfLink>) -> Result<Vf, Error> {
+    /// Reads a VF whose place on its PF (if any) is already known, with
+    /// `want` as its netdev when it is one of them.
+    fn read_vf(
+        &self,
+        addr: PciAddr,
+        pf: Option<PfLink>,
+        want: Option<&IfName>,
+    ) -> Result<Vf, Error> {
         let dir = pci_dir(addr);
         self.require_device(addr, &dir)?;
         let device = Device::Vf(addr);
         let driver = self.read_driver(&device, &dir)?;
+        let mut other_netdevs = Vec::new();
         let netdev = match driver.as_deref() {
             None => VfNetdev::Unbound,
             Some(driver) if USERSPACE_DRIVERS.contains(&driver) => VfNetdev::Userspace,
-            Some(_) => match self.read_netdev(&device, &dir)? {
-                Some(netdev) => VfNetdev::Host(netdev),
-                None => VfNetdev::Moved,
+            Some(_) => match self.read_netdevs(&device, &dir, want)? {
+                Netdevs::Host { netdev, others } => {
+                    other_netdevs = others;
+                    VfNetdev::Host(netdev)
+                }
+                Netdevs::NoDir | Netdevs::Empty => VfNetdev::Moved,
             },
         };
         Ok(Vf {
@@ -533,14 +494,9 @@ impl Sysfs {
             driver,
             pf,
             netdev,
+            other_netdevs,
         })
     }
-}
-
-/// `virtio` followed by digits: the virtio device under a virtio-pci function.
-fn is_virtio_child(name: &str) -> bool {
-    name.strip_prefix("virtio")
-        .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
 }
 
 /// `0x`-prefixed hex no greater than `max`, as sysfs writes IDs and classes.
@@ -564,13 +520,5 @@ mod tests {
         assert_eq!(parse_hex("0x", 0xffff), None);
         assert_eq!(parse_hex("0x10000", 0xffff), None);
         assert_eq!(parse_hex("0x+1", 0xffff), None);
-    }
-
-    #[test]
-    fn virtio_children_are_recognised() {
-        assert!(is_virtio_child("virtio2"));
-        assert!(!is_virtio_child("virtio"));
-        assert!(!is_virtio_child("virtio-ports"));
-        assert!(!is_virtio_child("net"));
     }
 }

@@ -320,6 +320,25 @@ pub enum Error {
         path: PathBuf,
     },
 
+    /// A switchdev representor was named where a PF's own netdev is
+    /// needed: it sits among its PF's netdevs, but it stands for a VF (or
+    /// another function), not for the PF.
+    #[error(
+        "netdev {name} is a switchdev representor ({path} is {port_name:?}), not a PF's own \
+         netdev; {}",
+        uplink_note(uplink)
+    )]
+    Representor {
+        /// The netdev named.
+        name: IfName,
+        /// Its `phys_port_name` file.
+        path: PathBuf,
+        /// What that file holds (`pf0vf3`...).
+        port_name: String,
+        /// The PF's own netdev (its uplink), when it has one.
+        uplink: Option<IfName>,
+    },
+
     /// A link that should name a PCI device points elsewhere.
     #[error("{device}: {path} points to {target}, which is not a PCI device")]
     BadLink {
@@ -428,6 +447,13 @@ fn restore_note(not_restored: &[VfAttribute]) -> String {
         "; and putting back what was applied before it failed for {}",
         names.join(", ")
     )
+}
+
+fn uplink_note(uplink: &Option<IfName>) -> String {
+    match uplink {
+        Some(uplink) => format!("name its PF's uplink {uplink} instead"),
+        None => "name its PF's own netdev instead".to_owned(),
+    }
 }
 
 fn left_with_note(left_with: Option<u32>) -> String {

@@ -70,6 +70,7 @@ mod error;
 mod host;
 mod hwaddr;
 mod model;
+mod netdev;
 mod numvfs;
 mod pci;
 #[cfg(feature = "serde")]

@@ -37,9 +37,17 @@ pub struct Nic {
     pub device_id: u16,
     /// The bound driver, if any.
     pub driver: Option<String>,
-    /// Its netdev, when it has one in the host namespace. When a function
-    /// has several (one per port), this is the first by name.
+    /// Its netdev, when it has one in the host namespace. When the function
+    /// has several, this is the one the lookup named ([`Sysfs::pf`]), else
+    /// its primary one: in switchdev mode the uplink (`phys_port_name`
+    /// `p<N>`) rather than a representor, else the first by name that is
+    /// not a representor.
+    ///
+    /// [`Sysfs::pf`]: crate::Sysfs::pf
     pub netdev: Option<Netdev>,
+    /// Its other netdevs in the host namespace, by name: another port, and
+    /// in switchdev mode the representors of its VFs.
+    pub other_netdevs: Vec<IfName>,
     /// The NUMA node it is attached to; `None` on machines without NUMA
     /// information.
     pub numa_node: Option<u32>,
@@ -81,8 +89,13 @@ pub struct Vf {
     /// Its PF; `None` for a VF seen from inside a VM, where the PF is not
     /// visible.
     pub pf: Option<PfLink>,
-    /// Where its netdev is.
+    /// Where its netdev is. When it has several in the host namespace (one
+    /// per port), this is the one the lookup named
+    /// ([`Sysfs::vf_by_netdev`](crate::Sysfs::vf_by_netdev)), else its
+    /// primary one, chosen as for [`Nic::netdev`].
     pub netdev: VfNetdev,
+    /// Its other netdevs in the host namespace, by name.
+    pub other_netdevs: Vec<IfName>,
 }
 
 impl Vf {
@@ -166,8 +179,11 @@ impl fmt::Display for VfId {
 pub struct PfLink {
     /// The PF's PCI address.
     pub addr: PciAddr,
-    /// The PF's netdev name; `None` when the PF has no netdev in the host
-    /// namespace (bound to a userspace driver, say).
+    /// The PF's netdev that PF-side settings of the VF go through: the one
+    /// the lookup named ([`Sysfs::pf`](crate::Sysfs::pf),
+    /// [`Sysfs::vf_by_index`](crate::Sysfs::vf_by_index)), else the PF's
+    /// primary netdev (see [`Nic::netdev`]). `None` when the PF has no
+    /// netdev in the host namespace (bound to a userspace driver, say).
     pub name: Option<IfName>,
     /// The VF's index on the PF.
     pub index: u32,

@@ -33,7 +33,8 @@ impl NumVfsChange {
 }
 
 impl Sysfs {
-    /// Sets the number of enabled VFs on the PF whose netdev is `pf`.
+    /// Sets the number of enabled VFs on the PF whose netdev is `pf`; a
+    /// switchdev representor is refused as `pf` ([`Error::Representor`]).
     ///
     /// The kernel refuses to change a non-zero count to another non-zero
     /// count (EBUSY), so that change goes through 0: the VFs are all
@@ -43,9 +44,9 @@ impl Sysfs {
     /// the old count is written back; the error then holds both failures
     /// and what `sriov_numvfs` reads afterwards.
     pub fn set_num_vfs(&self, pf: &IfName, count: u32) -> Result<NumVfsChange, Error> {
-        // Resolving the netdev first gives "no such interface" or "not a
-        // PCI device" rather than a bare missing file.
-        let addr = self.netdev_pci_addr(pf)?;
+        // Resolving the netdev first gives "no such interface", "not a PCI
+        // device" or "a representor" rather than a bare missing file.
+        let addr = self.pf_netdev_pci_addr(pf)?;
         self.set_num_vfs_at(addr, Some(pf), Device::PfNetdev(pf.clone()), count)
     }
 

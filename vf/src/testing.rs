@@ -46,7 +46,11 @@ pub struct FakeNic {
     pub driver: Option<String>,
     /// Its netdev.
     pub netdev: Option<FakeNetdev>,
-    /// Put the netdev under `virtio0/net/`, as virtio-pci does.
+    /// Further netdevs beside it in the same `net/`: the other port of a
+    /// dual-port function, or in switchdev mode its VFs' representors and
+    /// (with `netdev` a representor) the uplink.
+    pub extra_netdevs: Vec<FakeNetdev>,
+    /// Put the netdevs under `virtio0/net/`, as virtio-pci does.
     pub virtio: bool,
     /// Content of `numa_node`.
     pub numa_node: i32,
@@ -66,6 +70,10 @@ pub struct FakeNetdev {
     /// Content of `speed`; `None` leaves the file out, as when reading it
     /// fails.
     pub speed: Option<String>,
+    /// Content of `phys_port_name` (`p0` for a switchdev uplink, `pf0vf3`
+    /// for a VF representor); `None` leaves the file out, as when the
+    /// driver reports none (reading it fails with EOPNOTSUPP).
+    pub phys_port_name: Option<String>,
 }
 
 /// A PF's SR-IOV capability.
@@ -119,7 +127,14 @@ impl FakeNetdev {
             mac: format!("02:5e:{a:02x}:{b:02x}:{c:02x}:{d:02x}"),
             mtu: 1500,
             speed: Some(speed.to_string()),
+            phys_port_name: None,
         }
+    }
+
+    /// The same netdev, with `phys_port_name` set.
+    pub fn port_name(mut self, phys_port_name: &str) -> Self {
+        self.phys_port_name = Some(phys_port_name.to_owned());
+        self
     }
 }
 
@@ -146,6 +161,7 @@ impl FakeNic {
             class: 0x020000,
             driver: Some("igb".to_owned()),
             netdev: Some(FakeNetdev::new(name, seed, 1000)),
+            extra_netdevs: Vec::new(),
             virtio: false,
             numa_node: 0,
             sriov: Some(FakeSriov {
@@ -173,6 +189,7 @@ impl FakeNic {
                 u32::from(addr.routing_id()) << 8,
                 1000,
             )),
+            extra_netdevs: Vec::new(),
             virtio: false,
             numa_node: -1,
             sriov: None,
@@ -255,14 +272,12 @@ impl FakeSysfs {
         let dir = self.function(nic.addr, nic.vendor_id, nic.device_id, nic.class)?;
         self.bind(&dir, nic.driver.as_deref())?;
         fs::write(dir.join("numa_node"), format!("{}\n", nic.numa_node))?;
-        if let Some(netdev) = &nic.netdev {
-            let parent = if nic.virtio {
-                let virtio = dir.join("virtio0");
-                fs::create_dir(&virtio)?;
-                virtio
-            } else {
-                dir.clone()
-            };
+        let parent = if nic.virtio {
+            dir.join("virtio0")
+        } else {
+            dir.clone()
+        };
+        for netdev in nic.netdev.iter().chain(&nic.extra_netdevs) {
             self.netdev(&parent, netdev)?;
         }
         let Some(sriov) = &nic.sriov else {
@@ -326,6 +341,12 @@ impl FakeSysfs {
         )
     }
 
+    /// Adds a further netdev to the function at `addr`, beside any it has:
+    /// a second port of a VF, say.
+    pub fn add_netdev(&self, addr: PciAddr, netdev: &FakeNetdev) -> io::Result<()> {
+        self.netdev(&self.device_dir(addr), netdev)
+    }
+
     /// A netdev under `parent/net/`, linked from `class/net`.
     fn netdev(&self, parent: &Path, netdev: &FakeNetdev) -> io::Result<()> {
         let dir = parent.join("net").join(&netdev.name);
@@ -334,6 +355,9 @@ impl FakeSysfs {
         write_attr(&dir, "mtu", netdev.mtu)?;
         if let Some(speed) = &netdev.speed {
             fs::write(dir.join("speed"), format!("{speed}\n"))?;
+        }
+        if let Some(port_name) = &netdev.phys_port_name {
+            fs::write(dir.join("phys_port_name"), format!("{port_name}\n"))?;
         }
         symlink("../..", dir.join("device"))?;
         let relative = dir.strip_prefix(&self.root).map_err(io::Error::other)?;

@@ -302,6 +302,153 @@ fn moved_vf_is_told_from_dpdk_and_unbound() {
     assert!(matches!(err, Error::NoSuchNetdev { .. }), "{err}");
 }
 
+/// A PF in switchdev mode: its uplink `ens1f0np0` (port `p0`) and the
+/// representors of its two VFs, which sort before the uplink by name.
+fn switchdev_pf() -> (FakeSysfs, FakeNic) {
+    let fake = FakeSysfs::new().unwrap();
+    let mut pf = FakeNic::pf(addr("0000:3b:00.0"), "ens1f0np0", 8, 2);
+    pf.netdev = pf.netdev.map(|n| n.port_name("p0"));
+    pf.extra_netdevs = (0..2)
+        .map(|i| {
+            FakeNetdev::new(&format!("ens1f0_{i}"), 0x99_00 + i, 1000)
+                .port_name(&format!("pf0vf{i}"))
+        })
+        .collect();
+    fake.add(&pf).unwrap();
+    (fake, pf)
+}
+
+#[test]
+fn switchdev_pf_is_its_uplink_not_a_representor() {
+    let (fake, pf) = switchdev_pf();
+    let sysfs = fake.sysfs();
+    let uplink = name("ens1f0np0");
+    let representors = [name("ens1f0_0"), name("ens1f0_1")];
+    let nic = sysfs.pf_by_addr(pf.addr).unwrap();
+    assert_eq!(nic.name(), Some(&uplink));
+    assert_eq!(nic.other_netdevs, representors);
+    assert_eq!(sysfs.pf(&uplink).unwrap(), nic);
+    let inventory = sysfs.inventory().unwrap();
+    assert_eq!(inventory.interfaces, std::slice::from_ref(&nic));
+    for (index, vf) in (0..).zip(&nic.vfs) {
+        assert_eq!(vf.pf_name(), Some(&uplink));
+        assert_eq!(sysfs.vf(vf.addr).unwrap(), *vf);
+        assert_eq!(sysfs.vf_by_index(&uplink, index).unwrap(), *vf);
+    }
+}
+
+#[test]
+fn representors_are_refused_where_a_pf_netdev_is_needed() {
+    let (fake, pf) = switchdev_pf();
+    let log = std::sync::Arc::new(netplumb_vf::testing::AccessLog::default());
+    let sysfs = fake.sysfs().with_observer(log.clone());
+    let representor = name("ens1f0_1");
+    let errors = [
+        sysfs.pf(&representor).unwrap_err(),
+        sysfs.set_num_vfs(&representor, 1).unwrap_err(),
+        sysfs.vf_by_index(&representor, 0).unwrap_err(),
+    ];
+    for err in errors {
+        let Error::Representor {
+            name: named,
+            port_name,
+            uplink,
+            ..
+        } = &err
+        else {
+            panic!("{err:?}")
+        };
+        assert_eq!(
+            (named, port_name.as_str(), uplink.as_ref()),
+            (&representor, "pf0vf1", Some(&name("ens1f0np0")))
+        );
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "netdev ens1f0_1 is a switchdev representor ({} is \"pf0vf1\"), not a PF's own \
+                 netdev; name its PF's uplink ens1f0np0 instead",
+                fake.path("class/net/ens1f0_1/phys_port_name").display()
+            )
+        );
+    }
+    assert_eq!(log.writes(), []);
+    let numvfs = fake.device_dir(pf.addr).join("sriov_numvfs");
+    assert_eq!(fs::read_to_string(numvfs).unwrap(), "2\n");
+}
+
+#[test]
+fn without_an_uplink_port_name_the_first_non_representor_is_the_pf() {
+    let (fake, pf) = switchdev_pf();
+    fs::remove_file(
+        fake.device_dir(pf.addr)
+            .join("net/ens1f0np0/phys_port_name"),
+    )
+    .unwrap();
+    let nic = fake.sysfs().pf_by_addr(pf.addr).unwrap();
+    assert_eq!(nic.name(), Some(&name("ens1f0np0")));
+    // The uplink is named in the error even when it carries no port name.
+    let err = fake.sysfs().pf(&name("ens1f0_0")).unwrap_err();
+    assert!(
+        matches!(&err, Error::Representor { uplink: Some(u), .. } if *u == name("ens1f0np0")),
+        "{err:?}"
+    );
+}
+
+#[test]
+fn pf_with_two_ports_answers_for_the_port_asked_for() {
+    // mlx4 puts both ports of a card on one PCI function.
+    let fake = FakeSysfs::new().unwrap();
+    let mut pf = FakeNic::pf(addr("0000:04:00.0"), "ens1", 8, 2);
+    pf.extra_netdevs = vec![FakeNetdev::new("ens1d1", 0x77, 1000)];
+    fake.add(&pf).unwrap();
+    let sysfs = fake.sysfs();
+    let (port1, port2) = (name("ens1"), name("ens1d1"));
+
+    let by_port2 = sysfs.pf(&port2).unwrap();
+    assert_eq!(by_port2.name(), Some(&port2));
+    assert_eq!(by_port2.other_netdevs, std::slice::from_ref(&port1));
+    assert!(by_port2.vfs.iter().all(|vf| vf.pf_name() == Some(&port2)));
+    let by_port1 = sysfs.pf(&port1).unwrap();
+    assert_eq!(by_port1.name(), Some(&port1));
+    assert_eq!(by_port1.other_netdevs, std::slice::from_ref(&port2));
+    assert_eq!(sysfs.pf_by_addr(pf.addr).unwrap(), by_port1);
+
+    // A VF is addressed through the port the lookup named, else the first.
+    let vf = pf.vf_addr(1).unwrap();
+    assert_eq!(
+        sysfs.vf_by_index(&port2, 1).unwrap().pf_name(),
+        Some(&port2)
+    );
+    assert_eq!(sysfs.vf_by_index(&port1, 1).unwrap(), sysfs.vf(vf).unwrap());
+    assert_eq!(sysfs.vf(vf).unwrap().pf_name(), Some(&port1));
+}
+
+#[test]
+fn vf_with_two_netdevs_answers_for_the_netdev_asked_for() {
+    let fake = FakeSysfs::new().unwrap();
+    let pf = FakeNic::pf(addr("0000:04:00.0"), "ens1", 8, 2);
+    fake.add(&pf).unwrap();
+    let vf = pf.vf_addr(0).unwrap();
+    fake.add_netdev(vf, &FakeNetdev::new("ens1v0d1", 0x78, 1000))
+        .unwrap();
+    // A VF in a VM with two ports: a plain NIC with two netdevs.
+    let mut in_vm = FakeNic::plain(addr("0000:00:05.0"), "ens5");
+    in_vm.extra_netdevs = vec![FakeNetdev::new("ens5d1", 0x79, 1000)];
+    fake.add(&in_vm).unwrap();
+    let sysfs = fake.sysfs();
+
+    for (first, second, addr) in [("ens1v0", "ens1v0d1", vf), ("ens5", "ens5d1", in_vm.addr)] {
+        let (first, second) = (name(first), name(second));
+        let by_second = sysfs.vf_by_netdev(&second).unwrap();
+        assert_eq!(by_second.netdev_name(), Some(&second));
+        assert_eq!(by_second.other_netdevs, std::slice::from_ref(&first));
+        let by_first = sysfs.vf_by_netdev(&first).unwrap();
+        assert_eq!(by_first.netdev_name(), Some(&first));
+        assert_eq!(by_first.other_netdevs, std::slice::from_ref(&second));
+        assert_eq!(sysfs.vf(addr).unwrap(), by_first);
+    }
+}
+
 #[test]
 fn link_speed_is_unknown_when_down_or_unreadable() {
     let fake = FakeSysfs::new().unwrap();
