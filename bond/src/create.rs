@@ -74,7 +74,8 @@ struct Planned {
 pub struct Created {
     /// The bond's interface index in the pod namespace.
     pub index: u32,
-    /// What [`release`](crate::release) puts back.
+    /// What [`release`](crate::release) puts back: the plan's record with
+    /// the bond's index, to write down in its place.
     pub record: BondRecord,
     /// Settings that are legal but probably not what was meant.
     pub warnings: Vec<Warning>,
@@ -141,13 +142,16 @@ pub fn plan<'a>(
             .iter()
             .zip(&found)
             .map(|(port, link)| {
-                PortRecord::new(
+                let mut record = PortRecord::new(
                     port.name.clone(),
                     from_home,
                     link.mac.unwrap_or_default(),
                     link.mtu,
                     link.up,
-                )
+                );
+                record.index = Some(link.index);
+                record.permanent_mac = link.permanent_mac.filter(|mac| !mac.is_zero());
+                record
             })
             .collect(),
     );
@@ -260,7 +264,10 @@ impl Plan<'_> {
         match self.build(&mut done) {
             Ok(index) => Ok(Created {
                 index,
-                record: self.record,
+                record: BondRecord {
+                    index: Some(index),
+                    ..self.record
+                },
                 warnings: self.warnings,
             }),
             Err(failure) => {

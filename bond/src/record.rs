@@ -1,22 +1,37 @@
 //! What releasing a bond must put back, as a value a caller can keep on
 //! disk.
 
-use serde::{Deserialize, Serialize};
+use serde::de::Error as _;
+use serde::{Deserialize, Deserializer, Serialize};
 
 use netplumb_netns::{IfName, MacAddr};
 
-/// Everything [`release`](crate::release) needs to undo a bond: its name,
-/// and each port's state from before it was enslaved.
+/// Everything [`release`](crate::release) needs to undo a bond: its name
+/// (and index, once it exists), and each port's state from before it was
+/// enslaved.
 ///
 /// It is known before anything changes ([`Plan::record`](crate::Plan::record)),
 /// so a caller can write it down first and finish a release after a crash
-/// halfway through building the bond. Serialised with serde; MACs are
-/// written as `aa:bb:cc:dd:ee:ff`.
+/// halfway through building the bond; [`Created::record`](crate::Created)
+/// adds the bond's index, for the caller to write down again. Serialised
+/// with serde; MACs are written as `aa:bb:cc:dd:ee:ff`. Fields added since
+/// the first format read as unknown from older records, and a record of a
+/// newer format than this crate knows is refused.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct BondRecord {
+    /// The format the record was written in: [`BondRecord::VERSION`] for
+    /// records made here; records written before formats were numbered
+    /// read as 1.
+    #[serde(default = "first_version", deserialize_with = "known_version")]
+    pub version: u32,
     /// The bond's name in the pod namespace.
     pub bond: IfName,
+    /// The bond's interface index in the pod namespace, once it was
+    /// created. Release deletes a bond of this name only if it is the one
+    /// with this index.
+    #[serde(default)]
+    pub index: Option<u32>,
     /// The ports, in the order they are enslaved.
     pub ports: Vec<PortRecord>,
 }
@@ -31,8 +46,16 @@ pub struct PortRecord {
     /// True when the port was moved in from the home namespace (bond-cni's
     /// `linksInContainer: false`) and goes back there on release.
     pub from_home: bool,
+    /// Its interface index where it started (home, or the pod).
+    #[serde(default)]
+    pub index: Option<u32>,
     /// Its MAC address.
     pub mac: MacAddr,
+    /// The hardware's own MAC (`IFLA_PERM_ADDRESS`), when the driver
+    /// reports one: what still tells the port apart when it comes back
+    /// under another name.
+    #[serde(default)]
+    pub permanent_mac: Option<MacAddr>,
     /// Its MTU.
     pub mtu: u32,
     /// Whether it was administratively up.
@@ -40,23 +63,52 @@ pub struct PortRecord {
 }
 
 impl BondRecord {
-    /// A record of `bond` over `ports`.
+    /// The format of the records this crate writes. 2 added the bond's and
+    /// the ports' indexes and the ports' permanent MACs.
+    pub const VERSION: u32 = 2;
+
+    /// A record of `bond` over `ports`, in the current format, without the
+    /// bond's index.
     pub fn new(bond: IfName, ports: Vec<PortRecord>) -> BondRecord {
-        BondRecord { bond, ports }
+        BondRecord {
+            version: BondRecord::VERSION,
+            bond,
+            index: None,
+            ports,
+        }
     }
 }
 
 impl PortRecord {
     /// A port named `name` that was `up` or down with `mac` and `mtu`,
-    /// moved in from the home namespace when `from_home`.
+    /// moved in from the home namespace when `from_home`; its index and
+    /// permanent MAC unknown.
     pub fn new(name: IfName, from_home: bool, mac: MacAddr, mtu: u32, up: bool) -> Self {
         PortRecord {
             name,
             from_home,
+            index: None,
             mac,
+            permanent_mac: None,
             mtu,
             up,
         }
+    }
+}
+
+fn first_version() -> u32 {
+    1
+}
+
+fn known_version<'de, D: Deserializer<'de>>(d: D) -> Result<u32, D::Error> {
+    let version = u32::deserialize(d)?;
+    if (1..=BondRecord::VERSION).contains(&version) {
+        Ok(version)
+    } else {
+        Err(D::Error::custom(format!(
+            "bond record format version {version} is not one this crate reads (1-{})",
+            BondRecord::VERSION
+        )))
     }
 }
 
@@ -93,16 +145,69 @@ mod tests {
 
     #[test]
     fn the_record_reads_as_plain_json() {
-        let json = serde_json::to_value(record()).unwrap();
+        let mut rec = record();
+        rec.index = Some(7);
+        rec.ports[1].index = Some(12);
+        rec.ports[1].permanent_mac = Some(MacAddr([2, 0, 0, 0xb0, 0, 0x22]));
+        let json = serde_json::to_value(rec).unwrap();
         assert_eq!(
             json,
             serde_json::json!({
+                "version": 2,
                 "bond": "bond0",
+                "index": 7,
                 "ports": [
-                    {"name": "net1", "from_home": false, "mac": "02:00:00:b0:00:01", "mtu": 1500, "up": true},
-                    {"name": "net2", "from_home": true, "mac": "02:00:00:b0:00:02", "mtu": 9000, "up": false}
+                    {"name": "net1", "from_home": false, "index": null, "mac": "02:00:00:b0:00:01",
+                     "permanent_mac": null, "mtu": 1500, "up": true},
+                    {"name": "net2", "from_home": true, "index": 12, "mac": "02:00:00:b0:00:02",
+                     "permanent_mac": "02:00:00:b0:00:22", "mtu": 9000, "up": false}
                 ]
             })
+        );
+    }
+
+    #[test]
+    fn a_record_of_the_first_format_still_reads() {
+        let text = r#"{"bond":"bond0","ports":[
+            {"name":"net1","from_home":false,"mac":"02:00:00:b0:00:01","mtu":1500,"up":true},
+            {"name":"net2","from_home":true,"mac":"02:00:00:b0:00:02","mtu":9000,"up":false}]}"#;
+        let rec: BondRecord = serde_json::from_str(text).unwrap();
+        assert_eq!(rec.version, 1);
+        assert_eq!(rec.index, None);
+        assert_eq!(
+            BondRecord {
+                version: BondRecord::VERSION,
+                ..rec
+            },
+            record()
+        );
+    }
+
+    #[test]
+    fn a_record_of_an_unknown_format_is_refused() {
+        for version in [0, 3] {
+            let text = format!(r#"{{"version":{version},"bond":"bond0","ports":[]}}"#);
+            let err = serde_json::from_str::<BondRecord>(&text)
+                .unwrap_err()
+                .to_string();
+            assert!(
+                err.contains(&format!(
+                    "format version {version} is not one this crate reads (1-2)"
+                )),
+                "{err}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_bad_name_in_a_record_is_refused() {
+        let text = r#"{"bond":"bond 0","ports":[]}"#;
+        let err = serde_json::from_str::<BondRecord>(text)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("bond 0") && err.contains("whitespace"),
+            "{err}"
         );
     }
 
@@ -123,18 +228,29 @@ mod tests {
         #[test]
         fn records_survive_json(
             bond in "[a-z0-9]{1,15}",
+            index in proptest::option::of(1u32..),
             ports in proptest::collection::vec(
-                ("[a-z0-9]{1,15}", any::<bool>(), any::<[u8; 6]>(), 68u32..65536, any::<bool>()),
+                (
+                    ("[a-z0-9]{1,15}", any::<bool>(), any::<[u8; 6]>(), 68u32..65536, any::<bool>()),
+                    proptest::option::of(1u32..),
+                    proptest::option::of(any::<[u8; 6]>()),
+                ),
                 0..4,
             ),
         ) {
-            let rec = BondRecord::new(
+            let mut rec = BondRecord::new(
                 name(&bond),
                 ports
                     .into_iter()
-                    .map(|(n, home, mac, mtu, up)| PortRecord::new(name(&n), home, MacAddr(mac), mtu, up))
+                    .map(|((n, home, mac, mtu, up), index, permanent)| {
+                        let mut port = PortRecord::new(name(&n), home, MacAddr(mac), mtu, up);
+                        port.index = index;
+                        port.permanent_mac = permanent.map(MacAddr);
+                        port
+                    })
                     .collect(),
             );
+            rec.index = index;
             let text = serde_json::to_string(&rec).unwrap();
             prop_assert_eq!(serde_json::from_str::<BondRecord>(&text).unwrap(), rec);
         }

@@ -3,12 +3,13 @@
 
 use std::os::fd::{AsFd, AsRawFd};
 
-use netplumb_netns::{IfName, LinkInfo, LinkRef, MacAddr, Netlink};
+use netplumb_netns::{IfName, LinkRef, MacAddr, Netlink};
 
 use crate::error::Step;
 use crate::namespace::{Home, Pod};
 use crate::nl::PortChange;
 use crate::record::{BondRecord, PortRecord};
+use crate::view::{self, LinkView};
 use crate::Error;
 
 /// Deletes the bond and puts every port of `record` back: no controller,
@@ -58,7 +59,7 @@ pub(crate) fn restore(
         }
         return r.failures;
     };
-    let links = match pod.netlink().links() {
+    let links = match view::links(pod.netlink()) {
         Ok(links) => links,
         Err(e) => {
             r.fail(Step::LookUp, None, e);
@@ -70,16 +71,14 @@ pub(crate) fn restore(
     // each port's MTU, and its MAC in most modes.
     let mut bond_index = None;
     let mut bond_gone = true;
-    if let Some(bond) = links.iter().find(|l| l.name == r.bond.as_str()) {
-        if delete_bond && bond.kind.as_deref() == Some("bond") {
-            bond_index = Some(bond.index);
-            match pod.netlink().delete_link(bond.index) {
-                Ok(()) => {}
-                Err(e) if e.is_no_such_link() => {}
-                Err(e) => {
-                    bond_gone = false;
-                    r.fail(Step::DeleteBond, None, e);
-                }
+    if let Some(bond) = our_bond(&links, record).filter(|_| delete_bond) {
+        bond_index = Some(bond.index);
+        match pod.netlink().delete_link(bond.index) {
+            Ok(()) => {}
+            Err(e) if e.is_no_such_link() => {}
+            Err(e) => {
+                bond_gone = false;
+                r.fail(Step::DeleteBond, None, e);
             }
         }
     }
@@ -97,6 +96,17 @@ pub(crate) fn restore(
         }
     }
     r.failures
+}
+
+/// The bond `record` describes among `links`: a link of kind bond with its
+/// name and, when the record knows it, its index. Anything else with that
+/// name is not ours to delete.
+fn our_bond<'l>(links: &'l [LinkView], record: &BondRecord) -> Option<&'l LinkView> {
+    links.iter().find(|l| {
+        l.name == record.bond.as_str()
+            && l.kind.as_deref() == Some("bond")
+            && record.index.is_none_or(|index| index == l.index)
+    })
 }
 
 struct Restorer<'a> {
@@ -129,7 +139,7 @@ impl<'a> Restorer<'a> {
         &mut self,
         pod: &'a Netlink,
         port: &PortRecord,
-        now: &LinkInfo,
+        now: &LinkView,
         enslaved: bool,
         still_enslaved: bool,
     ) {
@@ -163,7 +173,7 @@ impl<'a> Restorer<'a> {
             return;
         };
         let now = match home.netlink().link(&port.name) {
-            Ok(now) => now,
+            Ok(now) => LinkView::from(now),
             Err(e) if e.is_no_such_link() => return,
             Err(e) => return self.fail(Step::LookUp, Some(&port.name), e),
         };
@@ -224,11 +234,11 @@ struct Seen {
 }
 
 impl Seen {
-    fn of(link: &LinkInfo) -> Seen {
+    fn of(link: &LinkView) -> Seen {
         Seen {
             mac: link.mac,
             mtu: link.mtu,
-            up: link.is_up(),
+            up: link.up,
         }
     }
 }
@@ -263,6 +273,7 @@ fn send(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::view::tests::link;
     use proptest::prelude::*;
 
     fn record(mac: u8, mtu: u32, up: bool) -> PortRecord {
@@ -281,6 +292,28 @@ mod tests {
             mtu,
             up,
         }
+    }
+
+    #[test]
+    fn only_the_recorded_bond_is_ours() {
+        let bond = |index, name: &str, kind: Option<&str>| LinkView {
+            kind: kind.map(String::from),
+            ..link(index, name, index as u8)
+        };
+        let links = [
+            bond(3, "bond0", Some("veth")),
+            bond(4, "bond1", Some("bond")),
+            bond(5, "bond0", Some("bond")),
+        ];
+        let mut record = BondRecord::new("bond0".parse().unwrap(), vec![]);
+        // Without an index, any bond of that name; never a link of another kind.
+        assert_eq!(our_bond(&links, &record).map(|l| l.index), Some(5));
+        assert_eq!(our_bond(&links[..2], &record), None);
+        record.index = Some(5);
+        assert_eq!(our_bond(&links, &record).map(|l| l.index), Some(5));
+        // A bond of that name that is another one is left alone.
+        record.index = Some(9);
+        assert_eq!(our_bond(&links, &record), None);
     }
 
     #[test]

@@ -151,13 +151,19 @@ fn plan_checks_ports_against_the_kernel_and_changes_nothing() {
     )
     .unwrap();
     assert_eq!(pod.nl.round_trips() - trips, 1, "one dump of the pod");
+    let recorded = |name: &str, mac: MacAddr, mtu, up| {
+        let mut port = PortRecord::new(n(name), false, mac, mtu, up);
+        // veth has no permanent MAC.
+        port.index = Some(pod.nl.index_of(name).unwrap());
+        port
+    };
     assert_eq!(
         ok.record(),
         &BondRecord::new(
             n("bond0"),
             vec![
-                PortRecord::new(n("p1"), false, mac(1), 1500, true),
-                PortRecord::new(n("p2"), false, mac(2), 1400, false),
+                recorded("p1", mac(1), 1500, true),
+                recorded("p2", mac(2), 1400, false),
             ]
         )
     );
