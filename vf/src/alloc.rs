@@ -198,7 +198,7 @@ impl Allocator {
                     elsewhere += 1;
                     continue;
                 }
-                VfNetdev::Userspace | VfNetdev::Unbound => {
+                VfNetdev::NoNetdev | VfNetdev::Userspace | VfNetdev::Unbound => {
                     no_netdev += 1;
                     continue;
                 }

@@ -2,10 +2,12 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::model::USERSPACE_DRIVERS;
 use crate::netdev::Netdevs;
 use crate::sysfs::is_absent;
-use crate::{Device, Error, IfName, Inventory, Nic, PciAddr, PfLink, Sysfs, Vf, VfNetdev};
+use crate::{
+    is_userspace_driver, Device, Error, IfName, Inventory, Nic, PciAddr, PfLink, Sysfs, Vf,
+    VfNetdev,
+};
 
 /// PCI base class of network controllers (the top byte of `class`).
 const NETWORK_CLASS: u32 = 0x02;
@@ -478,13 +480,14 @@ impl Sysfs {
         let mut other_netdevs = Vec::new();
         let netdev = match driver.as_deref() {
             None => VfNetdev::Unbound,
-            Some(driver) if USERSPACE_DRIVERS.contains(&driver) => VfNetdev::Userspace,
+            Some(driver) if is_userspace_driver(driver) => VfNetdev::Userspace,
             Some(_) => match self.read_netdevs(&device, &dir, want)? {
                 Netdevs::Host { netdev, others } => {
                     other_netdevs = others;
                     VfNetdev::Host(netdev)
                 }
-                Netdevs::NoDir | Netdevs::Empty => VfNetdev::Moved,
+                Netdevs::Empty => VfNetdev::Moved,
+                Netdevs::NoDir => VfNetdev::NoNetdev,
             },
         };
         Ok(Vf {

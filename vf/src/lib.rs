@@ -6,7 +6,8 @@
 //! [`Sysfs`] reads a sysfs tree (`/sys` by default, any root in tests) and
 //! finds physical functions ([`Nic`]), their virtual functions ([`Vf`]) and
 //! where each VF's netdev is ([`VfNetdev`]): in the host namespace, moved into
-//! a pod, or absent because a userspace (DPDK) driver holds the VF.
+//! a pod, not made yet by its driver, or absent because a userspace (DPDK)
+//! driver holds the VF.
 //!
 //! ```no_run
 //! use netplumb_vf::Sysfs;
@@ -87,7 +88,9 @@ pub use attach::{AttachSpec, AttachUndo, NsRef, RETURN_WAIT};
 pub use error::{Device, Error};
 pub use host::{Host, SettingsUndo};
 pub use hwaddr::HwAddr;
-pub use model::{Inventory, Netdev, Nic, PfLink, Vf, VfId, VfNetdev, USERSPACE_DRIVERS};
+pub use model::{
+    is_userspace_driver, Inventory, Netdev, Nic, PfLink, Vf, VfId, VfNetdev, USERSPACE_DRIVERS,
+};
 pub use netplumb_netns::{IfName, MAX_IFNAME_LEN as IFNAME_MAX_LEN};
 pub use netplumb_netns::{MacAddr, VfLinkState, VlanProto};
 pub use numvfs::NumVfsChange;

@@ -195,11 +195,17 @@ pub struct PfLink {
 pub enum VfNetdev {
     /// In the host namespace.
     Host(Netdev),
-    /// A netdev driver is bound but no netdev shows in the host's sysfs: it
-    /// has been moved into another namespace (a pod).
+    /// In another namespace (a pod): the device's `net/` directory is
+    /// there but empty, which is how the host's sysfs shows a netdev moved
+    /// out of its namespace.
     Moved,
+    /// A netdev driver is bound but the device has no `net/` directory:
+    /// the driver has not made its netdev yet (it is still probing), or
+    /// makes none.
+    NoNetdev,
     /// Bound to a driver that hands the device to userspace and makes no
-    /// netdev (see [`USERSPACE_DRIVERS`]): a DPDK VF, or one held for a VM.
+    /// netdev (see [`is_userspace_driver`]): a DPDK VF, or one held for a
+    /// VM.
     Userspace,
     /// No driver is bound.
     Unbound,
@@ -207,8 +213,26 @@ pub enum VfNetdev {
 
 /// Drivers that hand a device to userspace instead of making a netdev:
 /// `vfio-pci`, `uio_pci_generic` and `igb_uio` (DPDK), and `pci-stub`
-/// (devices held for assignment to a VM).
+/// (devices held for assignment to a VM). Vendor variants of vfio-pci
+/// count too; see [`is_userspace_driver`].
 pub const USERSPACE_DRIVERS: &[&str] = &["vfio-pci", "uio_pci_generic", "igb_uio", "pci-stub"];
+
+/// Whether `driver` hands its device to userspace instead of making a
+/// netdev: one of [`USERSPACE_DRIVERS`], or a vendor variant of vfio-pci
+/// (a name ending in `vfio_pci` or `vfio-pci`, such as `mlx5_vfio_pci` or
+/// `hisi_acc_vfio_pci`, which add live migration to vfio-pci).
+///
+/// ```
+/// use netplumb_vf::is_userspace_driver;
+/// assert!(is_userspace_driver("vfio-pci"));
+/// assert!(is_userspace_driver("mlx5_vfio_pci"));
+/// assert!(!is_userspace_driver("iavf"));
+/// ```
+pub fn is_userspace_driver(driver: &str) -> bool {
+    USERSPACE_DRIVERS.contains(&driver)
+        || driver.ends_with("vfio_pci")
+        || driver.ends_with("vfio-pci")
+}
 
 /// Every network PCI function that is not a VF, each SR-IOV one with its VFs.
 ///

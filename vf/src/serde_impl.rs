@@ -4,7 +4,8 @@
 //! operator's `SriovNetworkNodeState`: the same field names, IDs as bare
 //! lowercase hex (`"8086"`), link speed as `"10000 Mb/s"`, fields without a
 //! value left out. Additions: `numaNode` on interfaces; `pfPciAddress`,
-//! `pfName` and `netdevState` (`host`, `moved`, `userspace`, `unbound`) on VFs.
+//! `pfName` and `netdevState` (`host`, `moved`, `noNetdev`, `userspace`,
+//! `unbound`) on VFs.
 
 use serde::ser::{SerializeMap, SerializeStruct, Serializer};
 use serde::Serialize;
@@ -85,6 +86,7 @@ impl Serialize for Vf {
                 "host"
             }
             VfNetdev::Moved => "moved",
+            VfNetdev::NoNetdev => "noNetdev",
             VfNetdev::Userspace => "userspace",
             VfNetdev::Unbound => "unbound",
         };

@@ -14,6 +14,9 @@ use crate::{Error, Host, IfName, Vf, VfConfig, VfId, VfNetdev, VfSettings};
 /// How often a netdev expected back in the host namespace is looked for.
 const RETURN_POLL: Duration = Duration::from_millis(20);
 
+/// Why a VF bound to a netdev driver has no netdev to work on.
+const NOT_MADE_YET: &str = "its driver has not made a netdev for it (it has no net/ in sysfs)";
+
 /// The alias a VF netdev carries while a pod has it: this prefix and the
 /// netdev's name in the host namespace. It travels with the netdev, so the
 /// original name is known even for a netdev the kernel hands back under
@@ -112,6 +115,15 @@ impl Host {
                     reason: "its netdev is in another network namespace".into(),
                 })
             }
+            // Recording "no netdev" would be wrong as soon as the driver
+            // makes one, so this is refused rather than recorded.
+            VfNetdev::NoNetdev => {
+                return Err(Error::NoNetdev {
+                    vf: id,
+                    what: "record its state",
+                    reason: NOT_MADE_YET.into(),
+                })
+            }
             VfNetdev::Userspace | VfNetdev::Unbound => None,
         };
         Ok(VfState {
@@ -173,7 +185,9 @@ impl Host {
                         .map_err(kernel_error(vf, format!("reading netdev {}", netdev.name)))?;
                     return Ok(Found::from_link(&link));
                 }
-                VfNetdev::Moved if Instant::now() < deadline => {
+                // Both can end by themselves: the netdev's namespace goes
+                // away, or its driver finishes making it.
+                VfNetdev::Moved | VfNetdev::NoNetdev if Instant::now() < deadline => {
                     std::thread::sleep(RETURN_POLL);
                 }
                 other => {
@@ -184,6 +198,11 @@ impl Host {
                         VfNetdev::Moved => format!(
                             "its netdev is in another network namespace, and did not come \
                              back within {} ms",
+                            wait.as_millis()
+                        ),
+                        VfNetdev::NoNetdev if wait.is_zero() => NOT_MADE_YET.to_owned(),
+                        VfNetdev::NoNetdev => format!(
+                            "{NOT_MADE_YET}; none appeared within {} ms",
                             wait.as_millis()
                         ),
                         VfNetdev::Userspace => format!(

@@ -18,8 +18,8 @@ const MAX_ATTR_LEN: u64 = 8192;
 /// which is how tests point it at a fake tree. Sysfs does not follow a
 /// thread's network namespace (it shows the namespace of whoever mounted
 /// it), so discovery always sees the host side: a netdev moved into a pod
-/// is absent here, which is how [`VfNetdev::Moved`](crate::VfNetdev::Moved)
-/// is told apart.
+/// leaves its device's `net/` directory empty here, which is how
+/// [`VfNetdev::Moved`](crate::VfNetdev::Moved) is told apart.
 ///
 /// Single lookups follow the specific links (`physfn`, `virtfnN`, a netdev's
 /// `device`) and never list all devices, so their cost does not grow with

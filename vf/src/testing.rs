@@ -108,12 +108,11 @@ pub struct FakeVf {
 pub enum FakeVfNetdev {
     /// In the host namespace.
     Host(FakeNetdev),
-    /// Moved to another namespace: `net/` is left empty, or left out.
-    Moved {
-        /// Keep an empty `net/` directory.
-        keep_net_dir: bool,
-    },
-    /// No netdev at all (userspace driver, or unbound).
+    /// Moved to another namespace: `net/` is left empty, as the kernel
+    /// leaves it.
+    Moved,
+    /// No `net/` at all: a userspace driver, no driver, or a netdev driver
+    /// that has not made its netdev yet.
     None,
 }
 
@@ -302,11 +301,8 @@ impl FakeSysfs {
             symlink(format!("../{addr}"), dir.join(format!("virtfn{index}")))?;
             match &vf.netdev {
                 FakeVfNetdev::Host(netdev) => self.netdev(&vf_dir, netdev)?,
-                FakeVfNetdev::Moved { keep_net_dir: true } => fs::create_dir(vf_dir.join("net"))?,
-                FakeVfNetdev::Moved {
-                    keep_net_dir: false,
-                }
-                | FakeVfNetdev::None => {}
+                FakeVfNetdev::Moved => fs::create_dir(vf_dir.join("net"))?,
+                FakeVfNetdev::None => {}
             }
         }
         Ok(())

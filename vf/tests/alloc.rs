@@ -110,25 +110,27 @@ fn racing_threads_never_share_a_vf() {
 #[test]
 fn moved_and_userspace_vfs_are_skipped_and_counted() {
     let fake = FakeSysfs::new().unwrap();
-    let mut nic = FakeNic::pf("0000:01:00.0".parse().unwrap(), "enp1s0f0", 7, 3);
+    let mut nic = FakeNic::pf("0000:01:00.0".parse().unwrap(), "enp1s0f0", 7, 4);
     let vfs = &mut nic.sriov.as_mut().unwrap().vfs;
-    vfs[0].netdev = FakeVfNetdev::Moved { keep_net_dir: true };
+    vfs[0].netdev = FakeVfNetdev::Moved;
     vfs[1].driver = Some("vfio-pci".into());
     vfs[1].netdev = FakeVfNetdev::None;
+    // A netdev driver that has not made its netdev yet.
+    vfs[2].netdev = FakeVfNetdev::None;
     fake.add(&nic).unwrap();
     let scratch = Scratch::new();
     let allocator = scratch.allocator(&fake);
     let claim = allocator
         .claim_free(&pf_name(), &scratch.holder("a"))
         .unwrap();
-    assert_eq!(claim.vf.index(), Some(2));
+    assert_eq!(claim.vf.index(), Some(3));
     let err = allocator
         .claim_free(&pf_name(), &scratch.holder("b"))
         .unwrap_err();
     assert_eq!(
         err.to_string(),
-        "no free VF on PF enp1s0f0: of 3 VFs, 1 are held by live pods, 1 have their netdev \
-         in another namespace and 1 have no netdev"
+        "no free VF on PF enp1s0f0: of 4 VFs, 1 are held by live pods, 1 have their netdev \
+         in another namespace and 2 have no netdev"
     );
 }
 

@@ -18,7 +18,7 @@ fn varied_tree() -> FakeSysfs {
         driver: Some("vfio-pci".to_owned()),
         netdev: FakeVfNetdev::None,
     };
-    vfs[2].netdev = FakeVfNetdev::Moved { keep_net_dir: true };
+    vfs[2].netdev = FakeVfNetdev::Moved;
     vfs[3] = FakeVf {
         driver: None,
         netdev: FakeVfNetdev::None,

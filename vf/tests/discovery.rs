@@ -279,14 +279,15 @@ fn non_network_device_without_physfn_is_not_a_vf() {
 }
 
 #[test]
-fn moved_vf_is_told_from_dpdk_and_unbound() {
+fn moved_vf_is_told_from_one_without_a_netdev_yet_dpdk_and_unbound() {
     let fake = FakeSysfs::new().unwrap();
     let mut pf = FakeNic::pf(addr(PF0), "enp1s0f0", 7, 4);
     let vfs = &mut pf.sriov.as_mut().unwrap().vfs;
-    vfs[0].netdev = FakeVfNetdev::Moved { keep_net_dir: true };
-    vfs[1].netdev = FakeVfNetdev::Moved {
-        keep_net_dir: false,
-    };
+    // As the kernel shows a netdev moved into another namespace: net/
+    // stays, empty.
+    vfs[0].netdev = FakeVfNetdev::Moved;
+    // igbvf bound, but no net/ yet: still probing.
+    vfs[1].netdev = FakeVfNetdev::None;
     vfs[2] = FakeVf {
         driver: None,
         netdev: FakeVfNetdev::None,
@@ -295,11 +296,40 @@ fn moved_vf_is_told_from_dpdk_and_unbound() {
     let sysfs = fake.sysfs();
     let state = |i| sysfs.vf(pf.vf_addr(i).unwrap()).unwrap().netdev;
     assert_eq!(state(0), VfNetdev::Moved);
-    assert_eq!(state(1), VfNetdev::Moved);
+    assert_eq!(state(1), VfNetdev::NoNetdev);
     assert_eq!(state(2), VfNetdev::Unbound);
     assert!(matches!(state(3), VfNetdev::Host(_)));
     let err = sysfs.vf_by_netdev(&name("enp1s0f0v0")).unwrap_err();
     assert!(matches!(err, Error::NoSuchNetdev { .. }), "{err}");
+}
+
+#[test]
+fn vendor_vfio_variants_are_userspace_drivers() {
+    let fake = FakeSysfs::new().unwrap();
+    let drivers = [
+        "mlx5_vfio_pci",
+        "hisi_acc_vfio_pci",
+        "pds-vfio-pci",
+        "vfio-pci",
+    ];
+    let mut pf = FakeNic::pf(addr(PF0), "enp1s0f0", 7, 4);
+    for (vf, driver) in pf.sriov.as_mut().unwrap().vfs.iter_mut().zip(drivers) {
+        *vf = FakeVf {
+            driver: Some(driver.to_owned()),
+            netdev: FakeVfNetdev::None,
+        };
+    }
+    fake.add(&pf).unwrap();
+    for (index, driver) in (0..).zip(drivers) {
+        let vf = fake.sysfs().vf(pf.vf_addr(index).unwrap()).unwrap();
+        assert_eq!(vf.netdev, VfNetdev::Userspace, "{driver}");
+    }
+    for netdev_driver in ["iavf", "mlx5_core", "vfio_pci_core_x", "ixgbevf"] {
+        assert!(
+            !netplumb_vf::is_userspace_driver(netdev_driver),
+            "{netdev_driver}"
+        );
+    }
 }
 
 /// A PF in switchdev mode: its uplink `ens1f0np0` (port `p0`) and the
@@ -514,7 +544,7 @@ fn inventory_serializes_like_the_operator_node_state() {
         netdev: FakeVfNetdev::None,
     };
     fake.add(&pf).unwrap();
-    let json = serde_json::to_value(fake.sysfs().inventory().unwrap()).unwrap();
+    let mut json = serde_json::to_value(fake.sysfs().inventory().unwrap()).unwrap();
     let expected = serde_json::json!({"interfaces": [{
         "pciAddress": "0000:01:00.0", "vendor": "8086", "deviceID": "10c9", "driver": "igb",
         "name": "enp1s0f0", "mac": "02:5e:00:01:00:00", "mtu": 1500, "linkSpeed": "10000 Mb/s",
@@ -530,6 +560,19 @@ fn inventory_serializes_like_the_operator_node_state() {
         ]
     }]});
     assert_eq!(json, expected);
+
+    // The other states, by name.
+    for (netdev, state) in [
+        (FakeVfNetdev::Moved, "moved"),
+        (FakeVfNetdev::None, "noNetdev"),
+    ] {
+        let fake = FakeSysfs::new().unwrap();
+        let mut pf = FakeNic::pf(addr(PF0), "enp1s0f0", 7, 1);
+        pf.sriov.as_mut().unwrap().vfs[0].netdev = netdev;
+        fake.add(&pf).unwrap();
+        json = serde_json::to_value(fake.sysfs().inventory().unwrap()).unwrap();
+        assert_eq!(json["interfaces"][0]["Vfs"][0]["netdevState"], state);
+    }
 }
 
 #[test]

@@ -4,8 +4,11 @@
 
 mod common;
 
-use common::{lab_pfs, lab_var};
-use netplumb_vf::{IfName, Sysfs, VfNetdev};
+use std::fs;
+use std::path::Path;
+
+use common::{host, lab_pfs, lab_var, lab_vf, Pod, Restore};
+use netplumb_vf::{AttachSpec, IfName, Sysfs, VfNetdev};
 
 #[test]
 #[ignore = "lab"]
@@ -84,4 +87,43 @@ fn lab_inventory_lists_both_pfs() {
             .speed_mbps
             .is_some_and(|s| s > 0));
     }
+}
+
+/// A netdev moved into another namespace leaves its device's `net/` in the
+/// host's sysfs, empty: that is what tells a moved netdev from a VF whose
+/// driver has made none (no `net/` at all).
+#[test]
+#[ignore = "lab"]
+fn lab_moved_netdev_leaves_an_empty_net_dir() {
+    let host = host();
+    let pod = Pod::new("mv");
+    let vf = lab_vf(&host, 1, 5);
+    let mut guard = Restore::new(&host, &vf);
+    let before = guard.state.clone();
+    let host_name = before.netdev.as_ref().unwrap().name.to_string();
+    let net = Path::new("/sys/bus/pci/devices")
+        .join(vf.addr.to_string())
+        .join("net");
+    let entries = || -> Vec<String> {
+        fs::read_dir(&net)
+            .unwrap()
+            .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+            .collect()
+    };
+    assert_eq!(entries(), std::slice::from_ref(&host_name));
+
+    let spec = AttachSpec::new("net1".parse().unwrap());
+    let undo = host.attach(&before, pod.ns(), &spec).unwrap();
+    guard.attached = Some(undo.clone());
+    assert!(net.is_dir(), "{} is gone", net.display());
+    assert_eq!(entries(), Vec::<String>::new());
+    assert_eq!(host.sysfs().vf(vf.addr).unwrap().netdev, VfNetdev::Moved);
+
+    host.detach(&undo).unwrap();
+    guard.attached = None;
+    assert_eq!(entries(), [host_name]);
+    assert!(matches!(
+        host.sysfs().vf(vf.addr).unwrap().netdev,
+        VfNetdev::Host(_)
+    ));
 }
