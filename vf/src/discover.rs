@@ -1,5 +1,6 @@
 //! Discovery: PFs, VFs and the inventory, read from sysfs.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use crate::netdev::Netdevs;
@@ -161,18 +162,16 @@ impl Sysfs {
                 path: self.full(&virtfn(&pf_dir, index)),
             });
         };
-        let dir = pci_dir(addr);
-        self.require_device(addr, &dir)?;
-        let physfn = dir.join("physfn");
-        let found = self
-            .read_link_opt(&Device::Vf(addr), &physfn)?
-            .and_then(|target| addr_of(&target));
-        if found != Some(pf_addr) {
-            return Err(Error::PhysfnMismatch {
+        self.check_physfn(addr, pf_addr)?;
+        // A virtfn link to a VF that an earlier link already leads to
+        // would give that VF a second index.
+        let first = self.vf_index(addr, pf_addr, &pf_dir)?;
+        if first != index {
+            return Err(Error::VirtfnDuplicate {
+                pf: pf_device,
                 vf: addr,
-                path: self.full(&physfn),
-                pf: pf_addr,
-                found,
+                first,
+                path: self.full(&virtfn(&pf_dir, index)),
             });
         }
         let pf_link = PfLink {
@@ -369,6 +368,7 @@ impl Sysfs {
                 ));
             }
             let pf_name = netdev.as_ref().map(|n| n.name.clone());
+            let mut seen = HashMap::new();
             for index in 0..num_vfs {
                 let vf = self.virtfn_target(device, &dir, index)?.ok_or_else(|| {
                     Error::VirtfnMissing {
@@ -377,6 +377,15 @@ impl Sysfs {
                         path: self.full(&virtfn(&dir, index)),
                     }
                 })?;
+                if let Some(first) = seen.insert(vf, index) {
+                    return Err(Error::VirtfnDuplicate {
+                        pf: device.clone(),
+                        vf,
+                        first,
+                        path: self.full(&virtfn(&dir, index)),
+                    });
+                }
+                self.check_physfn(vf, addr)?;
                 let pf_link = PfLink {
                     addr,
                     name: pf_name.clone(),
@@ -397,6 +406,27 @@ impl Sysfs {
             num_vfs,
             vfs,
         })
+    }
+
+    /// Checks that the VF a PF's `virtfnN` link leads to exists and that
+    /// its `physfn` leads back to that PF.
+    fn check_physfn(&self, vf: PciAddr, pf: PciAddr) -> Result<(), Error> {
+        let dir = pci_dir(vf);
+        self.require_device(vf, &dir)?;
+        let physfn = dir.join("physfn");
+        let found = self
+            .read_link_opt(&Device::Vf(vf), &physfn)?
+            .and_then(|target| addr_of(&target));
+        if found == Some(pf) {
+            Ok(())
+        } else {
+            Err(Error::PhysfnMismatch {
+                vf,
+                path: self.full(&physfn),
+                pf,
+                found,
+            })
+        }
     }
 
     /// Where VF `vf` sits on PF `pf`.

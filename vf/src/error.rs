@@ -302,6 +302,19 @@ pub enum Error {
         found: Option<PciAddr>,
     },
 
+    /// Two of a PF's `virtfnN` links lead to the same VF.
+    #[error("{pf}: {path} leads to VF {vf}, which virtfn{first} already leads to")]
+    VirtfnDuplicate {
+        /// The PF.
+        pf: Device,
+        /// The VF both links lead to.
+        vf: PciAddr,
+        /// The index of the first link to it.
+        first: u32,
+        /// The later link.
+        path: PathBuf,
+    },
+
     /// A directory of PCI devices holds an entry that is not a PCI address.
     #[error("unexpected entry {path}: expected PCI addresses like 0000:01:10.0")]
     UnexpectedEntry {

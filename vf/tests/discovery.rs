@@ -702,8 +702,17 @@ fn virtfn_link_to_nowhere_is_an_error_not_a_panic() {
         ),
         "{err}"
     );
-    // Both links lead to VF 0: VF 1 can no longer be placed on its PF.
-    relink(&link, "../0000:01:10.1");
+}
+
+#[test]
+fn two_virtfn_links_to_one_vf_are_refused_by_every_lookup() {
+    let fake = two_pfs();
+    // Both of PF1's links lead to its VF 0, and none to its VF 1.
+    relink(
+        &fake.device_dir(addr(PF1)).join("virtfn1"),
+        "../0000:01:10.1",
+    );
+    let sysfs = fake.sysfs();
     let err = sysfs.vf(addr("0000:01:10.3")).unwrap_err();
     assert!(matches!(err, Error::VfNotListed { .. }), "{err}");
     assert!(
@@ -711,6 +720,71 @@ fn virtfn_link_to_nowhere_is_an_error_not_a_panic() {
             .starts_with("VF 0000:01:10.3: its PF 0000:01:00.1 has no virtfn link"),
         "{err}"
     );
+    let virtfn1 = fake.path("bus/pci/devices/0000:01:00.1/virtfn1");
+    for (err, pf) in [
+        (
+            sysfs.pf(&name("enp1s0f1")).unwrap_err(),
+            Device::PfNetdev(name("enp1s0f1")),
+        ),
+        (
+            sysfs.pf_by_addr(addr(PF1)).unwrap_err(),
+            Device::Pf(addr(PF1)),
+        ),
+        (
+            sysfs.vf_by_index(&name("enp1s0f1"), 1).unwrap_err(),
+            Device::PfNetdev(name("enp1s0f1")),
+        ),
+        (sysfs.inventory().unwrap_err(), Device::Pci(addr(PF1))),
+    ] {
+        let Error::VirtfnDuplicate {
+            pf: found_pf,
+            vf,
+            first,
+            path,
+        } = &err
+        else {
+            panic!("{err:?}")
+        };
+        assert_eq!(
+            (found_pf, *vf, *first, path),
+            (&pf, addr("0000:01:10.1"), 0, &virtfn1)
+        );
+        assert!(
+            err.to_string()
+                .ends_with("virtfn1 leads to VF 0000:01:10.1, which virtfn0 already leads to"),
+            "{err}"
+        );
+    }
+    // VF 0 itself is still found where it is.
+    assert_eq!(
+        sysfs.vf_by_index(&name("enp1s0f1"), 0).unwrap().addr,
+        addr("0000:01:10.1")
+    );
+}
+
+#[test]
+fn pf_listing_a_vf_that_does_not_name_it_back_is_refused() {
+    let fake = two_pfs();
+    // PF1's VF 1 claims PF0 as its PF.
+    relink(
+        &fake.device_dir(addr("0000:01:10.3")).join("physfn"),
+        "../0000:01:00.0",
+    );
+    let sysfs = fake.sysfs();
+    for err in [
+        sysfs.pf(&name("enp1s0f1")).unwrap_err(),
+        sysfs.inventory().unwrap_err(),
+        sysfs.vf_by_index(&name("enp1s0f1"), 1).unwrap_err(),
+    ] {
+        assert!(
+            matches!(
+                &err,
+                Error::PhysfnMismatch { vf, pf, found: Some(found), .. }
+                    if *vf == addr("0000:01:10.3") && *pf == addr(PF1) && *found == addr(PF0)
+            ),
+            "{err:?}"
+        );
+    }
 }
 
 #[test]
