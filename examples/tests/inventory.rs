@@ -79,25 +79,79 @@ fn pretty_prints_the_same_json() {
     assert_eq!(parse(&pretty), parse(&compact));
 }
 
+/// The PCI addresses the JSON lists: each interface's, then its VFs'.
+fn listed(stdout: &[u8]) -> Vec<String> {
+    let json: Value = serde_json::from_slice(stdout).unwrap();
+    let mut out = Vec::new();
+    for nic in json["interfaces"].as_array().unwrap() {
+        out.push(nic["pciAddress"].as_str().unwrap().to_owned());
+        for vf in nic["Vfs"].as_array().into_iter().flatten() {
+            out.push(vf["pciAddress"].as_str().unwrap().to_owned());
+        }
+    }
+    out
+}
+
 #[test]
-fn discovery_error_goes_to_stderr_with_status_1() {
+fn a_broken_device_is_left_out_and_named_on_stderr_with_status_0() {
     let fake = tree();
     let numvfs = fake
         .device_dir("0000:3b:00.0".parse().unwrap())
         .join("sriov_numvfs");
     fs::write(numvfs, "two\n").unwrap();
     let out = run(&["--sysfs", root(&fake)]);
-    assert_eq!(out.status.code(), Some(1));
-    assert!(out.stdout.is_empty());
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(listed(&out.stdout), ["0000:00:19.0"]);
     let stderr = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
     assert!(
-        stderr.starts_with("netplumb-inventory: PCI device 0000:3b:00.0: "),
+        stderr.starts_with("netplumb-inventory: left out: PCI device 0000:3b:00.0: "),
         "{stderr}"
     );
     assert!(
         stderr.contains("sriov_numvfs holds \"two\", expected a decimal number"),
         "{stderr}"
     );
+}
+
+#[test]
+fn a_broken_vf_is_left_out_of_its_pf() {
+    let fake = tree();
+    let vf = "0000:3b:10.0".parse().unwrap();
+    fs::remove_file(fake.device_dir(vf).join("vendor")).unwrap();
+    let out = run(&["--sysfs", root(&fake)]);
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(
+        listed(&out.stdout),
+        ["0000:00:19.0", "0000:3b:00.0", "0000:3b:10.2"]
+    );
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        stderr.starts_with("netplumb-inventory: left out: VF 0000:3b:10.0: reading "),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn nothing_readable_is_status_1_with_every_error() {
+    let fake = tree();
+    for addr in ["0000:3b:00.0", "0000:00:19.0"] {
+        fs::write(fake.device_dir(addr.parse().unwrap()).join("class"), "?\n").unwrap();
+    }
+    let out = run(&["--sysfs", root(&fake)]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(out.stdout.is_empty());
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        stderr.starts_with("netplumb-inventory: no network device could be read:\n"),
+        "{stderr}"
+    );
+    for addr in ["0000:3b:00.0", "0000:00:19.0"] {
+        assert!(
+            stderr.contains(&format!("\n  PCI device {addr}: ")),
+            "{stderr}"
+        );
+    }
 }
 
 #[test]

@@ -37,40 +37,59 @@ impl Sysfs {
     /// Every network PCI function that is not a VF, in address order, each
     /// SR-IOV one with its enabled VFs.
     ///
-    /// This is the one call that lists all devices. Any device it cannot
-    /// make sense of is an error naming the device and file, not a gap in
-    /// the list; a device that changes while it is read (VFs being created,
-    /// a netdev being renamed) can fail the call too, and calling again sees
-    /// the settled state.
+    /// This is the one call that lists all devices, and one odd device
+    /// does not cost the rest: a device (or a PF's VF) it cannot make sense
+    /// of is left out of the list and its error, naming the device and
+    /// file, goes into [`Inventory::errors`]. A device that changes while
+    /// it is read (VFs being created, a netdev being renamed) can be such
+    /// an error too; calling again sees the settled state. The call itself
+    /// fails only when the list of PCI devices cannot be read.
     pub fn inventory(&self) -> Result<Inventory, Error> {
         let devices = Path::new("bus/pci/devices");
         let names = self.read_dir_raw(devices).map_err(|source| Error::List {
             path: self.full(devices),
             source,
         })?;
-        let mut addrs = names
-            .iter()
-            .map(|name| {
-                name.parse::<PciAddr>().map_err(|_| Error::UnexpectedEntry {
+        let mut errors = Vec::new();
+        let mut addrs = Vec::new();
+        for name in &names {
+            match name.parse::<PciAddr>() {
+                Ok(addr) => addrs.push(addr),
+                Err(_) => errors.push(Error::UnexpectedEntry {
                     path: self.full(&devices.join(name)),
-                })
-            })
-            .collect::<Result<Vec<_>, _>>()?;
+                }),
+            }
+        }
         addrs.sort();
         let mut interfaces = Vec::new();
         for addr in addrs {
-            let device = Device::Pci(addr);
-            let dir = pci_dir(addr);
-            if !self.is_network(&device, &dir)? {
-                continue;
+            match self.inventory_entry(addr, &mut errors) {
+                Ok(Some(nic)) => interfaces.push(nic),
+                Ok(None) => {}
+                Err(e) => errors.push(e),
             }
-            // VFs are listed under their PF.
-            if self.read_link_opt(&device, &dir.join("physfn"))?.is_some() {
-                continue;
-            }
-            interfaces.push(self.read_nic(addr, &device, None)?);
         }
-        Ok(Inventory { interfaces })
+        Ok(Inventory { interfaces, errors })
+    }
+
+    /// The device at `addr` as the inventory lists it: `None` when it is
+    /// not a network device, or a VF (listed under its PF). Errors about
+    /// single VFs go to `vf_errors`.
+    fn inventory_entry(
+        &self,
+        addr: PciAddr,
+        vf_errors: &mut Vec<Error>,
+    ) -> Result<Option<Nic>, Error> {
+        let device = Device::Pci(addr);
+        let dir = pci_dir(addr);
+        if !self.is_network(&device, &dir)? {
+            return Ok(None);
+        }
+        if self.read_link_opt(&device, &dir.join("physfn"))?.is_some() {
+            return Ok(None);
+        }
+        self.read_nic(addr, &device, None, Some(vf_errors))
+            .map(Some)
     }
 
     /// The SR-IOV physical function whose netdev is `name`, with its VFs.
@@ -326,7 +345,7 @@ impl Sysfs {
         device: &Device,
         want: Option<&IfName>,
     ) -> Result<Nic, Error> {
-        let nic = self.read_nic(addr, device, want)?;
+        let nic = self.read_nic(addr, device, want, None)?;
         if nic.is_sriov() {
             Ok(nic)
         } else {
@@ -339,11 +358,14 @@ impl Sysfs {
     }
 
     /// The NIC at `addr`, with `want` as its netdev when it is one of them.
+    /// With `vf_errors`, a VF that cannot be read is left out and its error
+    /// goes there; without, it fails the call.
     fn read_nic(
         &self,
         addr: PciAddr,
         device: &Device,
         want: Option<&IfName>,
+        mut vf_errors: Option<&mut Vec<Error>>,
     ) -> Result<Nic, Error> {
         let dir = pci_dir(addr);
         self.require_device(addr, &dir)?;
@@ -367,31 +389,24 @@ impl Sysfs {
                     "at most sriov_totalvfs",
                 ));
             }
-            let pf_name = netdev.as_ref().map(|n| n.name.clone());
+            let pf = PfLink {
+                addr,
+                name: netdev.as_ref().map(|n| n.name.clone()),
+                index: 0,
+            };
             let mut seen = HashMap::new();
             for index in 0..num_vfs {
-                let vf = self.virtfn_target(device, &dir, index)?.ok_or_else(|| {
-                    Error::VirtfnMissing {
-                        pf: device.clone(),
-                        num_vfs,
-                        path: self.full(&virtfn(&dir, index)),
-                    }
-                })?;
-                if let Some(first) = seen.insert(vf, index) {
-                    return Err(Error::VirtfnDuplicate {
-                        pf: device.clone(),
-                        vf,
-                        first,
-                        path: self.full(&virtfn(&dir, index)),
-                    });
-                }
-                self.check_physfn(vf, addr)?;
-                let pf_link = PfLink {
-                    addr,
-                    name: pf_name.clone(),
+                let link = PfLink {
                     index,
+                    ..pf.clone()
                 };
-                vfs.push(self.read_vf(vf, Some(pf_link), None)?);
+                match self.listed_vf(device, link, num_vfs, &mut seen) {
+                    Ok(vf) => vfs.push(vf),
+                    Err(e) => match vf_errors.as_deref_mut() {
+                        Some(errors) => errors.push(e),
+                        None => return Err(e),
+                    },
+                }
             }
         }
         Ok(Nic {
@@ -406,6 +421,36 @@ impl Sysfs {
             num_vfs,
             vfs,
         })
+    }
+
+    /// The VF that PF `device`'s `virtfnN` link for `pf.index` leads to,
+    /// checked against the links read before (`seen`) and its `physfn`.
+    fn listed_vf(
+        &self,
+        device: &Device,
+        pf: PfLink,
+        num_vfs: u32,
+        seen: &mut HashMap<PciAddr, u32>,
+    ) -> Result<Vf, Error> {
+        let dir = pci_dir(pf.addr);
+        let link = virtfn(&dir, pf.index);
+        let vf =
+            self.virtfn_target(device, &dir, pf.index)?
+                .ok_or_else(|| Error::VirtfnMissing {
+                    pf: device.clone(),
+                    num_vfs,
+                    path: self.full(&link),
+                })?;
+        if let Some(first) = seen.insert(vf, pf.index) {
+            return Err(Error::VirtfnDuplicate {
+                pf: device.clone(),
+                vf,
+                first,
+                path: self.full(&link),
+            });
+        }
+        self.check_physfn(vf, pf.addr)?;
+        self.read_vf(vf, Some(pf), None)
     }
 
     /// Checks that the VF a PF's `virtfnN` link leads to exists and that

@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use crate::{HwAddr, IfName, PciAddr};
+use crate::{Error, HwAddr, IfName, PciAddr};
 
 /// A network interface visible in the host namespace.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -10,8 +10,9 @@ use crate::{HwAddr, IfName, PciAddr};
 pub struct Netdev {
     /// Its name.
     pub name: IfName,
-    /// Its current hardware address.
-    pub mac: HwAddr,
+    /// Its current hardware address; `None` when its `address` file is
+    /// empty (a link type without one).
+    pub mac: Option<HwAddr>,
     /// Its MTU.
     pub mtu: u32,
     /// Link speed in Mb/s; `None` when the kernel does not know it (link
@@ -234,13 +235,19 @@ pub fn is_userspace_driver(driver: &str) -> bool {
         || driver.ends_with("vfio-pci")
 }
 
-/// Every network PCI function that is not a VF, each SR-IOV one with its VFs.
+/// Every network PCI function that is not a VF, each SR-IOV one with its
+/// VFs, and what could not be read.
 ///
 /// With the `serde` feature it serializes like the `status` of the SR-IOV
-/// network operator's `SriovNetworkNodeState`: `{"interfaces": [...]}`.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+/// network operator's `SriovNetworkNodeState`: `{"interfaces": [...]}`
+/// (the errors are not part of that shape).
+#[derive(Debug, Default)]
 #[non_exhaustive]
 pub struct Inventory {
     /// The NICs, in PCI address order.
     pub interfaces: Vec<Nic>,
+    /// A device, or a VF of a PF, that could not be read is left out of
+    /// `interfaces` (or of its PF's `vfs`), and its error is here, in the
+    /// order met.
+    pub errors: Vec<Error>,
 }

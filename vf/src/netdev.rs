@@ -190,14 +190,18 @@ impl Sysfs {
         let dir = net_dir.join(name.as_str());
         let address = dir.join("address");
         let text = self.read_attr(device, &address)?;
-        let mac = text.parse::<HwAddr>().map_err(|_| {
-            self.malformed(
-                device,
-                &address,
-                &text,
-                "a hardware address like 02:00:5e:10:00:01",
-            )
-        })?;
+        let mac = if text.is_empty() {
+            None
+        } else {
+            Some(text.parse::<HwAddr>().map_err(|_| {
+                self.malformed(
+                    device,
+                    &address,
+                    &text,
+                    "a hardware address like 02:00:5e:10:00:01, or nothing",
+                )
+            })?)
+        };
         let mtu = self.read_u32(device, &dir.join("mtu"))?;
         let speed = dir.join("speed");
         // The kernel refuses to read `speed` (EINVAL) for some drivers while

@@ -38,7 +38,9 @@ fn pci_map<S: Serializer>(
 /// The fields a netdev contributes to an interface or VF object.
 fn netdev_entries<M: SerializeMap>(map: &mut M, netdev: &Netdev) -> Result<(), M::Error> {
     map.serialize_entry("name", &netdev.name)?;
-    map.serialize_entry("mac", &netdev.mac)?;
+    if let Some(mac) = &netdev.mac {
+        map.serialize_entry("mac", mac)?;
+    }
     map.serialize_entry("mtu", &netdev.mtu)?;
     if let Some(speed) = netdev.speed_mbps {
         map.serialize_entry("linkSpeed", &format_args!("{speed} Mb/s").to_string())?;

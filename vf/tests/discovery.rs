@@ -6,7 +6,7 @@ use std::os::unix::fs::symlink;
 use std::path::Path;
 
 use netplumb_vf::testing::{FakeNetdev, FakeNic, FakeSysfs, FakeVf, FakeVfNetdev};
-use netplumb_vf::{Device, Error, IfName, PciAddr, VfNetdev};
+use netplumb_vf::{Access, Device, Error, IfName, Inventory, Observer, PciAddr, Sysfs, VfNetdev};
 
 fn addr(s: &str) -> PciAddr {
     s.parse().unwrap()
@@ -14,6 +14,37 @@ fn addr(s: &str) -> PciAddr {
 
 fn name(s: &str) -> IfName {
     s.parse().unwrap()
+}
+
+/// The addresses an inventory lists: each NIC's, followed by its VFs'.
+fn listed(inventory: &Inventory) -> Vec<PciAddr> {
+    inventory
+        .interfaces
+        .iter()
+        .flat_map(|nic| std::iter::once(nic.addr).chain(nic.vfs.iter().map(|vf| vf.addr)))
+        .collect()
+}
+
+/// What the inventory lists, and its one error.
+fn listed_and_error(sysfs: &Sysfs) -> (Vec<PciAddr>, Error) {
+    let mut inventory = sysfs.inventory().unwrap();
+    assert_eq!(inventory.errors.len(), 1, "{:?}", inventory.errors);
+    (listed(&inventory), inventory.errors.remove(0))
+}
+
+/// What the inventory of an intact `two_pfs` tree lists, but `missing`.
+fn two_pfs_without(missing: &[PciAddr]) -> Vec<PciAddr> {
+    let mut all = listed(&two_pfs().sysfs().inventory().unwrap());
+    all.retain(|a| !missing.contains(a));
+    all
+}
+
+/// PF0 of `two_pfs` and its 7 VFs.
+fn pf0_and_its_vfs() -> Vec<PciAddr> {
+    let pf0 = FakeNic::pf(addr(PF0), "enp1s0f0", 7, 7);
+    std::iter::once(pf0.addr)
+        .chain((0..7).map(|i| pf0.vf_addr(i).unwrap()))
+        .collect()
 }
 
 /// Points an existing link somewhere else.
@@ -42,7 +73,10 @@ fn pf_by_name_reads_every_field() {
     assert_eq!(pf.driver.as_deref(), Some("igb"));
     let netdev = pf.netdev.as_ref().unwrap();
     assert_eq!(netdev.name, name("enp1s0f1"));
-    assert_eq!(netdev.mac.to_string(), "02:5e:00:01:01:00");
+    assert_eq!(
+        netdev.mac.as_ref().unwrap().to_string(),
+        "02:5e:00:01:01:00"
+    );
     assert_eq!((netdev.mtu, netdev.speed_mbps), (1500, Some(1000)));
     assert_eq!(pf.numa_node, Some(0));
     assert_eq!((pf.total_vfs, pf.num_vfs), (7, 2));
@@ -493,7 +527,8 @@ fn link_speed_is_unknown_when_down_or_unreadable() {
         assert_eq!(nic.netdev.as_ref().unwrap().speed_mbps, None);
     }
     fs::write(fake.device_dir(nic.addr).join("net/ens5/speed"), "fast\n").unwrap();
-    let err = fake.sysfs().inventory().unwrap_err();
+    let (listed, err) = listed_and_error(&fake.sysfs());
+    assert_eq!(listed, [other.addr]);
     assert!(
         err.to_string()
             .contains("\"fast\", expected a speed in Mb/s"),
@@ -645,9 +680,11 @@ fn vf_missing_its_physfn_is_reported_by_index_lookup() {
 fn non_numeric_numvfs_is_malformed() {
     let fake = two_pfs();
     fs::write(fake.device_dir(addr(PF0)).join("sriov_numvfs"), "seven\n").unwrap();
+    let (listed, from_inventory) = listed_and_error(&fake.sysfs());
+    assert_eq!(listed, two_pfs_without(&pf0_and_its_vfs()));
     for err in [
         fake.sysfs().pf(&name("enp1s0f0")).unwrap_err(),
-        fake.sysfs().inventory().unwrap_err(),
+        from_inventory,
     ] {
         assert!(matches!(err, Error::Malformed { .. }), "{err}");
         assert!(
@@ -684,10 +721,9 @@ fn virtfn_link_to_nowhere_is_an_error_not_a_panic() {
     let sysfs = fake.sysfs();
     let err = sysfs.vf_by_index(&name("enp1s0f1"), 1).unwrap_err();
     assert!(matches!(err, Error::NoSuchPciDevice { .. }), "{err}");
-    assert!(matches!(
-        sysfs.inventory().unwrap_err(),
-        Error::NoSuchPciDevice { .. }
-    ));
+    let (listed, err) = listed_and_error(&sysfs);
+    assert!(matches!(err, Error::NoSuchPciDevice { .. }), "{err}");
+    assert_eq!(listed, two_pfs_without(&[addr("0000:01:10.3")]));
     relink(&link, "nowhere");
     let err = sysfs.pf(&name("enp1s0f1")).unwrap_err();
     assert!(matches!(err, Error::BadLink { .. }), "{err}");
@@ -734,7 +770,15 @@ fn two_virtfn_links_to_one_vf_are_refused_by_every_lookup() {
             sysfs.vf_by_index(&name("enp1s0f1"), 1).unwrap_err(),
             Device::PfNetdev(name("enp1s0f1")),
         ),
-        (sysfs.inventory().unwrap_err(), Device::Pci(addr(PF1))),
+        (
+            {
+                let (listed, err) = listed_and_error(&sysfs);
+                // PF1's VF 0 is listed once, and the rest still.
+                assert_eq!(listed, two_pfs_without(&[addr("0000:01:10.3")]));
+                err
+            },
+            Device::Pci(addr(PF1)),
+        ),
     ] {
         let Error::VirtfnDuplicate {
             pf: found_pf,
@@ -771,9 +815,11 @@ fn pf_listing_a_vf_that_does_not_name_it_back_is_refused() {
         "../0000:01:00.0",
     );
     let sysfs = fake.sysfs();
+    let (listed, from_inventory) = listed_and_error(&sysfs);
+    assert_eq!(listed, two_pfs_without(&[addr("0000:01:10.3")]));
     for err in [
         sysfs.pf(&name("enp1s0f1")).unwrap_err(),
-        sysfs.inventory().unwrap_err(),
+        from_inventory,
         sysfs.vf_by_index(&name("enp1s0f1"), 1).unwrap_err(),
     ] {
         assert!(
@@ -797,6 +843,11 @@ fn fewer_virtfn_links_than_numvfs_is_reported() {
             .starts_with("PF enp1s0f0: sriov_numvfs is 7 but "),
         "{err}"
     );
+    // The inventory lists the PF without that VF.
+    let (listed, err) = listed_and_error(&fake.sysfs());
+    assert!(matches!(err, Error::VirtfnMissing { .. }), "{err}");
+    let vf4 = FakeNic::pf(addr(PF0), "enp1s0f0", 7, 7).vf_addr(4).unwrap();
+    assert_eq!(listed, two_pfs_without(&[vf4]));
 }
 
 #[test]
@@ -828,8 +879,85 @@ fn bad_names_and_entries_are_malformed() {
         "{err}"
     );
     fs::create_dir(fake.path("bus/pci/devices/junk")).unwrap();
-    let err = fake.sysfs().inventory().unwrap_err();
-    assert!(matches!(err, Error::UnexpectedEntry { .. }), "{err}");
+    let inventory = fake.sysfs().inventory().unwrap();
+    let [junk, bad_name] = &inventory.errors[..] else {
+        panic!("{:?}", inventory.errors)
+    };
+    assert!(
+        bad_name
+            .to_string()
+            .contains("expected a valid interface name"),
+        "{bad_name}"
+    );
+    assert!(matches!(junk, Error::UnexpectedEntry { .. }), "{junk}");
+    let vfs: Vec<_> = inventory.interfaces[0]
+        .vfs
+        .iter()
+        .map(|vf| vf.index())
+        .collect();
+    assert_eq!(vfs, (1..7).map(Some).collect::<Vec<_>>());
+}
+
+#[test]
+fn empty_address_reads_as_no_mac() {
+    let fake = two_pfs();
+    fs::write(
+        fake.device_dir(addr(PF1)).join("net/enp1s0f1/address"),
+        "\n",
+    )
+    .unwrap();
+    let inventory = fake.sysfs().inventory().unwrap();
+    assert!(inventory.errors.is_empty(), "{:?}", inventory.errors);
+    let pf1 = &inventory.interfaces[1];
+    assert_eq!(pf1.netdev.as_ref().unwrap().mac, None);
+    let json = serde_json::to_value(pf1).unwrap();
+    assert_eq!(json["name"], "enp1s0f1");
+    assert!(json.get("mac").is_none(), "{json}");
+}
+
+/// Renames a netdev's directory just before its address is read, as a
+/// udev rename between listing `net/` and reading the netdev does.
+struct RenameMidWalk {
+    net: std::path::PathBuf,
+    from: &'static str,
+    to: &'static str,
+}
+
+impl Observer for RenameMidWalk {
+    fn observe(&self, access: &Access<'_>) {
+        let Access::Read(path) = *access else {
+            return;
+        };
+        if path.ends_with(format!("net/{}/address", self.from)) {
+            let _ = fs::rename(self.net.join(self.from), self.net.join(self.to));
+        }
+    }
+}
+
+#[test]
+fn a_netdev_renamed_mid_walk_costs_only_its_device() {
+    let fake = two_pfs();
+    fake.add(&FakeNic::plain(addr("0000:00:19.0"), "eno1"))
+        .unwrap();
+    let sysfs = fake
+        .sysfs()
+        .with_observer(std::sync::Arc::new(RenameMidWalk {
+            net: fake.device_dir(addr(PF0)).join("net"),
+            from: "enp1s0f0",
+            to: "ens1f0",
+        }));
+    let (listed, err) = listed_and_error(&sysfs);
+    assert!(
+        matches!(&err, Error::Read { path, .. } if path.ends_with("net/enp1s0f0/address")),
+        "{err:?}"
+    );
+    let mut expected = vec![addr("0000:00:19.0")];
+    expected.extend(two_pfs_without(&pf0_and_its_vfs()));
+    assert_eq!(listed, expected);
+    // Asked again, the settled tree reads whole.
+    let inventory = sysfs.inventory().unwrap();
+    assert!(inventory.errors.is_empty(), "{:?}", inventory.errors);
+    assert_eq!(inventory.interfaces[1].name(), Some(&name("ens1f0")));
 }
 
 #[test]

@@ -73,6 +73,7 @@ fn lab_vm_nic_is_a_vf_without_pf() {
 #[ignore = "lab"]
 fn lab_inventory_lists_both_pfs() {
     let inventory = Sysfs::default().inventory().unwrap();
+    assert!(inventory.errors.is_empty(), "{:?}", inventory.errors);
     for pf_name in lab_pfs() {
         let nic = inventory
             .interfaces

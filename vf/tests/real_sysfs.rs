@@ -13,6 +13,7 @@ use netplumb_vf::{Error, IfName, Sysfs};
 fn real_sysfs_inventory_agrees_with_single_lookups() {
     let sysfs = Sysfs::default();
     let inventory = sysfs.inventory().expect("inventory of /sys");
+    assert!(inventory.errors.is_empty(), "{:?}", inventory.errors);
     for nic in &inventory.interfaces {
         assert_eq!(nic.num_vfs as usize, nic.vfs.len(), "{}", nic.addr);
         if let Some(name) = nic.name() {

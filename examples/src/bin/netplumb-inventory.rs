@@ -2,8 +2,10 @@
 //!
 //! The output is shaped like the `status` of the SR-IOV network operator's
 //! `SriovNetworkNodeState`: `{"interfaces": [...]}`, each SR-IOV interface
-//! with its `Vfs`. Errors go to stderr, with exit status 1 (discovery or
-//! output) or 2 (usage).
+//! with its `Vfs`. A device (or VF) that cannot be read is left out and its
+//! error goes to stderr, one line each; the exit status is still 0. It is 1
+//! when nothing could be read at all (the device list, or every network
+//! device found) or the output cannot be written, and 2 for bad usage.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -15,7 +17,8 @@ const USAGE: &str = "\
 usage: netplumb-inventory [--sysfs ROOT] [--pretty]
 
 Prints every network PCI function that is not a VF, and the VFs of each
-SR-IOV physical function, as JSON on stdout.
+SR-IOV physical function, as JSON on stdout. Devices that cannot be read
+are left out and named on stderr.
 
 options:
   --sysfs ROOT  read the sysfs tree at ROOT instead of /sys
@@ -57,16 +60,26 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Command, String>
     Ok(Command::Inventory { sysfs, pretty })
 }
 
-fn run(sysfs: Option<PathBuf>, pretty: bool) -> Result<(), String> {
+/// Prints the inventory; the errors of devices left out of it are handed
+/// back for stderr, after the JSON is out.
+fn run(sysfs: Option<PathBuf>, pretty: bool) -> Result<Vec<String>, String> {
     let sysfs = sysfs.map(Sysfs::new).unwrap_or_default();
     let inventory = sysfs.inventory().map_err(|e| e.to_string())?;
+    let errors: Vec<String> = inventory.errors.iter().map(|e| e.to_string()).collect();
+    if inventory.interfaces.is_empty() && !errors.is_empty() {
+        return Err(format!(
+            "no network device could be read:\n  {}",
+            errors.join("\n  ")
+        ));
+    }
     let json = if pretty {
         serde_json::to_string_pretty(&inventory)
     } else {
         serde_json::to_string(&inventory)
     }
     .map_err(|e| format!("serializing the inventory: {e}"))?;
-    write_stdout(&format!("{json}\n"))
+    write_stdout(&format!("{json}\n"))?;
+    Ok(errors)
 }
 
 fn write_stdout(text: &str) -> Result<(), String> {
@@ -87,7 +100,12 @@ fn main() -> ExitCode {
             }
         },
         Ok(Command::Inventory { sysfs, pretty }) => match run(sysfs, pretty) {
-            Ok(()) => ExitCode::SUCCESS,
+            Ok(left_out) => {
+                for message in left_out {
+                    eprintln!("netplumb-inventory: left out: {message}");
+                }
+                ExitCode::SUCCESS
+            }
             Err(message) => {
                 eprintln!("netplumb-inventory: {message}");
                 ExitCode::from(1)
