@@ -110,15 +110,13 @@ pub fn plan<'a>(
     config.check(&unknown_mtu)?;
 
     let bond = &config.name;
-    let lookup_err = |source| Error::Netlink {
-        bond: bond.clone(),
-        step: Step::LookUp,
-        port: None,
-        source: Box::new(source),
-    };
-    let pod_links = view::links(pod.netlink()).map_err(lookup_err)?;
+    let pod_links = view::links(pod.netlink()).map_err(|e| Error::lookup(bond, pod.ns(), e))?;
     let home_links = match home {
-        Some(home) => Some(view::links(home.netlink()).map_err(lookup_err)?),
+        Some(home) => {
+            let links =
+                view::links(home.netlink()).map_err(|e| Error::lookup(bond, home.ns(), e))?;
+            Some(links)
+        }
         None => None,
     };
     let found = check_ports(bond, ports, &pod_links, home_links.as_deref())?;
@@ -275,7 +273,18 @@ impl Plan<'_> {
                     self.record.bond.clone(),
                     self.record.ports[..done.ports_touched].to_vec(),
                 );
-                let undo = restore(Some(self.pod), self.home, &touched, done.bond_created);
+                let left = restore(Some(self.pod), self.home, &touched, done.bond_created);
+                let mut undo = left.failures;
+                // A port moved or enslaved that cannot be found again is
+                // not put back either.
+                undo.extend(left.missing.into_iter().map(|port| {
+                    let from_home = touched.ports.iter().any(|p| p.name == port && p.from_home);
+                    Error::PortNotFound {
+                        bond: touched.bond.clone(),
+                        port,
+                        namespace: if from_home { "home" } else { "pod" },
+                    }
+                }));
                 if undo.is_empty() {
                     Err(failure)
                 } else {

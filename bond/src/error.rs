@@ -1,17 +1,23 @@
 use std::fmt;
+use std::path::PathBuf;
 
 use netplumb_netns::IfName;
 use thiserror::Error;
 
 /// Everything that can go wrong building, inspecting or releasing a bond.
 ///
-/// Every variant names the bond; those about one port name the port, and
-/// those from the kernel name the step and carry the kernel's error,
-/// extended-ack text included.
+/// Every variant names the bond, but [`Error::InvalidOption`], which comes
+/// from parsing an option's value before there is a bond. Those about one
+/// port name the port, those about a namespace name it, and those from the
+/// kernel name the step and carry the kernel's error, extended-ack text
+/// included.
 #[derive(Debug, Error)]
 #[non_exhaustive]
 pub enum Error {
-    /// A bond option's value is not one the kernel knows.
+    /// A bond option's value is not one the kernel knows. Parsing a value
+    /// ([`Mode`](crate::Mode), [`FailOverMac`](crate::FailOverMac),
+    /// [`XmitHashPolicy`](crate::XmitHashPolicy)) knows no bond, so this
+    /// names the option instead.
     #[error("{option}: {value:?} is not valid, expected {expected}")]
     InvalidOption {
         /// The option, by its kernel name.
@@ -61,6 +67,17 @@ pub enum Error {
         /// The name that is taken: the bond's, or a port's that would be moved in.
         name: IfName,
     },
+    /// The links of a namespace could not be read.
+    #[error("bond {bond}: cannot read the links of namespace {}: {source}", namespace.display())]
+    LookUp {
+        /// The bond's name.
+        bond: IfName,
+        /// The namespace, by the path it was opened from.
+        namespace: PathBuf,
+        /// The netlink or namespace error (boxed: it is large).
+        #[source]
+        source: Box<netplumb_netns::Error>,
+    },
     /// The kernel refused a step, or the netlink socket failed.
     #[error("bond {bond}: {step}{}: {source}", OnPort(port.as_ref()))]
     Netlink {
@@ -85,12 +102,19 @@ pub enum Error {
         undo: Vec<Error>,
     },
     /// Release did everything it could, but some steps failed.
-    #[error("bond {bond}: release left work undone: {}", List(failures))]
+    #[error(
+        "bond {bond}: release left work undone: {}{}",
+        List(failures),
+        Missing(missing)
+    )]
     ReleaseIncomplete {
         /// The bond's name.
         bond: IfName,
         /// Each step that failed.
         failures: Vec<Error>,
+        /// The ports that were not found, as in
+        /// [`Released::missing`](crate::Released::missing).
+        missing: Vec<IfName>,
     },
     /// A port came from another namespace and must go back there, but no
     /// such namespace was given.
@@ -129,11 +153,25 @@ pub enum Error {
 }
 
 impl Error {
+    /// Reading the links of `ns` failed with `source`.
+    pub(crate) fn lookup(
+        bond: &IfName,
+        ns: &netplumb_netns::NetNs,
+        source: netplumb_netns::Error,
+    ) -> Error {
+        Error::LookUp {
+            bond: bond.clone(),
+            namespace: ns.path().to_path_buf(),
+            source: Box::new(source),
+        }
+    }
+
     /// The step a kernel error happened in, looking through
     /// [`Error::UndoFailed`] to the failure that started it.
     pub fn step(&self) -> Option<Step> {
         match self {
             Error::Netlink { step, .. } => Some(*step),
+            Error::LookUp { .. } => Some(Step::LookUp),
             Error::UndoFailed { failure, .. } => failure.step(),
             _ => None,
         }
@@ -154,7 +192,7 @@ impl Error {
     /// The underlying netns error of a kernel failure.
     pub fn netlink_error(&self) -> Option<&netplumb_netns::Error> {
         match self {
-            Error::Netlink { source, .. } => Some(source),
+            Error::Netlink { source, .. } | Error::LookUp { source, .. } => Some(source),
             Error::UndoFailed { failure, .. } => failure.netlink_error(),
             _ => None,
         }
@@ -207,6 +245,17 @@ impl fmt::Display for OnPort<'_> {
             Some(port) => write!(f, " {port}"),
             None => Ok(()),
         }
+    }
+}
+
+struct Missing<'a>(&'a [IfName]);
+
+impl fmt::Display for Missing<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.0.is_empty() {
+            return Ok(());
+        }
+        write!(f, "; ports not found: {}", crate::config::joined(self.0))
     }
 }
 
@@ -305,7 +354,7 @@ mod tests {
 
     #[test]
     fn release_failures_are_all_listed() {
-        let e = Error::ReleaseIncomplete {
+        let mut e = Error::ReleaseIncomplete {
             bond: name("bond0"),
             failures: vec![
                 Error::HomeNeeded {
@@ -317,13 +366,43 @@ mod tests {
                     port: name("net2"),
                 },
             ],
+            missing: vec![],
         };
         let text = e.to_string();
         assert!(
             text.contains("\"net1\" came from another namespace"),
             "{text}"
         );
-        assert!(text.contains("; bond bond0: port \"net2\""), "{text}");
+        assert!(
+            text.ends_with(
+                "; bond bond0: port \"net2\" came from another namespace; \
+             pass that namespace as `home` to put it back"
+            ),
+            "{text}"
+        );
+        if let Error::ReleaseIncomplete { missing, .. } = &mut e {
+            missing.extend([name("net3"), name("net4")]);
+        }
+        assert!(
+            e.to_string().ends_with("; ports not found: net3, net4"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn a_namespace_that_cannot_be_read_is_named() {
+        let e = Error::LookUp {
+            bond: name("bond0"),
+            namespace: "/run/netns/pod1".into(),
+            source: Box::new(kernel(16, None)),
+        };
+        assert!(
+            e.to_string()
+                .starts_with("bond bond0: cannot read the links of namespace /run/netns/pod1: "),
+            "{e}"
+        );
+        assert_eq!(e.step(), Some(Step::LookUp));
+        assert_eq!(e.netlink_error().and_then(|n| n.errno()), Some(16));
     }
 
     #[test]

@@ -10,7 +10,6 @@ use netplumb_netns::raw::netlink_packet_route::link::{
 use netplumb_netns::raw::netlink_packet_route::RouteNetlinkMessage;
 use netplumb_netns::{IfName, MacAddr, Netlink};
 
-use crate::error::Step;
 use crate::options::{FailOverMac, Mode, XmitHashPolicy};
 use crate::{nl, Error};
 
@@ -163,12 +162,7 @@ pub fn inspect(netlink: &Netlink, bond: &IfName) -> Result<BondInfo, Error> {
 fn dump(netlink: &Netlink, bond: &IfName) -> Result<Vec<LinkMessage>, Error> {
     let replies = netlink
         .raw_dump("dump links", nl::dump_links())
-        .map_err(|source| Error::Netlink {
-            bond: bond.clone(),
-            step: Step::LookUp,
-            port: None,
-            source: Box::new(source),
-        })?;
+        .map_err(|e| Error::lookup(bond, netlink.namespace(), e))?;
     Ok(replies
         .into_iter()
         .filter_map(|m| match m {

@@ -78,4 +78,4 @@ pub use namespace::{Home, Pod};
 pub use netplumb_netns::{IfName, MacAddr};
 pub use options::{FailOverMac, Mode, XmitHashPolicy};
 pub use record::{BondRecord, PortRecord};
-pub use release::release;
+pub use release::{release, Released, PORT_RETURN_WAIT};

@@ -8,7 +8,7 @@ use netplumb_netns::raw::netlink_packet_route::link::{
     LinkAttribute, LinkExtentMask, LinkFlags, LinkInfo, LinkMessage,
 };
 use netplumb_netns::raw::netlink_packet_route::RouteNetlinkMessage;
-use netplumb_netns::{raw, LinkRef, MacAddr};
+use netplumb_netns::{raw, IfName, LinkRef, MacAddr};
 
 use crate::BondConfig;
 
@@ -85,14 +85,19 @@ pub(crate) fn dump_links() -> RouteNetlinkMessage {
 }
 
 /// Changes to one port that fit in one `RTM_SETLINK`. The kernel applies
-/// them in its own order: namespace, MAC, MTU, up/down, then controller.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+/// them in its own order: namespace, MAC, MTU, name, then the up/down flags
+/// and the controller, whose order between them differs between kernel
+/// versions (6.1 to 6.7 set the controller before the flags, others after).
+/// So no message here carries both.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub(crate) struct PortChange {
     /// `Some(0)` releases the port from its controller.
     pub controller: Option<u32>,
     /// Moves the port into the namespace behind this descriptor, keeping
     /// its name.
     pub netns_fd: Option<RawFd>,
+    /// Renames the port (in the namespace it is moved to, with `netns_fd`).
+    pub name: Option<IfName>,
     pub mac: Option<MacAddr>,
     pub mtu: Option<u32>,
     pub up: Option<bool>,
@@ -104,10 +109,11 @@ impl PortChange {
     }
 
     /// The same changes one by one, in the order that works when they are
-    /// sent separately: off the controller first, then home, then MAC and
-    /// MTU, and up last (moving a link sets it down).
+    /// sent separately: off the controller first, then home, its name (a
+    /// link must be down to be renamed, which moving and releasing leave
+    /// it), MAC and MTU, and up last.
     pub fn split(&self) -> Vec<(&'static str, PortChange)> {
-        let one = PortChange::default();
+        let one = || PortChange::default();
         let mut out = Vec::new();
         if let Some(c) = self.controller {
             let what = if c == 0 {
@@ -119,7 +125,7 @@ impl PortChange {
                 what,
                 PortChange {
                     controller: Some(c),
-                    ..one
+                    ..one()
                 },
             ));
         }
@@ -128,7 +134,16 @@ impl PortChange {
                 "move back to its namespace",
                 PortChange {
                     netns_fd: Some(fd),
-                    ..one
+                    ..one()
+                },
+            ));
+        }
+        if let Some(name) = &self.name {
+            out.push((
+                "rename",
+                PortChange {
+                    name: Some(name.clone()),
+                    ..one()
                 },
             ));
         }
@@ -137,7 +152,7 @@ impl PortChange {
                 "set MAC address",
                 PortChange {
                     mac: Some(mac),
-                    ..one
+                    ..one()
                 },
             ));
         }
@@ -146,7 +161,7 @@ impl PortChange {
                 "set MTU",
                 PortChange {
                     mtu: Some(mtu),
-                    ..one
+                    ..one()
                 },
             ));
         }
@@ -155,7 +170,7 @@ impl PortChange {
                 if up { "set link up" } else { "set link down" },
                 PortChange {
                     up: Some(up),
-                    ..one
+                    ..one()
                 },
             ));
         }
@@ -164,9 +179,18 @@ impl PortChange {
 
     /// The `RTM_SETLINK` making these changes to `link`.
     pub fn message(&self, link: &LinkRef) -> Result<RouteNetlinkMessage, netplumb_netns::Error> {
+        debug_assert!(
+            self.controller.is_none() || self.up.is_none(),
+            "the kernel orders controller and flags differently across versions"
+        );
+        // By name, IFLA_IFNAME says which link; a new name needs the index.
+        debug_assert!(self.name.is_none() || matches!(link, LinkRef::Index(_)));
         let mut msg = raw::link_message(link)?;
         if let Some(fd) = self.netns_fd {
             msg.attributes.push(LinkAttribute::NetNsFd(fd));
+        }
+        if let Some(name) = &self.name {
+            msg.attributes.push(LinkAttribute::IfName(name.to_string()));
         }
         if let Some(mac) = self.mac {
             msg.attributes.push(LinkAttribute::Address(mac.0.to_vec()));
@@ -389,11 +413,12 @@ pub(crate) mod tests {
     fn restoring_a_port_is_one_message_that_splits_in_kernel_order() {
         let mac = MacAddr([2, 0, 0, 0, 0, 1]);
         let change = PortChange {
-            controller: Some(0),
             netns_fd: Some(5),
+            name: Some(name("net1")),
             mac: Some(mac),
             mtu: Some(1500),
             up: Some(false),
+            ..PortChange::default()
         };
         let (_, back) = wire(change.message(&LinkRef::Index(12)).unwrap());
         let m = link_of(&back);
@@ -404,22 +429,39 @@ pub(crate) mod tests {
             m.attributes,
             vec![
                 LinkAttribute::NetNsFd(5),
+                LinkAttribute::IfName("net1".into()),
                 LinkAttribute::Address(mac.0.to_vec()),
                 LinkAttribute::Mtu(1500),
-                LinkAttribute::Controller(0),
             ]
         );
-        let steps: Vec<&str> = change.split().iter().map(|(what, _)| *what).collect();
+        let released = PortChange {
+            controller: Some(0),
+            ..change
+        };
+        let steps: Vec<&str> = released.split().iter().map(|(what, _)| *what).collect();
         assert_eq!(
             steps,
             [
                 "release from controller",
                 "move back to its namespace",
+                "rename",
                 "set MAC address",
                 "set MTU",
                 "set link down"
             ]
         );
+    }
+
+    #[test]
+    #[cfg(debug_assertions)]
+    #[should_panic(expected = "the kernel orders controller and flags differently")]
+    fn controller_and_flags_never_share_a_message() {
+        let both = PortChange {
+            controller: Some(0),
+            up: Some(true),
+            ..PortChange::default()
+        };
+        let _ = both.message(&LinkRef::Index(3));
     }
 
     #[test]
@@ -433,21 +475,26 @@ pub(crate) mod tests {
         assert_eq!(&bytes[32..40], &[8, 0, 29, 0, 8, 0, 0, 0]);
     }
 
+    /// Any change that can be sent: never the controller with the flags.
     fn change_strategy() -> impl Strategy<Value = PortChange> {
         (
             proptest::option::of(0u32..100),
             proptest::option::of(0i32..100),
+            proptest::option::of("[a-z][a-z0-9]{0,14}"),
             proptest::option::of(any::<[u8; 6]>()),
             proptest::option::of(68u32..65536),
             proptest::option::of(any::<bool>()),
         )
-            .prop_map(|(controller, netns_fd, mac, mtu, up)| PortChange {
-                controller,
-                netns_fd,
-                mac: mac.map(MacAddr),
-                mtu,
-                up,
-            })
+            .prop_map(
+                |(controller, netns_fd, new_name, mac, mtu, up)| PortChange {
+                    controller,
+                    netns_fd,
+                    name: new_name.map(|n| name(&n)),
+                    mac: mac.map(MacAddr),
+                    mtu,
+                    up: up.filter(|_| controller.is_none()),
+                },
+            )
     }
 
     proptest! {
@@ -461,6 +508,7 @@ pub(crate) mod tests {
                 prop_assert_eq!(part.split().len(), 1);
                 merged.controller = merged.controller.or(part.controller);
                 merged.netns_fd = merged.netns_fd.or(part.netns_fd);
+                merged.name = merged.name.or(part.name.clone());
                 merged.mac = merged.mac.or(part.mac);
                 merged.mtu = merged.mtu.or(part.mtu);
                 merged.up = merged.up.or(part.up);

@@ -5,8 +5,8 @@ mod common;
 
 use common::{link_names, n, root_or_skip, snapshots, unique, Snapshot};
 use netplumb_bond::{
-    plan, release, BondConfig, BondRecord, Error, FailOverMac, Home, MacAddr, Mode, Pod, Port,
-    PortRecord, Step,
+    plan, release, BondConfig, BondRecord, Error, FailOverMac, Home, IfName, MacAddr, Mode, Pod,
+    Port, PortRecord, Released, Step,
 };
 use netplumb_netns::{NetNs, Netlink};
 
@@ -259,12 +259,49 @@ fn a_failed_creation_moves_the_ports_back_home_and_keeps_what_is_not_its_own() {
     assert_eq!(link_names(&pod.nl), ["bond0", "bond0p", "lo"]);
 }
 
-/// Moves `name` from `home` into `pod` and changes it as enslaving would.
+/// What plan records of `name`, read through `nl`: its name, MAC, MTU, up
+/// state and index (veth has no permanent MAC).
+fn recorded(nl: &Netlink, name: &str, from_home: bool) -> PortRecord {
+    let link = nl.link(name).unwrap();
+    let mut port = PortRecord::new(
+        n(name),
+        from_home,
+        link.mac.unwrap(),
+        link.mtu,
+        link.is_up(),
+    );
+    port.index = Some(link.index);
+    port
+}
+
+/// Moves `name` from `home` into `pod` and changes it as a bond that has
+/// just released it leaves it: MAC back, but the bond's MTU and up.
 fn move_in_and_disturb(home: &Ns, pod: &Ns, name: &str) {
     home.nl.move_link(name, &pod.ns, None).unwrap();
-    pod.nl.set_mac(name, mac(0x77)).unwrap();
     pod.nl.set_mtu(name, 1300).unwrap();
     pod.nl.set_up(name).unwrap();
+}
+
+/// The ports a release reports missing, whether or not it also failed to
+/// look in the initial namespace: a test process outside the initial PID
+/// namespace, or without ptrace rights on PID 1, cannot open it.
+fn missing_after(result: Result<Released, Error>) -> Vec<IfName> {
+    match result {
+        Ok(released) => released.missing,
+        Err(Error::ReleaseIncomplete {
+            failures, missing, ..
+        }) => {
+            for failure in &failures {
+                assert!(
+                    matches!(failure, Error::LookUp { namespace, .. }
+                        if namespace.as_os_str() == "/proc/1/ns/net"),
+                    "{failure}"
+                );
+            }
+            missing
+        }
+        Err(other) => panic!("{other}"),
+    }
 }
 
 #[test]
@@ -281,32 +318,38 @@ fn release_puts_ports_back_home_and_is_idempotent() {
     let record = BondRecord::new(
         n("bond0"),
         vec![
-            PortRecord::new(n("h1"), true, mac(1), 1500, true),
-            PortRecord::new(n("h2"), true, mac(2), 1450, false),
-            PortRecord::new(n("p3"), false, mac(3), 1500, false),
+            recorded(&home.nl, "h1", true),
+            recorded(&home.nl, "h2", true),
+            recorded(&pod.nl, "p3", false),
         ],
     );
     move_in_and_disturb(&home, &pod, "h1");
     move_in_and_disturb(&home, &pod, "h2");
+    // Without its MAC, p3 is still known by its name and index.
     pod.nl.set_mac("p3", mac(0x78)).unwrap();
     pod.nl.set_up("p3").unwrap();
     // A link with the bond's name that is not a bond is not deleted.
     pod.nl.add_veth("bond0", "bond0p", None).unwrap();
 
-    release(Some(&pod.pod()), Some(&home.home()), &record).unwrap();
+    let (pod_side, home_side) = (Pod::open(&pod.ns).unwrap(), Home::new(&home.nl));
+    let released = release(Some(&pod_side), Some(&home_side), &record).unwrap();
+    assert_eq!(released.missing, []);
     assert_eq!(snapshots(&home.nl, &["h1", "h2"]), home_before);
     assert_eq!(snapshots(&pod.nl, &["p3"]), pod_before);
     assert_eq!(link_names(&pod.nl), ["bond0", "bond0p", "lo", "p3", "p3p"]);
 
     // Again, and with the pod gone: nothing left to do, and no error.
-    let trips = pod.nl.round_trips();
-    release(Some(&pod.pod()), Some(&home.home()), &record).unwrap();
+    let trips = || pod_side.netlink().round_trips() + home.nl.round_trips();
+    let before = trips();
+    let again = release(Some(&pod_side), Some(&home_side), &record).unwrap();
+    assert_eq!(again.missing, []);
     assert_eq!(
-        pod.nl.round_trips() - trips,
-        1,
-        "only the dump: nothing differs"
+        trips() - before,
+        2,
+        "a dump of the pod and one of home: nothing differs"
     );
-    release(None, Some(&home.home()), &record).unwrap();
+    let gone = release(None, Some(&home_side), &record).unwrap();
+    assert_eq!(gone.missing, [], "the pod's own p3 is not looked for");
     assert_eq!(snapshots(&home.nl, &["h1", "h2"]), home_before);
     assert_eq!(snapshots(&pod.nl, &["p3"]), pod_before);
 }
@@ -318,20 +361,31 @@ fn release_with_the_pod_gone_restores_ports_that_came_back_home() {
     }
     let home = Ns::new();
     home.veth("h1", mac(1), 1500, true);
-    let before = snapshots(&home.nl, &["h1"]);
+    home.veth("h2", mac(2), 1500, true);
+    let before = snapshots(&home.nl, &["h1", "h2"]);
+    let mut h9 = recorded(&home.nl, "h1", true);
+    h9.name = n("h9");
+    h9.index = Some(9999);
+    h9.mac = mac(9);
     let record = BondRecord::new(
         n("bond0"),
         vec![
-            PortRecord::new(n("h1"), true, mac(1), 1500, true),
-            PortRecord::new(n("h9"), true, mac(9), 1500, true),
+            recorded(&home.nl, "h1", true),
+            recorded(&home.nl, "h2", true),
+            h9,
         ],
     );
-    // As a port looks when its pod died: back home, down, bond's MAC.
+    // As ports look when their pod died: back home and down; h1 with the
+    // bond's MAC, h2 renamed as the kernel does on a name clash.
     home.nl.set_down("h1").unwrap();
     home.nl.set_mac("h1", mac(0x55)).unwrap();
+    home.nl.set_down("h2").unwrap();
+    home.nl.set_name("h2", "dev7").unwrap();
 
-    release(None, Some(&home.home()), &record).unwrap();
-    assert_eq!(snapshots(&home.nl, &["h1"]), before);
+    let missing = missing_after(release(None, Some(&home.home()), &record));
+    assert_eq!(missing, [n("h9")], "h9 is nowhere");
+    assert_eq!(snapshots(&home.nl, &["h1", "h2"]), before);
+    assert!(home.nl.link("dev7").is_err_and(|e| e.is_no_such_link()));
 }
 
 #[test]
@@ -342,28 +396,56 @@ fn release_without_home_still_restores_what_it_can() {
     let (pod, home) = (Ns::new(), Ns::new());
     home.veth("h1", mac(1), 1500, true);
     pod.veth("p2", mac(2), 1500, false);
-    move_in_and_disturb(&home, &pod, "h1");
-    pod.nl.set_up("p2").unwrap();
     let record = BondRecord::new(
         n(&unique("b")),
         vec![
-            PortRecord::new(n("h1"), true, mac(1), 1500, true),
-            PortRecord::new(n("p2"), false, mac(2), 1500, false),
+            recorded(&home.nl, "h1", true),
+            recorded(&pod.nl, "p2", false),
         ],
     );
+    move_in_and_disturb(&home, &pod, "h1");
+    pod.nl.set_up("p2").unwrap();
 
     match release(Some(&pod.pod()), None, &record) {
-        Err(Error::ReleaseIncomplete { failures, .. }) => {
+        Err(Error::ReleaseIncomplete {
+            failures, missing, ..
+        }) => {
             assert_eq!(failures.len(), 1, "{failures:?}");
             assert!(
                 matches!(&failures[0], Error::HomeNeeded { port, .. } if *port == n("h1")),
                 "{failures:?}"
             );
+            assert_eq!(missing, []);
         }
         other => panic!("expected ReleaseIncomplete, got {other:?}"),
     }
-    // h1 stays in the pod but gets its MAC, MTU and state back; p2 is down again.
+    // h1 stays in the pod but gets its MTU and state back; p2 is down again.
     let h1 = Snapshot::from(&pod.nl.link("h1").unwrap());
     assert_eq!((h1.mac, h1.mtu, h1.up), (Some(mac(1)), 1500, true));
     assert!(!pod.nl.link("p2").unwrap().is_up());
+}
+
+#[test]
+fn a_port_of_the_same_name_is_not_taken_for_the_recorded_one() {
+    if !root_or_skip("a_port_of_the_same_name_is_not_taken_for_the_recorded_one") {
+        return;
+    }
+    let (pod, home) = (Ns::new(), Ns::new());
+    home.veth("h1", mac(1), 1500, true);
+    let record = BondRecord::new(n("bond0"), vec![recorded(&home.nl, "h1", true)]);
+    // The pod has an h1 of its own: not the port, which is still at home.
+    pod.veth("h1", mac(0x31), 1400, true);
+    let pod_before = snapshots(&pod.nl, &["h1"]);
+    let home_before = snapshots(&home.nl, &["h1"]);
+
+    let released = release(Some(&pod.pod()), Some(&home.home()), &record).unwrap();
+    assert_eq!(released.missing, []);
+    assert_eq!(snapshots(&pod.nl, &["h1"]), pod_before);
+    assert_eq!(snapshots(&home.nl, &["h1"]), home_before);
+
+    // Gone from home too: reported, not silently skipped.
+    home.nl.delete_link("h1").unwrap();
+    let released = release(Some(&pod.pod()), Some(&home.home()), &record).unwrap();
+    assert_eq!(released.missing, [n("h1")]);
+    assert_eq!(snapshots(&pod.nl, &["h1"]), pod_before);
 }
