@@ -255,8 +255,10 @@ impl Plan<'_> {
     ///
     /// If a step fails, every step before it is undone (ports released
     /// with their MACs, MTUs and up states, moved back home, the bond
-    /// deleted) and the error names the step and port. If undoing fails
-    /// too, the error is [`Error::UndoFailed`].
+    /// deleted) and the error names the step and port. A create request
+    /// that fails for any reason but the name being taken may still have
+    /// made the bond, so a bond of that name is deleted then too. If
+    /// undoing fails, the error is [`Error::UndoFailed`].
     pub fn apply(self) -> Result<Created, Error> {
         let mut done = Done::default();
         match self.build(&mut done) {
@@ -269,11 +271,13 @@ impl Plan<'_> {
                 warnings: self.warnings,
             }),
             Err(failure) => {
-                let touched = BondRecord::new(
-                    self.record.bond.clone(),
-                    self.record.ports[..done.ports_touched].to_vec(),
-                );
-                let left = restore(Some(self.pod), self.home, &touched, done.bond_created);
+                let touched = BondRecord {
+                    index: done.bond.index(),
+                    ports: self.record.ports[..done.ports_touched].to_vec(),
+                    ..self.record.clone()
+                };
+                let delete_bond = done.bond != BondState::NotCreated;
+                let left = restore(Some(self.pod), self.home, &touched, delete_bond);
                 let mut undo = left.failures;
                 // A port moved or enslaved that cannot be found again is
                 // not put back either.
@@ -337,6 +341,8 @@ impl Plan<'_> {
             None => None,
         };
         let target = LinkRef::from(bond);
+        // From here until the kernel says otherwise, a bond may exist.
+        done.bond = BondState::Maybe;
         let echoed = pod
             .raw_request(
                 "create bond",
@@ -344,13 +350,16 @@ impl Plan<'_> {
                 nl::new_bond(&self.config, primary, self.mtu),
                 NLM_F_CREATE | NLM_F_EXCL | NLM_F_ECHO,
             )
-            .map_err(fail(Step::CreateBond, None))?;
-        done.bond_created = true;
+            .map_err(|e| {
+                done.bond = after_failed_create(&e);
+                fail(Step::CreateBond, None)(e)
+            })?;
         // Kernels before 6.3 do not echo a new link; ask for its index then.
         let index = match echoed_index(&echoed, bond) {
             Some(index) => index,
             None => pod.index_of(bond).map_err(fail(Step::CreateBond, None))?,
         };
+        done.bond = BondState::Created(index);
 
         for (i, port) in self.ports.iter().enumerate() {
             done.ports_touched = done.ports_touched.max(i + 1);
@@ -360,8 +369,8 @@ impl Plan<'_> {
                 pod.set_down(&link)
                     .map_err(fail(Step::PortDown, Some(&port.name)))?;
             }
-            // The kernel sets the port up as it enslaves it; asking for up
-            // in the same message fails, as it applies flags first.
+            // The kernel sets the port up as it enslaves it. Flags never
+            // ride along: kernels differ on which of the two comes first.
             let enslave = PortChange {
                 controller: Some(index),
                 ..PortChange::default()
@@ -383,7 +392,43 @@ impl Plan<'_> {
 struct Done {
     /// Ports `0..ports_touched` may have been changed.
     ports_touched: usize,
-    bond_created: bool,
+    bond: BondState,
+}
+
+/// Whether a build that failed left a bond behind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+enum BondState {
+    /// Not asked for, or refused because the name is taken: any link of
+    /// that name is someone else's.
+    #[default]
+    NotCreated,
+    /// Asked for without a clear answer (a socket error, a lost reply, a
+    /// failure after the kernel made it): a bond of that name, which plan
+    /// found free, is ours.
+    Maybe,
+    /// Created, with this index.
+    Created(u32),
+}
+
+impl BondState {
+    /// The bond's index, when known.
+    fn index(self) -> Option<u32> {
+        match self {
+            BondState::Created(index) => Some(index),
+            BondState::NotCreated | BondState::Maybe => None,
+        }
+    }
+}
+
+/// What a create request that failed with `error` left: nothing when the
+/// name was taken (`EEXIST`, so the link is someone else's), else maybe a
+/// bond.
+fn after_failed_create(error: &netplumb_netns::Error) -> BondState {
+    if error.is_already_exists() {
+        BondState::NotCreated
+    } else {
+        BondState::Maybe
+    }
 }
 
 /// The index of the link named `name` among the messages the kernel echoed.
@@ -520,6 +565,24 @@ mod tests {
             err.to_string(),
             "bond bond0: a link named \"eth2\" already exists in the pod namespace"
         );
+    }
+
+    #[test]
+    fn only_a_taken_name_says_no_bond_was_made() {
+        let kernel = |errno| netplumb_netns::Error::Kernel {
+            op: "create bond".into(),
+            link: Some("bond0".into()),
+            errno,
+            ext_ack: None,
+            attribute: None,
+        };
+        assert_eq!(after_failed_create(&kernel(17)), BondState::NotCreated); // EEXIST
+        for errno in [95, 105, 16] {
+            // EOPNOTSUPP, ENOBUFS, EBUSY
+            assert_eq!(after_failed_create(&kernel(errno)), BondState::Maybe);
+        }
+        assert_eq!(BondState::Created(9).index(), Some(9));
+        assert_eq!(BondState::Maybe.index(), None);
     }
 
     #[test]

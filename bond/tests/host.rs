@@ -259,6 +259,39 @@ fn a_failed_creation_moves_the_ports_back_home_and_keeps_what_is_not_its_own() {
     assert_eq!(link_names(&pod.nl), ["bond0", "bond0p", "lo"]);
 }
 
+#[test]
+fn a_port_that_cannot_be_moved_in_undoes_the_ports_before_it() {
+    if !root_or_skip("a_port_that_cannot_be_moved_in_undoes_the_ports_before_it") {
+        return;
+    }
+    let (pod, home) = (Ns::new(), Ns::new());
+    home.veth("h1", mac(1), 1500, true);
+    home.veth("h2", mac(2), 1450, false);
+    let before = snapshots(&home.nl, &["h1", "h2"]);
+    let (pod_side, home_side) = (pod.pod(), home.home());
+    let ready = plan(
+        &pod_side,
+        Some(&home_side),
+        &active_backup("bond0"),
+        &[Port::vf(n("h1")), Port::vf(n("h2"))],
+    )
+    .unwrap();
+    // Someone takes h2's name in the pod between the plan and the build.
+    pod.nl.add_veth("h2", "x2", None).unwrap();
+    let pod_before = snapshots(&pod.nl, &["h2", "x2"]);
+
+    let err = ready.apply().unwrap_err();
+    assert_eq!(err.step(), Some(Step::MovePortIn), "{err}");
+    assert_eq!(err.port(), Some(&n("h2")), "{err}");
+    assert!(matches!(err, Error::Netlink { .. }), "undo worked: {err}");
+    assert!(err.netlink_error().unwrap().is_already_exists(), "{err}");
+
+    // h1 went in and came back; the pod's own h2 was left alone.
+    assert_eq!(snapshots(&home.nl, &["h1", "h2"]), before);
+    assert_eq!(link_names(&pod.nl), ["h2", "lo", "x2"]);
+    assert_eq!(snapshots(&pod.nl, &["h2", "x2"]), pod_before);
+}
+
 /// What plan records of `name`, read through `nl`: its name, MAC, MTU, up
 /// state and index (veth has no permanent MAC).
 fn recorded(nl: &Netlink, name: &str, from_home: bool) -> PortRecord {
