@@ -13,9 +13,6 @@ use crate::{
 /// PCI base class of network controllers (the top byte of `class`).
 const NETWORK_CLASS: u32 = 0x02;
 
-/// The highest VF index SR-IOV can express (`TotalVFs` is 16 bits).
-const MAX_VF_INDEX: u32 = u16::MAX as u32;
-
 fn pci_dir(addr: PciAddr) -> PathBuf {
     PathBuf::from(format!("bus/pci/devices/{addr}"))
 }
@@ -82,10 +79,12 @@ impl Sysfs {
     ) -> Result<Option<Nic>, Error> {
         let device = Device::Pci(addr);
         let dir = pci_dir(addr);
-        if !self.is_network(&device, &dir)? {
+        // A VF is listed under its PF, and read as its PF's VF there; as
+        // in vf(), its own class does not matter.
+        if self.read_link_opt(&device, &dir.join("physfn"))?.is_some() {
             return Ok(None);
         }
-        if self.read_link_opt(&device, &dir.join("physfn"))?.is_some() {
+        if !self.is_network(&device, &dir)? {
             return Ok(None);
         }
         self.read_nic(addr, &device, None, Some(vf_errors))
@@ -506,11 +505,21 @@ impl Sysfs {
                 return Ok(index);
             }
         }
-        for index in 0..=MAX_VF_INDEX {
-            match self.virtfn_target(&device, pf_dir, index)? {
-                Some(target) if target == vf => return Ok(index),
-                Some(_) => {}
-                None => break,
+        // Every virtfn link the PF has, in index order: a gap or a broken
+        // link below the VF's own says nothing about the VF.
+        let entries = self
+            .read_dir_raw(pf_dir)
+            .map_err(|e| self.read_error(&device, pf_dir, e))?;
+        let mut indices: Vec<u32> = entries
+            .iter()
+            .filter_map(|entry| entry.strip_prefix("virtfn")?.parse().ok())
+            .collect();
+        indices.sort_unstable();
+        for index in indices {
+            if let Ok(Some(target)) = self.virtfn_target(&device, pf_dir, index) {
+                if target == vf {
+                    return Ok(index);
+                }
             }
         }
         Err(Error::VfNotListed {

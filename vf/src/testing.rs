@@ -195,6 +195,22 @@ impl FakeNic {
         }
     }
 
+    /// The same PF in switchdev mode as PF number `pf` of its card: its
+    /// netdev the uplink (`phys_port_name` `p<pf>`), and beside it in
+    /// `net/` a representor `<prefix><N>` (`pf<pf>vf<N>`) for each VF.
+    pub fn switchdev(mut self, pf: u32, prefix: &str) -> Self {
+        self.netdev = self.netdev.map(|n| n.port_name(&format!("p{pf}")));
+        let seed = u32::from(self.addr.routing_id()) << 8 | 0x80;
+        let count = self.sriov.as_ref().map_or(0, |s| s.vfs.len() as u32);
+        self.extra_netdevs = (0..count)
+            .map(|i| {
+                FakeNetdev::new(&format!("{prefix}{i}"), seed + i, 1000)
+                    .port_name(&format!("pf{pf}vf{i}"))
+            })
+            .collect();
+        self
+    }
+
     /// The address of VF `index`, from the offset and stride.
     pub fn vf_addr(&self, index: u32) -> Option<PciAddr> {
         let sriov = self.sriov.as_ref()?;

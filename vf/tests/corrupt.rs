@@ -1,15 +1,18 @@
-//! Randomly broken trees: discovery answers or errors, and never panics.
+//! Randomly broken trees: discovery answers or errors, never panics, and
+//! what the inventory lists agrees with every single lookup.
 
+use std::collections::HashSet;
 use std::fs;
 use std::os::unix::fs::symlink;
 use std::path::{Path, PathBuf};
 
-use netplumb_vf::testing::{FakeNic, FakeSysfs, FakeVf, FakeVfNetdev};
-use netplumb_vf::{IfName, PciAddr};
+use netplumb_vf::testing::{FakeNetdev, FakeNic, FakeSysfs, FakeVf, FakeVfNetdev};
+use netplumb_vf::{IfName, Inventory, PciAddr, Sysfs};
 use proptest::prelude::*;
 
-/// A PF with netdev, DPDK, moved and unbound VFs, a second PF, a plain NIC
-/// and a virtio NIC: every kind of entry discovery reads.
+/// A PF with netdev, DPDK, moved and unbound VFs, a second PF in switchdev
+/// mode with representors, a plain NIC with two ports and a virtio NIC:
+/// every kind of entry discovery reads.
 fn varied_tree() -> FakeSysfs {
     let fake = FakeSysfs::new().unwrap();
     let mut pf = FakeNic::pf("0000:01:00.0".parse().unwrap(), "enp1s0f0", 7, 4);
@@ -24,11 +27,13 @@ fn varied_tree() -> FakeSysfs {
         netdev: FakeVfNetdev::None,
     };
     fake.add(&pf).unwrap();
-    let mut other = FakeNic::pf("0000:01:00.1".parse().unwrap(), "enp1s0f1", 7, 2);
+    let mut other =
+        FakeNic::pf("0000:01:00.1".parse().unwrap(), "enp1s0f1", 7, 2).switchdev(1, "enp1s0f1_");
     other.sriov.as_mut().unwrap().offset_files = false;
     fake.add(&other).unwrap();
-    fake.add(&FakeNic::plain("0000:00:05.0".parse().unwrap(), "ens5"))
-        .unwrap();
+    let mut two_ports = FakeNic::plain("0000:00:05.0".parse().unwrap(), "ens5");
+    two_ports.extra_netdevs = vec![FakeNetdev::new("ens5d1", 0x60, 1000)];
+    fake.add(&two_ports).unwrap();
     let mut virtio = FakeNic::plain("0000:00:03.0".parse().unwrap(), "eth0");
     virtio.virtio = true;
     fake.add(&virtio).unwrap();
@@ -94,11 +99,37 @@ fn apply(path: &Path, damage: &Damage) {
     }
 }
 
+/// What the inventory lists must be what single lookups find: each VF once,
+/// found the same by address and by its PF and index.
+fn check_against_lookups(sysfs: &Sysfs, inventory: &Inventory) {
+    let mut seen = HashSet::new();
+    for nic in &inventory.interfaces {
+        assert!(seen.insert(nic.addr), "{} listed twice", nic.addr);
+        let mut last_index = None;
+        for vf in &nic.vfs {
+            assert!(seen.insert(vf.addr), "{} listed twice", vf.addr);
+            let pf = vf.pf.as_ref().expect("a listed VF has its PF");
+            assert_eq!((pf.addr, pf.name.as_ref()), (nic.addr, nic.name()));
+            assert!(pf.index < nic.num_vfs, "{vf:?}");
+            assert!(last_index < Some(pf.index), "VFs out of index order");
+            last_index = Some(pf.index);
+            assert_eq!(sysfs.vf(vf.addr).as_ref().ok(), Some(vf));
+            if let Some(pf_name) = &pf.name {
+                if let Ok(by_index) = sysfs.vf_by_index(pf_name, pf.index) {
+                    assert_eq!(&by_index, vf);
+                }
+            }
+        }
+    }
+}
+
 /// Every lookup discovery offers, on every name and address of the intact
-/// tree; results are ignored, only panics matter.
+/// tree; single results are only checked against the inventory.
 fn exercise(fake: &FakeSysfs) {
     let sysfs = fake.sysfs();
-    let _ = sysfs.inventory();
+    if let Ok(inventory) = sysfs.inventory() {
+        check_against_lookups(&sysfs, &inventory);
+    }
     for addr in [
         "0000:01:00.0",
         "0000:01:00.1",
@@ -118,9 +149,11 @@ fn exercise(fake: &FakeSysfs) {
     for name in [
         "enp1s0f0",
         "enp1s0f1",
+        "enp1s0f1_0",
         "enp1s0f0v0",
         "enp1s0f1v1",
         "ens5",
+        "ens5d1",
         "eth0",
     ] {
         let name: IfName = name.parse().unwrap();
@@ -137,6 +170,15 @@ fn intact_tree_answers_every_lookup() {
     let fake = varied_tree();
     let inventory = fake.sysfs().inventory().unwrap();
     assert_eq!(inventory.interfaces.len(), 4);
+    assert!(inventory.errors.is_empty(), "{:?}", inventory.errors);
+    assert_eq!(
+        inventory
+            .interfaces
+            .iter()
+            .map(|n| n.vfs.len())
+            .sum::<usize>(),
+        6
+    );
     assert!(all_entries(&fake).len() > 100);
     exercise(&fake);
 }

@@ -232,6 +232,31 @@ fn vf_index_is_found_without_offset_files_and_despite_wrong_ones() {
 }
 
 #[test]
+fn vf_index_is_found_past_a_missing_or_broken_link_below_it() {
+    let fake = FakeSysfs::new().unwrap();
+    let mut pf = FakeNic::pf(addr(PF0), "enp1s0f0", 7, 7);
+    pf.sriov.as_mut().unwrap().offset_files = false;
+    fake.add(&pf).unwrap();
+    let dir = fake.device_dir(addr(PF0));
+    fs::remove_file(dir.join("virtfn1")).unwrap();
+    relink(&dir.join("virtfn2"), "nowhere");
+    let sysfs = fake.sysfs();
+    for index in [0, 3, 6] {
+        let vf = sysfs.vf(pf.vf_addr(index).unwrap()).unwrap();
+        assert_eq!(vf.index(), Some(index));
+    }
+    // The inventory agrees: it lists those, and names the two links.
+    let inventory = sysfs.inventory().unwrap();
+    let indices: Vec<_> = inventory.interfaces[0]
+        .vfs
+        .iter()
+        .map(|vf| vf.index())
+        .collect();
+    assert_eq!(indices, [0, 3, 4, 5, 6].map(Some));
+    assert_eq!(inventory.errors.len(), 2, "{:?}", inventory.errors);
+}
+
+#[test]
 fn dpdk_vf_has_no_netdev_but_keeps_its_pf() {
     let fake = FakeSysfs::new().unwrap();
     let mut pf = FakeNic::pf(addr(PF0), "enp1s0f0", 7, 3);
@@ -370,14 +395,7 @@ fn vendor_vfio_variants_are_userspace_drivers() {
 /// representors of its two VFs, which sort before the uplink by name.
 fn switchdev_pf() -> (FakeSysfs, FakeNic) {
     let fake = FakeSysfs::new().unwrap();
-    let mut pf = FakeNic::pf(addr("0000:3b:00.0"), "ens1f0np0", 8, 2);
-    pf.netdev = pf.netdev.map(|n| n.port_name("p0"));
-    pf.extra_netdevs = (0..2)
-        .map(|i| {
-            FakeNetdev::new(&format!("ens1f0_{i}"), 0x99_00 + i, 1000)
-                .port_name(&format!("pf0vf{i}"))
-        })
-        .collect();
+    let pf = FakeNic::pf(addr("0000:3b:00.0"), "ens1f0np0", 8, 2).switchdev(0, "ens1f0_");
     fake.add(&pf).unwrap();
     (fake, pf)
 }
