@@ -67,10 +67,12 @@ pub struct BondInfo {
 pub struct PortInfo {
     /// The port itself.
     pub link: LinkState,
-    /// Whether the bond uses it or holds it in reserve.
-    pub state: PortState,
-    /// The bond's view of its link.
-    pub mii_status: MiiStatus,
+    /// Whether the bond uses it or holds it in reserve; `None` when the
+    /// kernel did not say (`IFLA_BOND_SLAVE_STATE` missing).
+    pub state: Option<PortState>,
+    /// The bond's view of its link; `None` when the kernel did not say
+    /// (`IFLA_BOND_SLAVE_MII_STATUS` missing).
+    pub mii_status: Option<MiiStatus>,
     /// How often the bond saw its link fail.
     pub link_failure_count: u32,
     /// The MAC it had when it was enslaved, which the kernel puts back on
@@ -313,15 +315,15 @@ pub(crate) fn bond_info(bond: &IfName, links: &[LinkMessage]) -> Result<BondInfo
             .ok_or_else(|| decode(format!("port {} has no IFLA_INFO_SLAVE_DATA", state.name)))?;
         let mut p = PortInfo {
             link: state,
-            state: PortState::Other(u8::MAX),
-            mii_status: MiiStatus::Other(u8::MAX),
+            state: None,
+            mii_status: None,
             link_failure_count: 0,
             permanent_mac: None,
         };
         for attr in data {
             match attr {
-                InfoBondPort::BondPortState(s) => p.state = u8::from(*s).into(),
-                InfoBondPort::MiiStatus(s) => p.mii_status = u8::from(*s).into(),
+                InfoBondPort::BondPortState(s) => p.state = Some(u8::from(*s).into()),
+                InfoBondPort::MiiStatus(s) => p.mii_status = Some(u8::from(*s).into()),
                 InfoBondPort::LinkFailureCount(n) => p.link_failure_count = *n,
                 InfoBondPort::PermHwaddr(bytes) => p.permanent_mac = MacAddr::from_slice(bytes),
                 _ => {}
@@ -422,14 +424,42 @@ mod tests {
         assert_eq!(info.link.mac, Some(MacAddr([2, 0, 0, 0, 0, 1])));
         let names: Vec<&str> = info.ports.iter().map(|p| p.link.name.as_str()).collect();
         assert_eq!(names, ["net1", "net2"]);
-        assert_eq!(info.ports[0].state, PortState::Backup);
-        assert_eq!(info.ports[0].mii_status, MiiStatus::Down);
-        assert_eq!(info.ports[1].state, PortState::Active);
+        assert_eq!(info.ports[0].state, Some(PortState::Backup));
+        assert_eq!(info.ports[0].mii_status, Some(MiiStatus::Down));
+        assert_eq!(info.ports[1].state, Some(PortState::Active));
         assert_eq!(info.ports[1].link_failure_count, 2);
         assert_eq!(
             info.ports[1].permanent_mac,
             Some(MacAddr([2, 0, 0, 0, 0, 8]))
         );
+    }
+
+    #[test]
+    fn what_the_kernel_does_not_say_is_unknown() {
+        let mut quiet = port_link(8, "net2", BondPortState::Active, NlMiiStatus::Up);
+        for attr in &mut quiet.attributes {
+            if let LinkAttribute::LinkInfo(infos) = attr {
+                infos[1] = LinkInfo::PortData(InfoPortData::BondPort(vec![
+                    InfoBondPort::LinkFailureCount(0),
+                ]));
+            }
+        }
+        let links = [
+            bond_link(vec![InfoBond::Mode(BondMode::BalanceRr)]),
+            port_link(7, "net1", BondPortState::Backup, NlMiiStatus::Down),
+            quiet,
+        ];
+        let info = bond_info(&name("bond0"), &links).unwrap();
+        let known: Vec<_> = info.ports.iter().map(|p| (p.state, p.mii_status)).collect();
+        assert_eq!(
+            known,
+            [
+                (Some(PortState::Backup), Some(MiiStatus::Down)),
+                (None, None)
+            ]
+        );
+        // A value the crate does not know is kept, not confused with none.
+        assert_eq!(PortState::from(7), PortState::Other(7));
     }
 
     #[test]
@@ -558,15 +588,15 @@ mod tests {
                 (
                     "p0",
                     9,
-                    PortState::Active,
-                    MiiStatus::Up,
+                    Some(PortState::Active),
+                    Some(MiiStatus::Up),
                     mac_of("02:00:00:b0:07:01")
                 ),
                 (
                     "p1",
                     16,
-                    PortState::Backup,
-                    MiiStatus::Up,
+                    Some(PortState::Backup),
+                    Some(MiiStatus::Up),
                     mac_of("02:00:00:b0:07:02")
                 ),
             ]
@@ -597,8 +627,8 @@ mod tests {
             // Every port wears the bond's MAC and MTU, and is in use.
             assert_eq!(p.link.mac, info.link.mac, "{p:?}");
             assert_eq!(p.link.mtu, 1400, "{p:?}");
-            assert_eq!(p.state, PortState::Active, "{p:?}");
-            assert_eq!(p.mii_status, MiiStatus::Up, "{p:?}");
+            assert_eq!(p.state, Some(PortState::Active), "{p:?}");
+            assert_eq!(p.mii_status, Some(MiiStatus::Up), "{p:?}");
         }
         // The kernel remembers each port's own MAC to give it back.
         let permanent: Vec<_> = info.ports.iter().map(|p| p.permanent_mac).collect();
