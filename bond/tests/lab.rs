@@ -66,15 +66,16 @@ fn ip(args: &[&str]) -> String {
 }
 
 /// The host netdev name of VF `index` of `pf`, from sysfs (read in the host
-/// namespace, where sysfs shows the PF's VFs).
-fn vf_netdev(pf: &str, index: u32) -> String {
+/// namespace, where sysfs shows the PF's VFs), or `None` while the VF's
+/// netdev is in another namespace: sysfs lists only the host's.
+fn vf_netdev_at_home(pf: &str, index: u32) -> Option<String> {
     let dir = format!("/sys/class/net/{pf}/device/virtfn{index}/net");
     let mut names = std::fs::read_dir(&dir)
         .unwrap_or_else(|e| panic!("{dir}: {e}"))
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned());
-    let name = names.next().unwrap_or_else(|| panic!("{dir} is empty"));
+    let name = names.next()?;
     assert!(names.next().is_none(), "{dir} holds more than one netdev");
-    name
+    Some(name)
 }
 
 /// A namespace made for one test: its `ip netns` name, handle and client.
@@ -88,16 +89,33 @@ impl Ns {
     fn pod(&self) -> Pod<'_> {
         Pod::new(&self.nl)
     }
+
+    /// Deletes the namespace now, as a dying pod's is: the kernel sends
+    /// its VFs back to the host in the background.
+    fn kill(self) {
+        let Ns { name, ns, nl } = self;
+        drop((ns, nl));
+        ip(&["netns", "del", &name]);
+    }
 }
 
-/// One test's changes to the lab, undone in reverse order on drop.
+/// A VF a test touched, and its host-side state before.
+struct RigVf {
+    pf: usize,
+    index: u32,
+    before: Snapshot,
+}
+
+/// One test's changes to the lab, undone on drop even when the test fails:
+/// first the steps in reverse order of doing (moves back, PF-side
+/// settings, namespaces), then, once every VF is back on the host, each
+/// VF's name, MTU, MAC and up state.
 struct Rig {
     pfs: [String; 2],
     host: Netlink,
     /// `ip` argument lists that undo what was done, in order of doing.
     undo: Vec<Vec<String>>,
-    /// VFs touched, by host name, with their state before.
-    vfs: Vec<Snapshot>,
+    vfs: Vec<RigVf>,
 }
 
 impl Rig {
@@ -120,7 +138,7 @@ impl Rig {
     }
 
     /// A namespace with a unique name, deleted after everything in it is
-    /// put back.
+    /// moved back.
     fn netns(&mut self, role: &str) -> Ns {
         let name = unique(role);
         ip(&["netns", "add", &name]);
@@ -133,18 +151,10 @@ impl Rig {
     /// VF `index` of PF `pf` (0 or 1), remembered so that its host-side
     /// state is put back: name, MAC, MTU, up state.
     fn vf(&mut self, pf: usize, index: u32) -> String {
-        let name = vf_netdev(&self.pfs[pf], index);
+        let name = vf_netdev_at_home(&self.pfs[pf], index)
+            .unwrap_or_else(|| panic!("VF {index} of {} is not on the host", self.pfs[pf]));
         let before = Snapshot::from(&self.host.link(name.as_str()).unwrap());
-        let mac = before.mac.unwrap().to_string();
-        let mtu = before.mtu.to_string();
-        // Undone in reverse: down, MTU, MAC, then up again if it was.
-        if before.up {
-            self.push_undo(&["link", "set", &name, "up"]);
-        }
-        self.push_undo(&["link", "set", &name, "address", &mac]);
-        self.push_undo(&["link", "set", &name, "mtu", &mtu]);
-        self.push_undo(&["link", "set", &name, "down"]);
-        self.vfs.push(before);
+        self.vfs.push(RigVf { pf, index, before });
         name
     }
 
@@ -169,10 +179,18 @@ impl Rig {
         name
     }
 
+    /// Ports `create` moved from `home` (the host when `None`) into `pod`:
+    /// moved back if the test ends before release does it.
+    fn moved_in(&mut self, pod: &Ns, home: Option<&Ns>, ports: &[&str]) {
+        let target = home.map_or("1", |h| h.name.as_str()).to_string();
+        for port in ports {
+            self.push_undo(&["-n", &pod.name, "link", "set", port, "netns", &target]);
+        }
+    }
+
     /// Sets VF `index` of PF `pf`'s trust and, when given, its MAC from the
-    /// PF side; cleared again on drop. Call it after the VF is given, so
-    /// that the PF's MAC is cleared before the VF's own is put back (the
-    /// VF refuses a MAC of its own while its PF's is set).
+    /// PF side; cleared again on drop, before the VF's own MAC is put back
+    /// (the VF refuses a MAC of its own while its PF's is set).
     fn pf_side(&mut self, pf: usize, index: u32, mac: Option<&str>, trust: bool) {
         let pf_name = self.pfs[pf].clone();
         let vf = index.to_string();
@@ -207,15 +225,62 @@ impl Rig {
             "net1",
         ]);
     }
+
+    /// Waits until every VF is back on the host (the kernel returns those
+    /// of deleted namespaces in the background), under any name.
+    fn wait_for_vfs(&self) -> Vec<Option<String>> {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let names: Vec<Option<String>> = self
+                .vfs
+                .iter()
+                .map(|vf| vf_netdev_at_home(&self.pfs[vf.pf], vf.index))
+                .collect();
+            if names.iter().all(Option::is_some) || Instant::now() >= deadline {
+                return names;
+            }
+            sleep(Duration::from_millis(100));
+        }
+    }
 }
 
 impl Drop for Rig {
     fn drop(&mut self) {
+        let cleanup = |args: &[&str]| {
+            // Steps for things release already put back fail; that is fine.
+            if let Err(e) = try_ip(args) {
+                eprintln!("cleanup: {e}");
+            }
+        };
         for step in self.undo.drain(..).rev() {
             let args: Vec<&str> = step.iter().map(String::as_str).collect();
-            // Steps for things release already put back fail; that is fine.
-            if let Err(e) = try_ip(&args) {
-                eprintln!("cleanup: {e}");
+            cleanup(&args);
+        }
+        let names = self.wait_for_vfs();
+        for (vf, now) in self.vfs.iter().zip(names) {
+            let b = &vf.before;
+            let Some(now) = now else {
+                eprintln!(
+                    "cleanup: VF {} of {} never came back",
+                    vf.index, self.pfs[vf.pf]
+                );
+                continue;
+            };
+            if now != b.name {
+                cleanup(&["link", "set", &now, "down"]);
+                cleanup(&["link", "set", &now, "name", &b.name]);
+            }
+            cleanup(&["link", "set", &b.name, "down"]);
+            cleanup(&["link", "set", &b.name, "mtu", &b.mtu.to_string()]);
+            cleanup(&[
+                "link",
+                "set",
+                &b.name,
+                "address",
+                &b.mac.unwrap().to_string(),
+            ]);
+            if b.up {
+                cleanup(&["link", "set", &b.name, "up"]);
             }
         }
     }
@@ -227,10 +292,8 @@ fn with_rig(body: impl FnOnce(&mut Rig)) {
     let (before, host) = {
         let mut rig = Rig::new();
         body(&mut rig);
-        (
-            rig.vfs.clone(),
-            NetNs::current().unwrap().netlink().unwrap(),
-        )
+        let before: Vec<Snapshot> = rig.vfs.iter().map(|vf| vf.before.clone()).collect();
+        (before, NetNs::current().unwrap().netlink().unwrap())
     };
     let after: Vec<Snapshot> = before
         .iter()
@@ -525,6 +588,7 @@ fn lab_ports_from_the_host_are_moved_in_and_back() {
         // active first is a race.
         let config = active_backup().primary(n(&a));
         let created = create(&pod.pod(), Some(&rig.host_home()), &config, &ports).unwrap();
+        rig.moved_in(&pod, None, &[&a, &b]);
         assert!(created.record.ports.iter().all(|p| p.from_home));
         let mut in_pod = link_names(&pod.nl);
         in_pod.retain(|n| n != "lo");
@@ -543,9 +607,7 @@ fn lab_ports_from_the_host_are_moved_in_and_back() {
         // the VFs back to the host, and release finishes the job there.
         let created = create(&pod.pod(), Some(&rig.host_home()), &config, &ports).unwrap();
         wait_active(&pod, "bond0", &a);
-        let Ns { name, ns, nl } = pod;
-        drop((ns, nl));
-        ip(&["netns", "del", &name]);
+        pod.kill();
         wait_for("the VFs to come back from the dead pod", || {
             rig.host.link(a.as_str()).is_ok() && rig.host.link(b.as_str()).is_ok()
         });
