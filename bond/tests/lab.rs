@@ -28,8 +28,11 @@ use netplumb_netns::{NetNs, Netlink};
 /// iproute2 by full path: busybox's shell would run its own `ip` applet.
 const IP: &str = "/usr/sbin/ip";
 const POD_ADDR: &str = "198.51.100.1/24";
+/// The peer on the first PF.
 const PEER_ADDR: &str = "198.51.100.2";
-/// The peer gets this VF of the first PF in every test.
+/// A second peer, on the second PF, for tests that need one on each.
+const PEER1_ADDR: &str = "198.51.100.3";
+/// Peers get this VF of their PF in every test.
 const PEER_VF: u32 = 6;
 
 fn lab_pfs() -> [String; 2] {
@@ -213,14 +216,20 @@ impl Rig {
 
     /// A peer namespace with VF `PEER_VF` of the first PF at `PEER_ADDR`.
     fn peer(&mut self) {
+        self.peer_on(0, PEER_ADDR);
+    }
+
+    /// A peer namespace with VF `PEER_VF` of PF `pf` at `addr`.
+    fn peer_on(&mut self, pf: usize, addr: &str) {
         let peer = self.netns("pe");
-        self.vf_in(0, PEER_VF, &peer, "net1", "02:00:00:be:e7:01");
+        let mac = format!("02:00:00:be:e7:{:02x}", pf + 1);
+        self.vf_in(pf, PEER_VF, &peer, "net1", &mac);
         ip(&[
             "-n",
             &peer.name,
             "addr",
             "add",
-            &format!("{PEER_ADDR}/24"),
+            &format!("{addr}/24"),
             "dev",
             "net1",
         ]);
@@ -328,6 +337,51 @@ fn assert_reaches(ns: &Ns, addr: &str) {
     });
 }
 
+/// Pings in a burst: how many.
+const PING_BURST: u64 = 20;
+
+/// Pings `addr` from `ns` `PING_BURST` times, 50 ms apart, and asserts
+/// every ping was answered.
+fn assert_no_loss(ns: &Ns, addr: &str) {
+    let count = PING_BURST.to_string();
+    let out = Command::new(IP)
+        .args([
+            "netns", "exec", &ns.name, "ping", "-c", &count, "-i", "0.05", "-W", "2", addr,
+        ])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    // busybox: "20 packets transmitted, 20 packets received, 0% packet loss"
+    let counts: Vec<u64> = text
+        .lines()
+        .find(|l| l.contains("packets transmitted"))
+        .unwrap_or_else(|| panic!("no ping statistics from {}: {text}", ns.name))
+        .split(',')
+        .filter_map(|part| part.split_whitespace().next()?.parse().ok())
+        .take(2)
+        .collect();
+    assert_eq!(
+        counts,
+        [PING_BURST, PING_BURST],
+        "pings from {} to {addr} lost: {text}",
+        ns.name
+    );
+}
+
+/// Frames `link` in `ns` has sent (sysfs as `ip netns exec` mounts it for
+/// the namespace).
+fn tx_packets(ns: &Ns, link: &str) -> u64 {
+    let path = format!("/sys/class/net/{link}/statistics/tx_packets");
+    let out = Command::new(IP)
+        .args(["netns", "exec", &ns.name, "cat", &path])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    text.trim()
+        .parse()
+        .unwrap_or_else(|e| panic!("{path} in {}: {e}: {text:?}", ns.name))
+}
+
 fn inspect_ok(pod: &Ns, bond: &str) -> BondInfo {
     inspect(&pod.nl, &n(bond)).unwrap_or_else(|e| panic!("{e}"))
 }
@@ -337,6 +391,16 @@ fn wait_active(pod: &Ns, bond: &str, port: &str) {
         &format!("{port} to become the active port of {bond}"),
         || inspect_ok(pod, bond).active_port.as_deref() == Some(port),
     );
+}
+
+/// Waits until bond0 in `pod` sees `port`'s link as `status`.
+fn wait_mii(pod: &Ns, port: &str, status: MiiStatus) {
+    wait_for(&format!("bond0 to see {port} {status}"), || {
+        inspect_ok(pod, "bond0")
+            .ports
+            .iter()
+            .any(|p| p.link.name == port && p.mii_status == Some(status))
+    });
 }
 
 fn wait_carrier(pod: &Ns, link: &str) {
@@ -480,6 +544,7 @@ fn lab_balance_rr_and_xor_pass_traffic_with_a_port_down() {
     for (i, mode) in [Mode::BalanceRr, Mode::BalanceXor].into_iter().enumerate() {
         with_rig(|rig| {
             let s = scene(rig, 2, 2 + i as u8);
+            rig.peer_on(1, PEER1_ADDR);
             // Both ports send with the bond's MAC: the VFs need trust. (Set
             // after the VFs are given, so it is undone before their MACs.)
             rig.pf_side(0, 2, Some("02:00:00:b2:00:01"), true);
@@ -511,12 +576,29 @@ fn lab_balance_rr_and_xor_pass_traffic_with_a_port_down() {
                 assert!(info.all_slaves_active);
             }
 
-            // The port on the other PF than the peer's goes down.
-            s.pod.nl.set_down("p1").unwrap();
-            wait_for("the bond to see p1 down", || {
-                inspect_ok(&s.pod, "bond0").ports[1].mii_status == Some(MiiStatus::Down)
-            });
-            assert_reaches(&s.pod, PEER_ADDR);
+            // Both ports up: no loss, and round robin sends on both.
+            let sent_before = [tx_packets(&s.pod, "p0"), tx_packets(&s.pod, "p1")];
+            assert_no_loss(&s.pod, PEER_ADDR);
+            if mode == Mode::BalanceRr {
+                for (port, before) in ["p0", "p1"].into_iter().zip(sent_before) {
+                    let sent = tx_packets(&s.pod, port) - before;
+                    assert!(sent >= PING_BURST / 4, "balance-rr sent {sent} on {port}");
+                }
+            }
+            // Each port down in turn, and back up before the next. A PF
+            // hands a frame for one of its own VFs' MACs to that VF, so a
+            // peer's replies to the bond's MAC only reach the port on its
+            // own PF: each time, the peer pinged is the one on the PF of
+            // the port that stays up.
+            assert_reaches(&s.pod, PEER1_ADDR);
+            for (port, peer) in [("p0", PEER1_ADDR), ("p1", PEER_ADDR)] {
+                s.pod.nl.set_down(port).unwrap();
+                wait_mii(&s.pod, port, MiiStatus::Down);
+                assert_no_loss(&s.pod, peer);
+                s.pod.nl.set_up(port).unwrap();
+                wait_mii(&s.pod, port, MiiStatus::Up);
+            }
+            assert_no_loss(&s.pod, PEER_ADDR);
 
             s.release(&created.record);
             assert_eq!(s.ports_now(), s.before, "{mode}");
