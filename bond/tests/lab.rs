@@ -761,6 +761,55 @@ fn lab_ports_of_a_dead_pod_go_back_to_a_home_that_is_not_the_host() {
 
 #[test]
 #[ignore = "lab"]
+fn lab_without_an_mtu_the_bond_keeps_its_ports_mtu() {
+    with_rig(|rig| {
+        let mut s = scene(rig, 3, 9);
+        for port in ["p0", "p1"] {
+            s.pod.nl.set_mtu(port, 1400).unwrap();
+        }
+        s.before = s.ports_now();
+        // A new bond has MTU 1500, which enslaving would push onto its
+        // ports; it is created with theirs instead.
+        let config = active_backup().primary(n("p0"));
+        let created = create(&s.pod.pod(), None, &config, &ports()).unwrap();
+        let info = inspect_ok(&s.pod, "bond0");
+        assert_eq!(info.link.mtu, 1400);
+        assert!(info.ports.iter().all(|p| p.link.mtu == 1400), "{info:?}");
+        s.serve(Some("p0"));
+        s.release(&created.record);
+        assert_eq!(s.ports_now(), s.before);
+    });
+}
+
+#[test]
+#[ignore = "lab"]
+fn lab_balance_tlb_monitors_links_without_being_told() {
+    with_rig(|rig| {
+        let s = scene(rig, 5, 10);
+        // No miimon: the kernel turns it on at 100 ms in balance-tlb, so
+        // an updelay of 200 is whole and there is nothing to warn about
+        // but the VFs' trust.
+        let config = BondConfig::new(n("bond0"), Mode::BalanceTlb).updelay(200);
+        let created = create(&s.pod.pod(), None, &config, &ports()).unwrap();
+        assert_eq!(
+            created.warnings,
+            vec![Warning::VfsNeedTrust {
+                mode: Mode::BalanceTlb,
+                ports: vec![n("p0"), n("p1")]
+            }]
+        );
+        let info = inspect_ok(&s.pod, "bond0");
+        assert_eq!(
+            (info.mode, info.miimon, info.updelay),
+            (Mode::BalanceTlb, 100, 200)
+        );
+        s.release(&created.record);
+        assert_eq!(s.ports_now(), s.before);
+    });
+}
+
+#[test]
+#[ignore = "lab"]
 fn lab_a_failed_creation_leaves_nothing_behind() {
     with_rig(|rig| {
         let mut s = scene(rig, 5, 5);
