@@ -110,7 +110,8 @@ pub(crate) fn restore(
         return r.outcome;
     };
     let mut elsewhere = Vec::new();
-    let mut claimed = Vec::new();
+    // A bond still there wears a port's MAC, but is none of them.
+    let mut claimed: Vec<u32> = bond_index.into_iter().collect();
     for port in &record.ports {
         let place = if port.from_home {
             Where::Elsewhere
