@@ -185,6 +185,23 @@ for pf in $(echo "$pfs" | tr , ' '); do
         sleep 0.1
     done
 done
+# Start where a real igb starts: no administratively set VF MAC. This
+# kernel fills the PF's VF table with random MACs instead (again whenever a
+# test re-creates VFs), and writing one of those back, as an exact restore
+# does, sets igb's admin-MAC flag, after which the VF may no longer change
+# its own MAC. Netlink cannot show that flag, so the state check after each
+# binary cannot see it; a zero admin MAC clears it.
+lab_clear_admin_macs() {{
+    for pf in $(echo "$pfs" | tr , ' '); do
+        n=$(cat /sys/class/net/$pf/device/sriov_numvfs)
+        i=0
+        while [ $i -lt $n ]; do
+            /usr/sbin/ip link set "$pf" vf $i mac 00:00:00:00:00:00 || lab_abort "clear admin MAC of $pf vf $i"
+            i=$((i + 1))
+        done
+    done
+}}
+lab_clear_admin_macs
 # Tests start from a steady state: both PFs with carrier on the wire.
 for pf in $(echo "$pfs" | tr , ' '); do
     tries=0
@@ -245,6 +262,7 @@ lab_check() {{
 lab_failed=0
 lab_state > /run/lab-state
 lab_run() {{
+    lab_clear_admin_macs
     echo "{MARK} begin $1"
     (cd "$2" && CARGO_MANIFEST_DIR="$2" exec {GUEST_TESTS}/"$1" --include-ignored --test-threads=1{args})
     rc=$?
