@@ -347,6 +347,10 @@ fn lab_bond_over_vfs_of_both_pfs_fails_over_and_back() {
             "100",
             "fail_over_mac",
             "active",
+            // Without a primary the first port to get carrier becomes
+            // active, and carrier follows `up` by a second or two here.
+            "primary",
+            "p0",
         ]);
         cleanup.push(&["-n", &pod, "link", "del", "bond0"]);
         for port in ["p0", "p1"] {
