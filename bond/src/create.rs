@@ -4,15 +4,15 @@
 use netplumb_netns::raw::netlink_packet_core::{NLM_F_CREATE, NLM_F_ECHO, NLM_F_EXCL};
 use netplumb_netns::raw::netlink_packet_route::link::LinkAttribute;
 use netplumb_netns::raw::netlink_packet_route::RouteNetlinkMessage;
-use netplumb_netns::{IfName, LinkRef};
+use netplumb_netns::{LinkChange, LinkInfo, LinkRef};
+use netplumb_types::IfName;
 
 use crate::config::{BondConfig, PortFacts, Warning, MAX_MTU};
 use crate::error::Step;
 use crate::namespace::{Home, Pod};
-use crate::nl::{self, PortChange};
+use crate::nl;
 use crate::record::{BondRecord, PortRecord};
 use crate::release::restore;
-use crate::view::{self, LinkView};
 use crate::Error;
 
 /// A port to enslave, and what the caller knows of it.
@@ -102,7 +102,7 @@ pub fn plan<'a>(
     let unknown_mtu: Vec<PortFacts> = ports
         .iter()
         .map(|p| PortFacts {
-            name: p.name.clone(),
+            name: p.name,
             mtu: MAX_MTU,
             is_vf: p.is_vf,
         })
@@ -110,11 +110,16 @@ pub fn plan<'a>(
     config.check(&unknown_mtu)?;
 
     let bond = &config.name;
-    let pod_links = view::links(pod.netlink()).map_err(|e| Error::lookup(bond, pod.ns(), e))?;
+    let pod_links = pod
+        .netlink()
+        .links()
+        .map_err(|e| Error::lookup(*bond, pod.ns(), e))?;
     let home_links = match home {
         Some(home) => {
-            let links =
-                view::links(home.netlink()).map_err(|e| Error::lookup(bond, home.ns(), e))?;
+            let links = home
+                .netlink()
+                .links()
+                .map_err(|e| Error::lookup(*bond, home.ns(), e))?;
             Some(links)
         }
         None => None,
@@ -126,7 +131,7 @@ pub fn plan<'a>(
         .iter()
         .zip(&found)
         .map(|(p, link)| PortFacts {
-            name: p.name.clone(),
+            name: p.name,
             mtu: link.mtu,
             is_vf: p.is_vf,
         })
@@ -135,17 +140,17 @@ pub fn plan<'a>(
     let mtu = config.bond_mtu(&facts);
 
     let record = BondRecord::new(
-        bond.clone(),
+        *bond,
         ports
             .iter()
             .zip(&found)
             .map(|(port, link)| {
                 let mut record = PortRecord::new(
-                    port.name.clone(),
+                    port.name,
                     from_home,
                     link.mac.unwrap_or_default(),
                     link.mtu,
-                    link.up,
+                    link.is_up(),
                 );
                 record.index = Some(link.index);
                 record.permanent_mac = link.permanent_mac.filter(|mac| !mac.is_zero());
@@ -157,10 +162,10 @@ pub fn plan<'a>(
         .iter()
         .zip(found)
         .map(|(port, link)| Planned {
-            up_in_pod: !from_home && link.up,
+            up_in_pod: !from_home && link.is_up(),
             home_index: from_home.then_some(link.index),
             pod_index: (!from_home).then_some(link.index),
-            name: port.name.clone(),
+            name: port.name,
         })
         .collect();
     Ok(Plan {
@@ -181,40 +186,39 @@ pub fn plan<'a>(
 fn check_ports<'l>(
     bond: &IfName,
     ports: &[Port],
-    pod: &'l [LinkView],
-    home: Option<&'l [LinkView]>,
-) -> Result<Vec<&'l LinkView>, Error> {
-    let named =
-        |links: &'l [LinkView], name: &IfName| links.iter().find(|l| l.name == name.as_str());
+    pod: &'l [LinkInfo],
+    home: Option<&'l [LinkInfo]>,
+) -> Result<Vec<&'l LinkInfo>, Error> {
+    let named = |links: &'l [LinkInfo], name: &IfName| links.iter().find(|l| l.name == *name);
     if named(pod, bond).is_some() {
         return Err(Error::NameTaken {
-            bond: bond.clone(),
-            name: bond.clone(),
+            bond: *bond,
+            name: *bond,
         });
     }
     let mut found = Vec::with_capacity(ports.len());
     for port in ports {
         if home.is_some() && named(pod, &port.name).is_some() {
             return Err(Error::NameTaken {
-                bond: bond.clone(),
-                name: port.name.clone(),
+                bond: *bond,
+                name: port.name,
             });
         }
-        let link = named(home.unwrap_or(pod), &port.name).ok_or_else(|| Error::PortNotFound {
-            bond: bond.clone(),
-            port: port.name.clone(),
+        let link = named(home.unwrap_or(pod), &port.name).ok_or(Error::PortNotFound {
+            bond: *bond,
+            port: port.name,
             namespace: if home.is_some() { "home" } else { "pod" },
         })?;
         if let Some(controller) = link.controller {
             return Err(Error::PortInUse {
-                bond: bond.clone(),
-                port: port.name.clone(),
+                bond: *bond,
+                port: port.name,
                 controller,
             });
         }
         if link.mac.is_none() {
             return Err(Error::InvalidConfig {
-                bond: bond.clone(),
+                bond: *bond,
                 reason: format!(
                     "port {:?} has no Ethernet MAC address; a bond port must be an Ethernet link",
                     port.name
@@ -277,6 +281,10 @@ impl Plan<'_> {
                     ..self.record.clone()
                 };
                 let delete_bond = done.bond != BondState::NotCreated;
+                if !delete_bond && touched.ports.is_empty() {
+                    // Nothing was changed.
+                    return Err(failure);
+                }
                 let left = restore(Some(self.pod), self.home, &touched, delete_bond);
                 let mut undo = left.failures;
                 // A port moved or enslaved that cannot be found again is
@@ -284,7 +292,7 @@ impl Plan<'_> {
                 undo.extend(left.missing.into_iter().map(|port| {
                     let from_home = touched.ports.iter().any(|p| p.name == port && p.from_home);
                     Error::PortNotFound {
-                        bond: touched.bond.clone(),
+                        bond: touched.bond,
                         port,
                         namespace: if from_home { "home" } else { "pod" },
                     }
@@ -304,8 +312,8 @@ impl Plan<'_> {
     fn build(&self, done: &mut Done) -> Result<u32, Error> {
         let bond = &self.config.name;
         let fail = |step, port: Option<&IfName>| {
-            let bond = bond.clone();
-            let port = port.cloned();
+            let bond = *bond;
+            let port = port.copied();
             move |source| Error::Netlink {
                 bond,
                 step,
@@ -327,7 +335,7 @@ impl Plan<'_> {
             }
         }
 
-        let primary = match &self.config.primary {
+        let primary = match &self.config.options.primary {
             Some(name) => {
                 let port = self.ports.iter().find(|p| &p.name == name);
                 match port.and_then(|p| p.pod_index) {
@@ -341,6 +349,14 @@ impl Plan<'_> {
             None => None,
         };
         let target = LinkRef::from(bond);
+        // The kernel echoes the new link, with its index, through
+        // netlink-packet-route, which reads names as UTF-8 only: a bond
+        // named otherwise is asked for its index instead.
+        let echo = if bond.to_str().is_some() {
+            NLM_F_ECHO
+        } else {
+            0
+        };
         // From here until the kernel says otherwise, a bond may exist.
         done.bond = BondState::Maybe;
         let echoed = pod
@@ -348,7 +364,7 @@ impl Plan<'_> {
                 "create bond",
                 Some(&target),
                 nl::new_bond(&self.config, primary, self.mtu),
-                NLM_F_CREATE | NLM_F_EXCL | NLM_F_ECHO,
+                NLM_F_CREATE | NLM_F_EXCL | echo,
             )
             .map_err(|e| {
                 done.bond = after_failed_create(&e);
@@ -369,16 +385,8 @@ impl Plan<'_> {
                 pod.set_down(&link)
                     .map_err(fail(Step::PortDown, Some(&port.name)))?;
             }
-            // The kernel sets the port up as it enslaves it. Flags never
-            // ride along: kernels differ on which of the two comes first.
-            let enslave = PortChange {
-                controller: Some(index),
-                ..PortChange::default()
-            };
-            let msg = enslave
-                .message(&link)
-                .map_err(fail(Step::Enslave, Some(&port.name)))?;
-            pod.raw_request("enslave", Some(&link), msg, 0)
+            // The kernel sets the port up as it enslaves it.
+            pod.change_link(&link, &LinkChange::new().controller(index))
                 .map_err(fail(Step::Enslave, Some(&port.name)))?;
         }
 
@@ -438,7 +446,7 @@ fn echoed_index(replies: &[RouteNetlinkMessage], name: &IfName) -> Option<u32> {
             if link
                 .attributes
                 .iter()
-                .any(|a| matches!(a, LinkAttribute::IfName(n) if n == name.as_str())) =>
+                .any(|a| matches!(a, LinkAttribute::IfName(n) if *name == n.as_str())) =>
         {
             Some(link.header.index).filter(|&i| i != 0)
         }
@@ -449,7 +457,7 @@ fn echoed_index(replies: &[RouteNetlinkMessage], name: &IfName) -> Option<u32> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::view::tests::link;
+    use crate::release::tests::link;
     use netplumb_netns::raw::netlink_packet_route::link::LinkMessage;
 
     fn name(text: &str) -> IfName {
@@ -479,8 +487,8 @@ mod tests {
     /// The indexes of the links `check_ports` found, or its error's text.
     fn checked(
         names: &[&str],
-        pod: &[LinkView],
-        home: Option<&[LinkView]>,
+        pod: &[LinkInfo],
+        home: Option<&[LinkInfo]>,
     ) -> Result<Vec<u32>, String> {
         check_ports(&name("bond0"), &ports(names), pod, home)
             .map(|found| found.iter().map(|l| l.index).collect())
@@ -496,6 +504,21 @@ mod tests {
             checked(&["eth1", "eth2"], &pod, Some(&home)),
             Ok(vec![7, 8])
         );
+    }
+
+    #[test]
+    fn links_of_any_name_are_passed_over() {
+        let mut odd = link(3, "x", 3);
+        odd.name = IfName::new(b"net\xff").unwrap();
+        odd.kind = Some("brand-new-kind".into());
+        let pod = [odd, link(4, "net1", 4), link(5, "net2", 5)];
+        assert_eq!(checked(&["net1", "net2"], &pod, None), Ok(vec![4, 5]));
+        let ports = [
+            Port::vf(IfName::new(b"net\xff").unwrap()),
+            Port::vf(name("net1")),
+        ];
+        let found = check_ports(&name("bond0"), &ports, &pod, None).unwrap();
+        assert_eq!(found[0].index, 3);
     }
 
     #[test]
@@ -532,7 +555,7 @@ mod tests {
             Error::PortInUse {
                 port, controller, ..
             } => {
-                assert_eq!((port.as_str(), *controller), ("net2", 9));
+                assert_eq!((*port, *controller), (name("net2"), 9));
             }
             other => panic!("expected PortInUse, got {other:?}"),
         }
@@ -554,13 +577,13 @@ mod tests {
     fn names_that_would_clash_in_the_pod_are_taken() {
         let pod = [link(3, "bond0", 3), link(4, "net1", 4), link(5, "net2", 5)];
         let err = check_ports(&name("bond0"), &ports(&["net1", "net2"]), &pod, None).unwrap_err();
-        assert!(matches!(&err, Error::NameTaken { name: n, .. } if n.as_str() == "bond0"));
+        assert!(matches!(&err, Error::NameTaken { name: n, .. } if *n == "bond0"));
         // A port moved in from home keeps its name, which must be free.
         let pod = [link(1, "lo", 1), link(5, "eth2", 5)];
         let home = [link(7, "eth1", 7), link(8, "eth2", 8)];
         let err =
             check_ports(&name("bond0"), &ports(&["eth1", "eth2"]), &pod, Some(&home)).unwrap_err();
-        assert!(matches!(&err, Error::NameTaken { name: n, .. } if n.as_str() == "eth2"));
+        assert!(matches!(&err, Error::NameTaken { name: n, .. } if *n == "eth2"));
         assert_eq!(
             err.to_string(),
             "bond bond0: a link named \"eth2\" already exists in the pod namespace"

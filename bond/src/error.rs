@@ -1,38 +1,39 @@
 use std::fmt;
 use std::path::PathBuf;
 
-use netplumb_netns::IfName;
+use netplumb_types::{BondOption, Chain, ErrorKind, IfName};
 use thiserror::Error;
 
 /// Everything that can go wrong building, inspecting or releasing a bond.
 ///
-/// Every variant names the bond, but [`Error::InvalidOption`], which comes
-/// from parsing an option's value before there is a bond. Those about one
-/// port name the port, those about a namespace name it, and those from the
-/// kernel name the step and carry the kernel's error, extended-ack text
-/// included.
+/// Every variant names the bond. Those about one port name the port,
+/// those about a namespace name it, and those from the kernel name the
+/// step and carry the kernel's error, extended-ack text included, as their
+/// [`source`](std::error::Error::source): as everywhere in netplumb, a
+/// message never repeats its source's (print the chain, e.g. with
+/// [`Chain`](netplumb_types::Chain), for the whole story). [`Error::kind`]
+/// classes it.
 #[derive(Debug, Error)]
 #[non_exhaustive]
 pub enum Error {
-    /// A bond option's value is not one the kernel knows. Parsing a value
-    /// ([`Mode`](crate::Mode), [`FailOverMac`](crate::FailOverMac),
-    /// [`XmitHashPolicy`](crate::XmitHashPolicy)) knows no bond, so this
-    /// names the option instead.
-    #[error("{option}: {value:?} is not valid, expected {expected}")]
+    /// The bond's options do not fit each other, the mode or the ports, by
+    /// the rules of [`BondOptions::check`](netplumb_types::BondOptions::check).
+    #[error("bond {bond}: {option}: {problem}")]
     InvalidOption {
-        /// The option, by its kernel name.
-        option: &'static str,
-        /// The value as it was written.
-        value: String,
-        /// What would be accepted.
-        expected: &'static str,
+        /// The bond's name.
+        bond: IfName,
+        /// The option at fault.
+        option: BondOption,
+        /// What is wrong, and what would be right.
+        problem: String,
     },
-    /// The settings do not fit each other, the ports, or what the kernel accepts.
+    /// The bond's own settings (name, MTU, MAC) do not fit the ports or
+    /// what the kernel accepts, or a port cannot be a bond port.
     #[error("bond {bond}: {reason}")]
     InvalidConfig {
         /// The bond's name.
         bond: IfName,
-        /// What is wrong, naming the option or port.
+        /// What is wrong, naming the setting or port.
         reason: String,
     },
     /// A port is not in the namespace it was expected in.
@@ -68,7 +69,7 @@ pub enum Error {
         name: IfName,
     },
     /// The links of a namespace could not be read.
-    #[error("bond {bond}: cannot read the links of namespace {}: {source}", namespace.display())]
+    #[error("bond {bond}: cannot read the links of namespace {}", namespace.display())]
     LookUp {
         /// The bond's name.
         bond: IfName,
@@ -79,7 +80,7 @@ pub enum Error {
         source: Box<netplumb_netns::Error>,
     },
     /// The kernel refused a step, or the netlink socket failed.
-    #[error("bond {bond}: {step}{}: {source}", OnPort(port.as_ref()))]
+    #[error("bond {bond}: {step}{}", OnPort(port.as_ref()))]
     Netlink {
         /// The bond's name.
         bond: IfName,
@@ -93,15 +94,21 @@ pub enum Error {
         source: Box<netplumb_netns::Error>,
     },
     /// A step of creating the bond failed, and undoing the steps before it
-    /// failed too: some of them may be left in place.
-    #[error("{failure}; undoing what was done also failed: {}", List(undo))]
+    /// failed too: some of them may be left in place. The message holds
+    /// each error with its sources.
+    #[error(
+        "{}; undoing what was done also failed: {}",
+        Chain(failure.as_ref()),
+        List(undo)
+    )]
     UndoFailed {
         /// The step that failed first.
         failure: Box<Error>,
         /// What went wrong while undoing.
         undo: Vec<Error>,
     },
-    /// Release did everything it could, but some steps failed.
+    /// Release did everything it could, but some steps failed. The message
+    /// holds each failure with its sources.
     #[error(
         "bond {bond}: release left work undone: {}{}",
         List(failures),
@@ -155,14 +162,59 @@ pub enum Error {
 impl Error {
     /// Reading the links of `ns` failed with `source`.
     pub(crate) fn lookup(
-        bond: &IfName,
+        bond: IfName,
         ns: &netplumb_netns::NetNs,
         source: netplumb_netns::Error,
     ) -> Error {
         Error::LookUp {
-            bond: bond.clone(),
+            bond,
             namespace: ns.path().to_path_buf(),
             source: Box::new(source),
+        }
+    }
+
+    /// [`BondOptions::check`](netplumb_types::BondOptions::check) refused
+    /// the options of `bond` with `error`.
+    pub(crate) fn invalid_options(bond: IfName, error: netplumb_types::Error) -> Error {
+        match error {
+            netplumb_types::Error::BondOption { option, problem } => Error::InvalidOption {
+                bond,
+                option,
+                problem,
+            },
+            // The check fails with BondOption only; should that change, the
+            // text still reaches the caller.
+            other => Error::InvalidConfig {
+                bond,
+                reason: other.to_string(),
+            },
+        }
+    }
+
+    /// The class of the error: [`Invalid`](ErrorKind::Invalid) for settings
+    /// refused before the kernel was asked (and a port whose home was not
+    /// given), [`NotFound`](ErrorKind::NotFound) for a port or bond that is
+    /// not there (or a link of the bond's name that is no bond),
+    /// [`AlreadyExists`](ErrorKind::AlreadyExists) for a name taken,
+    /// [`Busy`](ErrorKind::Busy) for a port held by another controller; a
+    /// kernel or namespace failure has its netns error's class, and an
+    /// error listing others the class of the first.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            Error::InvalidOption { .. }
+            | Error::InvalidConfig { .. }
+            | Error::HomeNeeded { .. } => ErrorKind::Invalid,
+            Error::PortNotFound { .. } | Error::NoSuchBond { .. } | Error::NotABond { .. } => {
+                ErrorKind::NotFound
+            }
+            Error::NameTaken { .. } => ErrorKind::AlreadyExists,
+            Error::PortInUse { .. } => ErrorKind::Busy,
+            Error::LookUp { source, .. } | Error::Netlink { source, .. } => source.kind(),
+            Error::UndoFailed { failure, .. } => failure.kind(),
+            Error::ReleaseIncomplete { failures, .. } => {
+                failures.first().map_or(ErrorKind::Other, Error::kind)
+            }
+            Error::Decode { .. } => ErrorKind::Other,
         }
     }
 
@@ -259,6 +311,7 @@ impl fmt::Display for Missing<'_> {
     }
 }
 
+/// Errors that are not a source, each with its sources, as one line.
 struct List<'a>(&'a [Error]);
 
 impl fmt::Display for List<'_> {
@@ -267,7 +320,7 @@ impl fmt::Display for List<'_> {
             if i > 0 {
                 f.write_str("; ")?;
             }
-            write!(f, "{e}")?;
+            write!(f, "{}", Chain(e))?;
         }
         Ok(())
     }
@@ -276,6 +329,7 @@ impl fmt::Display for List<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::error::Error as _;
 
     fn name(text: &str) -> IfName {
         text.parse().unwrap()
@@ -284,7 +338,7 @@ mod tests {
     fn kernel(errno: i32, ext_ack: Option<&str>) -> netplumb_netns::Error {
         // The netns error as its client builds it from an NLMSG_ERROR.
         netplumb_netns::Error::Kernel {
-            op: "raw".into(),
+            op: "set controller #9".into(),
             link: Some("net2".into()),
             errno,
             ext_ack: ext_ack.map(String::from),
@@ -292,64 +346,103 @@ mod tests {
         }
     }
 
+    fn netlink(step: Step, port: Option<&str>, errno: i32) -> Error {
+        Error::Netlink {
+            bond: name("bond0"),
+            step,
+            port: port.map(name),
+            source: Box::new(kernel(errno, None)),
+        }
+    }
+
     #[test]
-    fn kernel_errors_name_bond_step_port_and_ext_ack() {
+    fn kernel_errors_name_bond_step_and_port_and_keep_the_kernels_error() {
         let e = Error::Netlink {
             bond: name("bond0"),
             step: Step::Enslave,
             port: Some(name("net2")),
             source: Box::new(kernel(1, Some("Device can not be enslaved while up"))), // EPERM
         };
-        let text = e.to_string();
+        assert_eq!(e.to_string(), "bond bond0: enslave port net2");
+        let whole = Chain(&e).to_string();
         assert!(
-            text.starts_with("bond bond0: enslave port net2: "),
-            "{text}"
+            whole.starts_with("bond bond0: enslave port net2: set controller #9 on link net2: "),
+            "{whole}"
         );
         assert!(
-            text.ends_with("kernel says: Device can not be enslaved while up"),
-            "{text}"
+            whole.ends_with("kernel says: Device can not be enslaved while up"),
+            "{whole}"
         );
         assert_eq!(e.step(), Some(Step::Enslave));
         assert_eq!(e.port(), Some(&name("net2")));
         assert!(e.netlink_error().is_some());
+        assert_eq!(e.kind(), ErrorKind::Refused);
 
-        let no_port = Error::Netlink {
-            bond: name("bond0"),
-            step: Step::CreateBond,
-            port: None,
-            source: Box::new(kernel(95, Some("Unknown device type"))),
-        };
-        assert!(no_port
-            .to_string()
-            .starts_with("bond bond0: create the bond: "));
+        let no_port = netlink(Step::CreateBond, None, 95);
+        assert_eq!(no_port.to_string(), "bond bond0: create the bond");
     }
 
     #[test]
-    fn undo_failures_keep_the_first_failure_in_front() {
-        let failure = Error::Netlink {
-            bond: name("bond0"),
-            step: Step::Enslave,
-            port: Some(name("net2")),
-            source: Box::new(kernel(99, None)),
-        };
-        let undo = vec![Error::Netlink {
-            bond: name("bond0"),
-            step: Step::RestorePort,
-            port: Some(name("net1")),
-            source: Box::new(kernel(16, None)),
-        }];
+    fn no_message_repeats_its_source() {
+        let errors = [
+            netlink(Step::Enslave, Some("net2"), 1),
+            netlink(Step::CreateBond, None, 95),
+            Error::LookUp {
+                bond: name("bond0"),
+                namespace: "/run/netns/pod1".into(),
+                source: Box::new(kernel(16, Some("busy here"))),
+            },
+        ];
+        for e in &errors {
+            let source = e.source().expect("has a source").to_string();
+            assert!(!e.to_string().contains(&source), "{e} repeats {source}");
+        }
+        // Every other variant has no source to repeat.
+        let sourceless = [
+            Error::InvalidOption {
+                bond: name("bond0"),
+                option: BondOption::Primary,
+                problem: "x".into(),
+            },
+            Error::InvalidConfig {
+                bond: name("bond0"),
+                reason: "x".into(),
+            },
+            Error::UndoFailed {
+                failure: Box::new(netlink(Step::Enslave, Some("net2"), 1)),
+                undo: vec![],
+            },
+            Error::ReleaseIncomplete {
+                bond: name("bond0"),
+                failures: vec![netlink(Step::RestorePort, Some("net1"), 16)],
+                missing: vec![],
+            },
+        ];
+        for e in &sourceless {
+            assert!(e.source().is_none(), "{e:?}");
+        }
+    }
+
+    #[test]
+    fn listed_errors_appear_whole_and_once() {
+        let failure = netlink(Step::Enslave, Some("net2"), 99);
+        let undo = netlink(Step::RestorePort, Some("net1"), 16);
+        let (failure_text, undo_text) = (Chain(&failure).to_string(), Chain(&undo).to_string());
         let e = Error::UndoFailed {
             failure: Box::new(failure),
-            undo,
+            undo: vec![undo],
         };
         let text = e.to_string();
-        assert!(text.starts_with("bond bond0: enslave port net2"), "{text}");
-        assert!(
-            text.contains("undoing what was done also failed: bond bond0: restore port net1"),
-            "{text}"
+        assert_eq!(
+            text,
+            format!("{failure_text}; undoing what was done also failed: {undo_text}")
         );
+        assert!(text.contains("Device or resource busy"), "{text}");
+        assert_eq!(text.matches(&failure_text).count(), 1, "{text}");
+        assert_eq!(Chain(&e).to_string(), text, "no source to add");
         assert_eq!(e.step(), Some(Step::Enslave));
         assert_eq!(e.port(), Some(&name("net2")));
+        assert_eq!(e.kind(), ErrorKind::Refused, "the failure's: EADDRNOTAVAIL");
     }
 
     #[test]
@@ -361,25 +454,26 @@ mod tests {
                     bond: name("bond0"),
                     port: name("net1"),
                 },
-                Error::HomeNeeded {
-                    bond: name("bond0"),
-                    port: name("net2"),
-                },
+                netlink(Step::RestorePort, Some("net2"), 16),
             ],
             missing: vec![],
         };
         let text = e.to_string();
         assert!(
-            text.contains("\"net1\" came from another namespace"),
+            text.starts_with(
+                "bond bond0: release left work undone: bond bond0: port \"net1\" came from \
+                 another namespace; pass that namespace as `home` to put it back; "
+            ),
             "{text}"
         );
         assert!(
             text.ends_with(
-                "; bond bond0: port \"net2\" came from another namespace; \
-             pass that namespace as `home` to put it back"
+                "; bond bond0: restore port net2: set controller #9 on link net2: \
+                 Device or resource busy (os error 16)"
             ),
             "{text}"
         );
+        assert_eq!(e.kind(), ErrorKind::Invalid, "the first failure's kind");
         if let Error::ReleaseIncomplete { missing, .. } = &mut e {
             missing.extend([name("net3"), name("net4")]);
         }
@@ -396,13 +490,13 @@ mod tests {
             namespace: "/run/netns/pod1".into(),
             source: Box::new(kernel(16, None)),
         };
-        assert!(
-            e.to_string()
-                .starts_with("bond bond0: cannot read the links of namespace /run/netns/pod1: "),
-            "{e}"
+        assert_eq!(
+            e.to_string(),
+            "bond bond0: cannot read the links of namespace /run/netns/pod1"
         );
         assert_eq!(e.step(), Some(Step::LookUp));
-        assert_eq!(e.netlink_error().and_then(|n| n.errno()), Some(16));
+        assert_eq!(e.kind(), ErrorKind::Busy, "EBUSY");
+        assert!(e.netlink_error().is_some());
     }
 
     #[test]
@@ -417,5 +511,82 @@ mod tests {
             kind: None,
         };
         assert!(e.to_string().ends_with("a device without a kind"));
+    }
+
+    #[test]
+    fn every_error_has_a_kind() {
+        let bond = name("bond0");
+        let port = name("net1");
+        let cases = [
+            (
+                Error::invalid_options(
+                    bond,
+                    netplumb_types::Error::BondOption {
+                        option: BondOption::Ports,
+                        problem: "1 given".into(),
+                    },
+                ),
+                ErrorKind::Invalid,
+            ),
+            (
+                Error::InvalidConfig {
+                    bond,
+                    reason: "x".into(),
+                },
+                ErrorKind::Invalid,
+            ),
+            (Error::HomeNeeded { bond, port }, ErrorKind::Invalid),
+            (
+                Error::PortNotFound {
+                    bond,
+                    port,
+                    namespace: "pod",
+                },
+                ErrorKind::NotFound,
+            ),
+            (Error::NoSuchBond { bond }, ErrorKind::NotFound),
+            (
+                Error::NameTaken { bond, name: port },
+                ErrorKind::AlreadyExists,
+            ),
+            (
+                Error::PortInUse {
+                    bond,
+                    port,
+                    controller: 3,
+                },
+                ErrorKind::Busy,
+            ),
+            (netlink(Step::DeleteBond, None, 19), ErrorKind::NotFound), // ENODEV
+            (
+                netlink(Step::CreateBond, None, 17),
+                ErrorKind::AlreadyExists,
+            ), // EEXIST
+            (
+                Error::UndoFailed {
+                    failure: Box::new(Error::NameTaken { bond, name: bond }),
+                    undo: vec![netlink(Step::RestorePort, Some("net1"), 16)],
+                },
+                ErrorKind::AlreadyExists,
+            ),
+            (
+                Error::ReleaseIncomplete {
+                    bond,
+                    failures: vec![],
+                    missing: vec![],
+                },
+                ErrorKind::Other,
+            ),
+            (
+                Error::Decode {
+                    bond,
+                    detail: "x".into(),
+                },
+                ErrorKind::Other,
+            ),
+        ];
+        for (e, kind) in cases {
+            assert_eq!(e.kind(), kind, "{e:?}");
+        }
     }
 }

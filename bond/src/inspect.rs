@@ -1,44 +1,24 @@
 //! A bond as the kernel reports it over netlink: its mode and options
-//! (`IFLA_INFO_DATA`) and each port's bonding state (`IFLA_INFO_SLAVE_DATA`).
+//! (`IFLA_INFO_DATA`) and each port's bonding state (`IFLA_INFO_SLAVE_DATA`),
+//! read by netns's one link decoder.
 
 use std::fmt;
 
-use netplumb_netns::raw::netlink_packet_route::link::{
-    InfoBond, InfoBondPort, InfoData, InfoKind, InfoPortData, LinkAttribute, LinkFlags, LinkInfo,
-    LinkMessage,
-};
-use netplumb_netns::raw::netlink_packet_route::RouteNetlinkMessage;
-use netplumb_netns::{IfName, MacAddr, Netlink};
+use netplumb_netns::{LinkInfo, Netlink};
+use netplumb_types::{BondMode, FailOverMac, IfName, MacAddr, XmitHashPolicy};
 
-use crate::options::{FailOverMac, Mode, XmitHashPolicy};
-use crate::{nl, Error};
-
-/// What every link has: name, index, MAC, MTU, and whether it is up.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct LinkState {
-    /// The link's name.
-    pub name: String,
-    /// Its interface index.
-    pub index: u32,
-    /// Its current MAC address.
-    pub mac: Option<MacAddr>,
-    /// Its MTU.
-    pub mtu: u32,
-    /// Administratively up (`IFF_UP`).
-    pub up: bool,
-    /// Has carrier (`IFF_LOWER_UP`); for a bond, at least one usable port.
-    pub lower_up: bool,
-}
+use crate::Error;
 
 /// A bond and its ports, as the kernel reports them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct BondInfo {
-    /// The bond itself.
-    pub link: LinkState,
+    /// The bond's link: name, index, MAC, MTU, flags
+    /// ([`is_up`](LinkInfo::is_up), and [`is_lower_up`](LinkInfo::is_lower_up)
+    /// while at least one port is usable).
+    pub link: LinkInfo,
     /// The bonding mode.
-    pub mode: Mode,
+    pub mode: BondMode,
     /// Link monitoring interval in milliseconds (0: off).
     pub miimon: u32,
     /// Milliseconds a port's link must be up before it is used.
@@ -54,9 +34,9 @@ pub struct BondInfo {
     /// Whether balance-tlb and balance-alb shuffle flows by load.
     pub tlb_dynamic_lb: bool,
     /// The preferred port, when one is set and enslaved.
-    pub primary: Option<String>,
+    pub primary: Option<IfName>,
     /// The port carrying traffic, in modes with one (`IFLA_BOND_ACTIVE_SLAVE`).
-    pub active_port: Option<String>,
+    pub active_port: Option<IfName>,
     /// The ports, by interface index.
     pub ports: Vec<PortInfo>,
 }
@@ -65,8 +45,8 @@ pub struct BondInfo {
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct PortInfo {
-    /// The port itself.
-    pub link: LinkState,
+    /// The port's link.
+    pub link: LinkInfo,
     /// Whether the bond uses it or holds it in reserve; `None` when the
     /// kernel did not say (`IFLA_BOND_SLAVE_STATE` missing).
     pub state: Option<PortState>,
@@ -154,182 +134,90 @@ impl From<u8> for MiiStatus {
 /// to, in one round trip.
 ///
 /// Fails with [`Error::NoSuchBond`] when there is no link of that name and
-/// [`Error::NotABond`] when the link is something else.
+/// [`Error::NotABond`] when the link is something else. Links of the
+/// namespace that are neither the bond nor its ports are not looked at
+/// beyond their name and index.
 pub fn inspect(netlink: &Netlink, bond: &IfName) -> Result<BondInfo, Error> {
-    let links = dump(netlink, bond)?;
+    let links = netlink
+        .links()
+        .map_err(|e| Error::lookup(*bond, netlink.namespace(), e))?;
     bond_info(bond, &links)
 }
 
-/// Every link in the namespace, as netlink-packet-route decodes them.
-fn dump(netlink: &Netlink, bond: &IfName) -> Result<Vec<LinkMessage>, Error> {
-    let replies = netlink
-        .raw_dump("dump links", nl::dump_links())
-        .map_err(|e| Error::lookup(bond, netlink.namespace(), e))?;
-    Ok(replies
-        .into_iter()
-        .filter_map(|m| match m {
-            RouteNetlinkMessage::NewLink(link) => Some(link),
-            _ => None,
-        })
-        .collect())
-}
-
-fn name_of(link: &LinkMessage) -> Option<&str> {
-    link.attributes.iter().find_map(|a| match a {
-        LinkAttribute::IfName(name) => Some(name.as_str()),
-        _ => None,
-    })
-}
-
-fn infos_of(link: &LinkMessage) -> &[LinkInfo] {
-    link.attributes
-        .iter()
-        .find_map(|a| match a {
-            LinkAttribute::LinkInfo(infos) => Some(infos.as_slice()),
-            _ => None,
-        })
-        .unwrap_or_default()
-}
-
-/// A link's [`LinkState`], and its controller's index.
-fn state_of(link: &LinkMessage) -> (LinkState, Option<u32>) {
-    let mut state = LinkState {
-        name: name_of(link).unwrap_or_default().to_string(),
-        index: link.header.index,
-        mac: None,
-        mtu: 0,
-        up: link.header.flags.contains(LinkFlags::Up),
-        lower_up: link.header.flags.contains(LinkFlags::LowerUp),
-    };
-    let mut controller = None;
-    for attr in &link.attributes {
-        match attr {
-            LinkAttribute::Address(bytes) => state.mac = MacAddr::from_slice(bytes),
-            LinkAttribute::Mtu(mtu) => state.mtu = *mtu,
-            LinkAttribute::Controller(index) if *index != 0 => controller = Some(*index),
-            _ => {}
-        }
-    }
-    (state, controller)
-}
-
 /// Builds the [`BondInfo`] of `bond` from a dump of its namespace's links.
-pub(crate) fn bond_info(bond: &IfName, links: &[LinkMessage]) -> Result<BondInfo, Error> {
+pub(crate) fn bond_info(bond: &IfName, links: &[LinkInfo]) -> Result<BondInfo, Error> {
     let decode = |detail: String| Error::Decode {
-        bond: bond.clone(),
+        bond: *bond,
         detail,
     };
     let link = links
         .iter()
-        .find(|l| name_of(l) == Some(bond.as_str()))
-        .ok_or_else(|| Error::NoSuchBond { bond: bond.clone() })?;
-    let infos = infos_of(link);
-    let kind = infos.iter().find_map(|i| match i {
-        LinkInfo::Kind(kind) => Some(kind),
-        _ => None,
-    });
-    if kind != Some(&InfoKind::Bond) {
+        .find(|l| l.name == *bond)
+        .ok_or(Error::NoSuchBond { bond: *bond })?;
+    if link.kind.as_deref() != Some("bond") {
         return Err(Error::NotABond {
-            bond: bond.clone(),
-            kind: kind.map(|k| k.to_string()),
+            bond: *bond,
+            kind: link.kind.clone(),
         });
     }
-    let options = infos
-        .iter()
-        .find_map(|i| match i {
-            LinkInfo::Data(InfoData::Bond(options)) => Some(options.as_slice()),
-            _ => None,
-        })
+    let data = link
+        .bond
+        .as_ref()
         .ok_or_else(|| decode("the bond has no IFLA_INFO_DATA".into()))?;
 
     let name_of_index = |index: u32| {
         links
             .iter()
-            .find(|l| l.header.index == index)
-            .and_then(name_of)
-            .map(String::from)
+            .find(|l| l.index == index)
+            .map(|l| l.name)
             .ok_or_else(|| decode(format!("no link has the index {index} it names")))
     };
+    let n = data
+        .mode
+        .ok_or_else(|| decode("IFLA_INFO_DATA has no IFLA_BOND_MODE".into()))?;
+    let mode = BondMode::from_number(n)
+        .ok_or_else(|| decode(format!("IFLA_BOND_MODE {n} is not a known mode")))?;
+    // What the kernel leaves out has the kernel's default.
+    let fail_over_mac = match data.fail_over_mac {
+        Some(n) => FailOverMac::from_number(n)
+            .ok_or_else(|| decode(format!("IFLA_BOND_FAIL_OVER_MAC {n} is not a known policy")))?,
+        None => FailOverMac::None,
+    };
+    let xmit_hash_policy = match data.xmit_hash_policy {
+        Some(n) => XmitHashPolicy::from_number(n).ok_or_else(|| {
+            decode(format!(
+                "IFLA_BOND_XMIT_HASH_POLICY {n} is not a known policy"
+            ))
+        })?,
+        None => XmitHashPolicy::Layer2,
+    };
     let mut info = BondInfo {
-        link: state_of(link).0,
-        mode: Mode::BalanceRr,
-        miimon: 0,
-        updelay: 0,
-        downdelay: 0,
-        fail_over_mac: FailOverMac::None,
-        xmit_hash_policy: XmitHashPolicy::Layer2,
-        all_slaves_active: false,
-        tlb_dynamic_lb: true,
-        primary: None,
-        active_port: None,
+        link: link.clone(),
+        mode,
+        miimon: data.miimon.unwrap_or(0),
+        updelay: data.updelay.unwrap_or(0),
+        downdelay: data.downdelay.unwrap_or(0),
+        fail_over_mac,
+        xmit_hash_policy,
+        all_slaves_active: data.all_slaves_active.is_some_and(|v| v != 0),
+        tlb_dynamic_lb: data.tlb_dynamic_lb.is_none_or(|v| v != 0),
+        primary: data.primary.map(name_of_index).transpose()?,
+        active_port: data.active_port.map(name_of_index).transpose()?,
         ports: Vec::new(),
     };
-    let mut saw_mode = false;
-    for option in options {
-        match option {
-            InfoBond::Mode(mode) => {
-                let n = u8::from(*mode);
-                info.mode = Mode::from_number(n)
-                    .ok_or_else(|| decode(format!("IFLA_BOND_MODE {n} is not a known mode")))?;
-                saw_mode = true;
-            }
-            InfoBond::MiiMon(ms) => info.miimon = *ms,
-            InfoBond::UpDelay(ms) => info.updelay = *ms,
-            InfoBond::DownDelay(ms) => info.downdelay = *ms,
-            InfoBond::FailOverMac(policy) => {
-                let n = u8::from(*policy);
-                info.fail_over_mac = FailOverMac::from_number(n).ok_or_else(|| {
-                    decode(format!("IFLA_BOND_FAIL_OVER_MAC {n} is not a known policy"))
-                })?;
-            }
-            InfoBond::XmitHashPolicy(policy) => {
-                let n = u8::from(*policy);
-                info.xmit_hash_policy = XmitHashPolicy::from_number(n).ok_or_else(|| {
-                    decode(format!(
-                        "IFLA_BOND_XMIT_HASH_POLICY {n} is not a known policy"
-                    ))
-                })?;
-            }
-            InfoBond::AllPortsActive(v) => info.all_slaves_active = u8::from(*v) != 0,
-            InfoBond::TlbDynamicLb(on) => info.tlb_dynamic_lb = *on,
-            InfoBond::Primary(index) => info.primary = Some(name_of_index(*index)?),
-            InfoBond::ActivePort(index) => info.active_port = Some(name_of_index(*index)?),
-            _ => {}
-        }
-    }
-    if !saw_mode {
-        return Err(decode("IFLA_INFO_DATA has no IFLA_BOND_MODE".into()));
-    }
 
-    for port in links {
-        let (state, controller) = state_of(port);
-        if controller != Some(info.link.index) {
-            continue;
-        }
-        let data = infos_of(port)
-            .iter()
-            .find_map(|i| match i {
-                LinkInfo::PortData(InfoPortData::BondPort(data)) => Some(data.as_slice()),
-                _ => None,
-            })
-            .ok_or_else(|| decode(format!("port {} has no IFLA_INFO_SLAVE_DATA", state.name)))?;
-        let mut p = PortInfo {
-            link: state,
-            state: None,
-            mii_status: None,
-            link_failure_count: 0,
-            permanent_mac: None,
-        };
-        for attr in data {
-            match attr {
-                InfoBondPort::BondPortState(s) => p.state = Some(u8::from(*s).into()),
-                InfoBondPort::MiiStatus(s) => p.mii_status = Some(u8::from(*s).into()),
-                InfoBondPort::LinkFailureCount(n) => p.link_failure_count = *n,
-                InfoBondPort::PermHwaddr(bytes) => p.permanent_mac = MacAddr::from_slice(bytes),
-                _ => {}
-            }
-        }
-        info.ports.push(p);
+    for port in links.iter().filter(|l| l.controller == Some(link.index)) {
+        let data = port
+            .bond_port
+            .as_ref()
+            .ok_or_else(|| decode(format!("port {} has no IFLA_INFO_SLAVE_DATA", port.name)))?;
+        info.ports.push(PortInfo {
+            link: port.clone(),
+            state: data.state.map(PortState::from),
+            mii_status: data.mii_status.map(MiiStatus::from),
+            link_failure_count: data.link_failure_count.unwrap_or(0),
+            permanent_mac: data.permanent_mac,
+        });
     }
     Ok(info)
 }
@@ -337,93 +225,85 @@ pub(crate) fn bond_info(bond: &IfName, links: &[LinkMessage]) -> Result<BondInfo
 #[cfg(test)]
 mod tests {
     use super::*;
-    use netplumb_netns::raw::netlink_packet_core::{NetlinkMessage, NetlinkPayload};
-    use netplumb_netns::raw::netlink_packet_route::link::{
-        BondMode, BondPortState, InfoPortKind, MiiStatus as NlMiiStatus, State,
-    };
+    use netplumb_netns::testing::{Answer, FakeKernel, Request};
+    use netplumb_netns::{BondData, BondPortData};
     use proptest::prelude::*;
+
+    /// `IFF_UP` and `IFF_LOWER_UP`.
+    const UP: u32 = 0x1;
+    const LOWER_UP: u32 = 0x1_0000;
 
     fn name(text: &str) -> IfName {
         text.parse().unwrap()
     }
 
-    fn link(
-        index: u32,
-        name: &str,
-        flags: LinkFlags,
-        mut attrs: Vec<LinkAttribute>,
-    ) -> LinkMessage {
-        let mut m = LinkMessage::default();
-        m.header.index = index;
-        m.header.flags = flags;
-        m.attributes.push(LinkAttribute::IfName(name.into()));
-        m.attributes.append(&mut attrs);
-        m
+    fn mac(text: &str) -> Option<MacAddr> {
+        Some(text.parse().unwrap())
     }
 
-    fn bond_link(options: Vec<InfoBond>) -> LinkMessage {
-        link(
-            3,
-            "bond0",
-            LinkFlags::Up | LinkFlags::LowerUp,
-            vec![
-                LinkAttribute::Mtu(1500),
-                LinkAttribute::Address(vec![2, 0, 0, 0, 0, 1]),
-                LinkAttribute::LinkInfo(vec![
-                    LinkInfo::Kind(InfoKind::Bond),
-                    LinkInfo::Data(InfoData::Bond(options)),
-                ]),
-            ],
-        )
+    /// A link as netns reports it: `index`, `name`, `flags`, MTU 1500.
+    fn link(index: u32, name: &str, flags: u32) -> LinkInfo {
+        let mut l = LinkInfo::new(index, name.parse().unwrap());
+        l.flags = flags;
+        l
     }
 
-    fn port_link(index: u32, name: &str, state: BondPortState, mii: NlMiiStatus) -> LinkMessage {
-        link(
-            index,
-            name,
-            LinkFlags::Up,
-            vec![
-                LinkAttribute::Mtu(1500),
-                LinkAttribute::Controller(3),
-                LinkAttribute::OperState(State::Up),
-                LinkAttribute::LinkInfo(vec![
-                    LinkInfo::PortKind(InfoPortKind::Bond),
-                    LinkInfo::PortData(InfoPortData::BondPort(vec![
-                        InfoBondPort::BondPortState(state),
-                        InfoBondPort::MiiStatus(mii),
-                        InfoBondPort::LinkFailureCount(2),
-                        InfoBondPort::PermHwaddr(vec![2, 0, 0, 0, 0, index as u8]),
-                    ])),
-                ]),
-            ],
-        )
+    fn bond_data(mode: u8) -> BondData {
+        let mut data = BondData::default();
+        data.mode = Some(mode);
+        data
+    }
+
+    /// bond0 at index 3, up with carrier, MAC 02:00:00:00:00:01.
+    fn bond_link(data: BondData) -> LinkInfo {
+        let mut l = link(3, "bond0", UP | LOWER_UP);
+        l.mac = mac("02:00:00:00:00:01");
+        l.kind = Some("bond".into());
+        l.bond = Some(data);
+        l
+    }
+
+    fn port_data(state: u8, mii_status: u8, failures: u32, permanent: u8) -> BondPortData {
+        let mut data = BondPortData::default();
+        data.state = Some(state);
+        data.mii_status = Some(mii_status);
+        data.link_failure_count = Some(failures);
+        data.permanent_mac = Some(MacAddr([2, 0, 0, 0, 0, permanent]));
+        data
+    }
+
+    /// A port of bond `controller`, up, with `data`.
+    fn port_link(index: u32, name: &str, controller: u32, data: BondPortData) -> LinkInfo {
+        let mut l = link(index, name, UP);
+        l.controller = Some(controller);
+        l.port_kind = Some("bond".into());
+        l.bond_port = Some(data);
+        l
     }
 
     #[test]
     fn options_ports_and_active_port_are_read() {
+        let mut data = bond_data(1);
+        data.active_port = Some(8);
+        data.miimon = Some(100);
+        data.updelay = Some(200);
+        data.primary = Some(8);
+        data.tlb_dynamic_lb = Some(1);
         let links = vec![
-            link(1, "lo", LinkFlags::Up, vec![]),
-            bond_link(vec![
-                InfoBond::Mode(BondMode::ActiveBackup),
-                InfoBond::ActivePort(8),
-                InfoBond::MiiMon(100),
-                InfoBond::UpDelay(200),
-                InfoBond::Primary(8),
-                InfoBond::TlbDynamicLb(true),
-            ]),
-            port_link(7, "net1", BondPortState::Backup, NlMiiStatus::Down),
-            port_link(8, "net2", BondPortState::Active, NlMiiStatus::Up),
+            link(1, "lo", UP),
+            bond_link(data),
+            port_link(7, "net1", 3, port_data(1, 2, 2, 7)),
+            port_link(8, "net2", 3, port_data(0, 0, 2, 8)),
         ];
         let info = bond_info(&name("bond0"), &links).unwrap();
-        assert_eq!(info.link.index, 3);
-        assert_eq!(info.mode, Mode::ActiveBackup);
+        assert_eq!(info.link, links[1]);
+        assert_eq!(info.mode, BondMode::ActiveBackup);
         assert_eq!((info.miimon, info.updelay, info.downdelay), (100, 200, 0));
-        assert_eq!(info.active_port.as_deref(), Some("net2"));
-        assert_eq!(info.primary.as_deref(), Some("net2"));
-        assert!(info.link.up && info.link.lower_up);
-        assert_eq!(info.link.mac, Some(MacAddr([2, 0, 0, 0, 0, 1])));
-        let names: Vec<&str> = info.ports.iter().map(|p| p.link.name.as_str()).collect();
-        assert_eq!(names, ["net1", "net2"]);
+        assert_eq!(info.active_port, Some(name("net2")));
+        assert_eq!(info.primary, Some(name("net2")));
+        assert!(info.link.is_up() && info.link.is_lower_up());
+        let names: Vec<IfName> = info.ports.iter().map(|p| p.link.name).collect();
+        assert_eq!(names, [name("net1"), name("net2")]);
         assert_eq!(info.ports[0].state, Some(PortState::Backup));
         assert_eq!(info.ports[0].mii_status, Some(MiiStatus::Down));
         assert_eq!(info.ports[1].state, Some(PortState::Active));
@@ -435,21 +315,20 @@ mod tests {
     }
 
     #[test]
-    fn what_the_kernel_does_not_say_is_unknown() {
-        let mut quiet = port_link(8, "net2", BondPortState::Active, NlMiiStatus::Up);
-        for attr in &mut quiet.attributes {
-            if let LinkAttribute::LinkInfo(infos) = attr {
-                infos[1] = LinkInfo::PortData(InfoPortData::BondPort(vec![
-                    InfoBondPort::LinkFailureCount(0),
-                ]));
-            }
-        }
+    fn what_the_kernel_does_not_say_is_the_kernels_default_or_unknown() {
         let links = [
-            bond_link(vec![InfoBond::Mode(BondMode::BalanceRr)]),
-            port_link(7, "net1", BondPortState::Backup, NlMiiStatus::Down),
-            quiet,
+            bond_link(bond_data(0)),
+            port_link(7, "net1", 3, port_data(1, 2, 0, 7)),
+            port_link(8, "net2", 3, BondPortData::default()),
         ];
         let info = bond_info(&name("bond0"), &links).unwrap();
+        assert_eq!(info.mode, BondMode::BalanceRr);
+        assert_eq!(
+            (info.fail_over_mac, info.xmit_hash_policy),
+            (FailOverMac::None, XmitHashPolicy::Layer2)
+        );
+        assert!(!info.all_slaves_active && info.tlb_dynamic_lb);
+        assert_eq!((info.primary, info.active_port), (None, None));
         let known: Vec<_> = info.ports.iter().map(|p| (p.state, p.mii_status)).collect();
         assert_eq!(
             known,
@@ -463,15 +342,29 @@ mod tests {
     }
 
     #[test]
+    fn other_links_of_any_name_or_kind_do_not_matter() {
+        let mut odd = link(4, "x", 0);
+        odd.name = IfName::new(b"pod\xff").unwrap();
+        odd.kind = Some("brand-new-kind".into());
+        let mut data = bond_data(1);
+        data.active_port = Some(5);
+        let mut port = port_link(5, "p", 3, port_data(0, 0, 0, 5));
+        port.name = IfName::new(b"p\xfe").unwrap();
+        let links = [odd, bond_link(data), port];
+        let info = bond_info(&name("bond0"), &links).unwrap();
+        assert_eq!(info.active_port, Some(IfName::new(b"p\xfe").unwrap()));
+        assert_eq!(info.ports.len(), 1);
+        // A bond whose own name is not UTF-8 is found too.
+        let mut bond = bond_link(bond_data(0));
+        bond.name = IfName::new(b"b\xff").unwrap();
+        assert!(bond_info(&bond.name.clone(), &[bond]).is_ok());
+    }
+
+    #[test]
     fn a_missing_or_foreign_link_is_told_apart() {
-        let links = vec![link(
-            3,
-            "bond0",
-            LinkFlags::empty(),
-            vec![LinkAttribute::LinkInfo(vec![LinkInfo::Kind(
-                InfoKind::Veth,
-            )])],
-        )];
+        let mut veth = link(3, "bond0", 0);
+        veth.kind = Some("veth".into());
+        let links = vec![veth];
         match bond_info(&name("bond0"), &links) {
             Err(Error::NotABond { kind, .. }) => assert_eq!(kind.as_deref(), Some("veth")),
             other => panic!("{other:?}"),
@@ -480,7 +373,7 @@ mod tests {
             Err(Error::NoSuchBond { bond }) => assert_eq!(bond, name("bond1")),
             other => panic!("{other:?}"),
         }
-        let plain = vec![link(3, "bond0", LinkFlags::empty(), vec![])];
+        let plain = vec![link(3, "bond0", 0)];
         assert!(matches!(
             bond_info(&name("bond0"), &plain),
             Err(Error::NotABond { kind: None, .. })
@@ -489,33 +382,28 @@ mod tests {
 
     #[test]
     fn what_cannot_be_read_is_named() {
-        let err = bond_info(&name("bond0"), &[bond_link(vec![InfoBond::MiiMon(100)])]).unwrap_err();
+        let mut no_data = bond_link(BondData::default());
+        no_data.bond = None;
+        let err = bond_info(&name("bond0"), &[no_data]).unwrap_err();
+        assert!(err.to_string().contains("no IFLA_INFO_DATA"), "{err}");
+        let err = bond_info(&name("bond0"), &[bond_link(BondData::default())]).unwrap_err();
         assert!(err.to_string().contains("no IFLA_BOND_MODE"), "{err}");
-        let err = bond_info(
-            &name("bond0"),
-            &[bond_link(vec![InfoBond::Mode(BondMode::Other(9))])],
-        )
-        .unwrap_err();
+        let err = bond_info(&name("bond0"), &[bond_link(bond_data(9))]).unwrap_err();
         assert!(err.to_string().contains("IFLA_BOND_MODE 9"), "{err}");
-        let err = bond_info(
-            &name("bond0"),
-            &[bond_link(vec![
-                InfoBond::Mode(BondMode::ActiveBackup),
-                InfoBond::ActivePort(42),
-            ])],
-        )
-        .unwrap_err();
+        let mut data = bond_data(1);
+        data.fail_over_mac = Some(3);
+        let err = bond_info(&name("bond0"), &[bond_link(data)]).unwrap_err();
+        assert!(
+            err.to_string().contains("IFLA_BOND_FAIL_OVER_MAC 3"),
+            "{err}"
+        );
+        let mut data = bond_data(1);
+        data.active_port = Some(42);
+        let err = bond_info(&name("bond0"), &[bond_link(data)]).unwrap_err();
         assert!(err.to_string().contains("index 42"), "{err}");
-        let mut bare_port = link(7, "net1", LinkFlags::Up, vec![LinkAttribute::Controller(3)]);
-        bare_port.attributes.push(LinkAttribute::Mtu(1500));
-        let err = bond_info(
-            &name("bond0"),
-            &[
-                bond_link(vec![InfoBond::Mode(BondMode::BalanceRr)]),
-                bare_port,
-            ],
-        )
-        .unwrap_err();
+        let mut bare_port = link(7, "net1", UP);
+        bare_port.controller = Some(3);
+        let err = bond_info(&name("bond0"), &[bond_link(bond_data(0)), bare_port]).unwrap_err();
         assert!(
             err.to_string()
                 .contains("port net1 has no IFLA_INFO_SLAVE_DATA"),
@@ -523,99 +411,91 @@ mod tests {
         );
     }
 
-    /// The messages of a capture in `testdata/`, decoded as the client
-    /// decodes a dump.
-    fn captured(text: &str) -> Vec<LinkMessage> {
-        text.lines()
-            .filter(|l| !l.starts_with('#'))
+    /// What `inspect` makes of `bond` in a namespace whose links are the
+    /// lab kernel's (Debian 6.12) replies in `capture`, a `testdata/*.hex`
+    /// (after `#` comments, a line per link: its ifindex, then a whole
+    /// `RTM_NEWLINK` in hex), played back as a fake kernel's dump.
+    fn inspect_captured(capture: &str, bond: &str) -> Result<BondInfo, Error> {
+        let replies = capture
+            .lines()
+            .filter(|line| !line.starts_with('#'))
             .map(|line| {
-                let (index, hex) = line.split_once(' ').unwrap();
-                let bytes: Vec<u8> = (0..hex.len())
+                let (_, hex) = line.split_once(' ').expect("an ifindex, then the reply");
+                (0..hex.len())
                     .step_by(2)
                     .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap())
-                    .collect();
-                let msg = NetlinkMessage::<RouteNetlinkMessage>::deserialize(&bytes).unwrap();
-                let NetlinkPayload::InnerMessage(RouteNetlinkMessage::NewLink(link)) = msg.payload
-                else {
-                    panic!("line for {index} is not RTM_NEWLINK")
-                };
-                assert_eq!(link.header.index.to_string(), index);
-                link
+                    .collect()
             })
-            .collect()
+            .collect();
+        let kernel = FakeKernel::new();
+        kernel.expect(Request::DumpLinks, Answer::Raw(replies));
+        let info = inspect(&kernel.netlink(), &name(bond));
+        kernel.finish();
+        info
     }
 
-    fn mac_of(text: &str) -> Option<MacAddr> {
-        Some(text.parse().unwrap())
-    }
+    /// A bond built with active-backup, miimon 100, updelay 200,
+    /// fail_over_mac active and primary p0, over two igbvf ports with
+    /// their own MACs.
+    const ACTIVE_BACKUP: &str = include_str!("../testdata/active-backup.hex");
+
+    /// Balance-xor, miimon 100, xmit_hash_policy layer2+3,
+    /// all_slaves_active, MTU 1400; both ports wear the bond's MAC.
+    const BALANCE_XOR: &str = include_str!("../testdata/balance-xor.hex");
 
     #[test]
-    fn a_captured_active_backup_bond_reads_as_built() {
-        // BondConfig: active-backup, miimon 100, updelay 200,
-        // fail_over_mac active, primary p0; ports p0 and p1 with their MACs.
-        let links = captured(include_str!("../testdata/active-backup.hex"));
-        let info = bond_info(&name("bond0"), &links).unwrap();
-        assert_eq!((info.link.name.as_str(), info.link.index), ("bond0", 2));
-        assert_eq!(info.mode, Mode::ActiveBackup);
+    fn a_reported_active_backup_bond_reads_as_built() {
+        let info = inspect_captured(ACTIVE_BACKUP, "bond0").unwrap();
+        assert_eq!((info.link.name, info.link.index), (name("bond0"), 2));
+        assert_eq!(info.mode, BondMode::ActiveBackup);
         assert_eq!((info.miimon, info.updelay, info.downdelay), (100, 200, 0));
         assert_eq!(info.fail_over_mac, FailOverMac::Active);
         assert_eq!(info.xmit_hash_policy, XmitHashPolicy::Layer2);
         assert!(!info.all_slaves_active);
         assert!(info.tlb_dynamic_lb, "the kernel's default");
-        assert_eq!(info.primary.as_deref(), Some("p0"));
-        assert_eq!(info.active_port.as_deref(), Some("p0"));
-        assert!(info.link.up && info.link.lower_up);
+        assert_eq!(info.primary, Some(name("p0")));
+        assert_eq!(info.active_port, Some(name("p0")));
+        assert!(info.link.is_up() && info.link.is_lower_up());
         assert_eq!(info.link.mtu, 1500);
         // fail_over_mac active: the bond wears the active port's MAC and
         // each port keeps its own.
-        assert_eq!(info.link.mac, mac_of("02:00:00:b0:07:01"));
+        assert_eq!(info.link.mac, mac("02:00:00:b0:07:01"));
         let ports: Vec<_> = info
             .ports
             .iter()
-            .map(|p| {
-                (
-                    p.link.name.as_str(),
-                    p.link.index,
-                    p.state,
-                    p.mii_status,
-                    p.link.mac,
-                )
-            })
+            .map(|p| (p.link.name, p.link.index, p.state, p.mii_status, p.link.mac))
             .collect();
         assert_eq!(
             ports,
             [
                 (
-                    "p0",
+                    name("p0"),
                     9,
                     Some(PortState::Active),
                     Some(MiiStatus::Up),
-                    mac_of("02:00:00:b0:07:01")
+                    mac("02:00:00:b0:07:01")
                 ),
                 (
-                    "p1",
+                    name("p1"),
                     16,
                     Some(PortState::Backup),
                     Some(MiiStatus::Up),
-                    mac_of("02:00:00:b0:07:02")
+                    mac("02:00:00:b0:07:02")
                 ),
             ]
         );
         for p in &info.ports {
             assert_eq!(p.permanent_mac, p.link.mac, "{p:?}");
             assert_eq!(p.link_failure_count, 0, "{p:?}");
-            assert!(p.link.up && p.link.lower_up, "{p:?}");
+            assert!(p.link.is_up() && p.link.is_lower_up(), "{p:?}");
         }
     }
 
     #[test]
-    fn a_captured_balance_xor_bond_reads_as_built() {
-        // BondConfig: balance-xor, miimon 100, xmit_hash_policy layer2+3,
-        // all_slaves_active, mtu 1400.
-        let links = captured(include_str!("../testdata/balance-xor.hex"));
-        let info = bond_info(&name("bond0"), &links).unwrap();
+    fn a_reported_balance_xor_bond_reads_as_built() {
+        let info = inspect_captured(BALANCE_XOR, "bond0").unwrap();
         assert_eq!(info.link.index, 3);
-        assert_eq!(info.mode, Mode::BalanceXor);
+        assert_eq!(info.mode, BondMode::BalanceXor);
         assert_eq!(info.miimon, 100);
         assert_eq!(info.xmit_hash_policy, XmitHashPolicy::Layer23);
         assert!(info.all_slaves_active);
@@ -634,14 +514,13 @@ mod tests {
         let permanent: Vec<_> = info.ports.iter().map(|p| p.permanent_mac).collect();
         assert_eq!(
             permanent,
-            [mac_of("02:00:00:b0:07:01"), mac_of("02:00:00:b0:07:02")]
+            [mac("02:00:00:b0:07:01"), mac("02:00:00:b0:07:02")]
         );
     }
 
     #[test]
     fn a_port_is_not_a_bond() {
-        let links = captured(include_str!("../testdata/active-backup.hex"));
-        match bond_info(&name("p0"), &links) {
+        match inspect_captured(ACTIVE_BACKUP, "p0") {
             Err(Error::NotABond { kind: None, .. }) => {}
             other => panic!("igbvf ports have no kind: {other:?}"),
         }

@@ -1,19 +1,27 @@
 //! Linux bonds inside a network namespace.
 //!
 //! A pod that gets two VFs, one from each PF, bonds them for high
-//! availability. This crate knows the kernel's bonding driver: its modes and
-//! options ([`Mode`], [`FailOverMac`], [`XmitHashPolicy`]), what it accepts
-//! together ([`BondConfig::check`]), and the settings that are legal but
-//! break over SR-IOV VFs ([`Warning`]). It builds bonds over netlink
-//! ([`create`], or [`plan`] then [`Plan::apply`]), reads them back
-//! ([`inspect`]) and takes them apart ([`release`]), putting every port
-//! back as it was, from a [`BondRecord`] a caller can keep on disk.
+//! availability. This crate knows the kernel's bonding driver: what it
+//! accepts together ([`BondConfig::check`], whose rules on how options
+//! combine are [`BondOptions::check`]'s, shared with the CNI configuration
+//! reader), and the settings that are legal but break over SR-IOV VFs
+//! ([`Warning`]). It builds bonds over netlink ([`create`], or [`plan`] then
+//! [`Plan::apply`]), reads them back ([`inspect`]) and takes them apart
+//! ([`release`]), putting every port back as it was, from a [`BondRecord`]
+//! a caller can keep on disk.
 //!
-//! Interface names are netns's [`IfName`]: parsed where they come in, so
-//! every name past that point is one the kernel accepts.
+//! Modes, options, names and MACs are the shared value types of
+//! `netplumb-types` ([`BondMode`], [`FailOverMac`], [`XmitHashPolicy`],
+//! [`BondOptions`], [`IfName`], [`MacAddr`]), re-exported here: parsed where
+//! they come in, so every name past that point is one the kernel accepts.
+//! Links are read by netns's one decoder ([`LinkInfo`]) and changed by its
+//! one builder ([`LinkChange`](netplumb_netns::LinkChange)).
+//!
+//! Errors follow the workspace's convention: a message never repeats its
+//! source, and [`Error::kind`] classes it.
 //!
 //! ```
-//! use netplumb_bond::{BondConfig, FailOverMac, Mode, PortFacts};
+//! use netplumb_bond::{BondConfig, BondMode, FailOverMac, PortFacts};
 //!
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! let bond = BondConfig::new("bond0".parse()?, "active-backup".parse()?)
@@ -24,7 +32,7 @@
 //!     PortFacts { name: "net2".parse()?, mtu: 1500, is_vf: true },
 //! ];
 //! assert!(bond.check(&ports)?.is_empty());
-//! assert_eq!(bond.mode, Mode::ActiveBackup);
+//! assert_eq!(bond.options.mode, BondMode::ActiveBackup);
 //! # Ok(())
 //! # }
 //! ```
@@ -32,13 +40,13 @@
 //! Against the kernel, with the ports already in the pod:
 //!
 //! ```no_run
-//! use netplumb_bond::{BondConfig, FailOverMac, Mode, Pod, Port};
+//! use netplumb_bond::{BondConfig, BondMode, FailOverMac, Pod, Port};
 //! use netplumb_netns::NetNs;
 //!
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! let pod = Pod::open(&NetNs::open("/run/netns/pod")?)?;
 //! let bond0 = "bond0".parse()?;
-//! let config = BondConfig::new(bond0, Mode::ActiveBackup)
+//! let config = BondConfig::new(bond0, BondMode::ActiveBackup)
 //!     .miimon(100)
 //!     .fail_over_mac(FailOverMac::Active);
 //! let ports = [Port::vf("net1".parse()?), Port::vf("net2".parse()?)];
@@ -57,6 +65,7 @@
 //! # }
 //! ```
 
+#![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 mod config;
@@ -65,17 +74,17 @@ mod error;
 mod inspect;
 mod namespace;
 mod nl;
-mod options;
 mod record;
 mod release;
-mod view;
 
 pub use config::{BondConfig, PortFacts, Warning};
 pub use create::{create, plan, Created, Plan, Port};
 pub use error::{Error, Step};
-pub use inspect::{inspect, BondInfo, LinkState, MiiStatus, PortInfo, PortState};
+pub use inspect::{inspect, BondInfo, MiiStatus, PortInfo, PortState};
 pub use namespace::{Home, Pod};
-pub use netplumb_netns::{IfName, MacAddr};
-pub use options::{FailOverMac, Mode, XmitHashPolicy};
+pub use netplumb_netns::LinkInfo;
+pub use netplumb_types::{
+    BondMode, BondOption, BondOptions, ErrorKind, FailOverMac, IfName, MacAddr, XmitHashPolicy,
+};
 pub use record::{BondRecord, PortRecord};
 pub use release::{release, Released, PORT_RETURN_WAIT};

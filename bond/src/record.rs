@@ -4,7 +4,7 @@
 use serde::de::Error as _;
 use serde::{Deserialize, Deserializer, Serialize};
 
-use netplumb_netns::{IfName, MacAddr};
+use netplumb_types::{IfName, MacAddr};
 
 /// Everything [`release`](crate::release) needs to undo a bond: its name
 /// (and index, once it exists), and each port's state from before it was
@@ -14,7 +14,8 @@ use netplumb_netns::{IfName, MacAddr};
 /// so a caller can write it down first and finish a release after a crash
 /// halfway through building the bond; [`Created::record`](crate::Created)
 /// adds the bond's index, for the caller to write down again. Serialised
-/// with serde; MACs are written as `aa:bb:cc:dd:ee:ff`. Fields added since
+/// with serde; names are written as their text (a name that is not UTF-8
+/// as its bytes), MACs as `aa:bb:cc:dd:ee:ff`. Fields added since
 /// the first format read as unknown from older records, and a record of a
 /// newer format than this crate knows is refused.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -197,6 +198,15 @@ mod tests {
                 "{err}"
             );
         }
+    }
+
+    #[test]
+    fn a_name_that_is_not_utf8_survives_json() {
+        let mut rec = record();
+        rec.ports[0].name = IfName::new(b"net\xff").unwrap();
+        let text = serde_json::to_string(&rec).unwrap();
+        assert!(text.contains(r#""name":[110,101,116,255]"#), "{text}");
+        assert_eq!(serde_json::from_str::<BondRecord>(&text).unwrap(), rec);
     }
 
     #[test]

@@ -5,8 +5,8 @@ mod common;
 
 use common::{link_names, n, root_or_skip, snapshots, unique, Snapshot};
 use netplumb_bond::{
-    plan, release, BondConfig, BondRecord, Error, FailOverMac, Home, IfName, MacAddr, Mode, Pod,
-    Port, PortRecord, Released, Step,
+    plan, release, BondConfig, BondMode, BondRecord, Error, FailOverMac, Home, IfName, MacAddr,
+    Pod, Port, PortRecord, Released, Step,
 };
 use netplumb_netns::{NetNs, Netlink};
 
@@ -34,7 +34,9 @@ impl Ns {
     /// A veth pair `name`/`name`p here, `name` with `mac`, `mtu` and up
     /// state `up`.
     fn veth(&self, name: &str, mac: MacAddr, mtu: u32, up: bool) {
-        self.nl.add_veth(name, &format!("{name}p"), None).unwrap();
+        self.nl
+            .add_veth(&n(name), &n(&format!("{name}p")), None)
+            .unwrap();
         self.nl.set_mac(name, mac).unwrap();
         self.nl.set_mtu(name, mtu).unwrap();
         if up {
@@ -48,7 +50,7 @@ fn mac(last: u8) -> MacAddr {
 }
 
 fn active_backup(name: &str) -> BondConfig {
-    BondConfig::new(n(name), Mode::ActiveBackup)
+    BondConfig::new(n(name), BondMode::ActiveBackup)
         .miimon(100)
         .fail_over_mac(FailOverMac::Active)
 }
@@ -65,8 +67,8 @@ fn plan_checks_ports_against_the_kernel_and_changes_nothing() {
     // A controller of a kind the kernel has: this host has bridges, the
     // lab kernel bonds.
     pod.nl
-        .add_link("ctl0", "bridge")
-        .or_else(|_| pod.nl.add_link("ctl0", "bond"))
+        .add_link(&n("ctl0"), "bridge")
+        .or_else(|_| pod.nl.add_link(&n("ctl0"), "bond"))
         .unwrap();
     pod.nl.set_controller("p3", "ctl0").unwrap();
     let pod_side = pod.pod();
@@ -265,7 +267,9 @@ fn a_failed_creation_moves_the_ports_back_home_and_keeps_what_is_not_its_own() {
     }
     // The bond's name is taken: the create message fails, on kernels with
     // bonding and without, and the pod's bond0 is not deleted.
-    let err = apply_after_the_pod_changes(|pod| pod.nl.add_veth("bond0", "bond0p", None).unwrap());
+    let err = apply_after_the_pod_changes(|pod| {
+        pod.nl.add_veth(&n("bond0"), &n("bond0p"), None).unwrap()
+    });
     assert_eq!(err.step(), Some(Step::CreateBond), "{err}");
 }
 
@@ -276,7 +280,7 @@ fn a_port_that_cannot_be_moved_in_undoes_the_ports_before_it() {
     }
     // h2's name is taken: h1 goes in and comes back, and the pod's own h2
     // is not taken for the port.
-    let err = apply_after_the_pod_changes(|pod| pod.nl.add_veth("h2", "x2", None).unwrap());
+    let err = apply_after_the_pod_changes(|pod| pod.nl.add_veth(&n("h2"), &n("x2"), None).unwrap());
     assert_eq!(err.step(), Some(Step::MovePortIn), "{err}");
     assert_eq!(err.port(), Some(&n("h2")), "{err}");
 }
@@ -351,11 +355,11 @@ fn release_puts_ports_back_home_and_is_idempotent() {
     pod.nl.set_mac("p3", mac(0x78)).unwrap();
     pod.nl.set_up("p3").unwrap();
     // A link with the bond's name that is not a bond is not deleted.
-    pod.nl.add_veth("bond0", "bond0p", None).unwrap();
+    pod.nl.add_veth(&n("bond0"), &n("bond0p"), None).unwrap();
 
     let (pod_side, home_side) = (Pod::open(&pod.ns).unwrap(), Home::new(&home.nl));
     let released = release(Some(&pod_side), Some(&home_side), &record).unwrap();
-    assert_eq!(released.missing, []);
+    assert_eq!(released.missing, Vec::<IfName>::new());
     assert_eq!(snapshots(&home.nl, &["h1", "h2"]), home_before);
     assert_eq!(snapshots(&pod.nl, &["p3"]), pod_before);
     assert_eq!(link_names(&pod.nl), ["bond0", "bond0p", "lo", "p3", "p3p"]);
@@ -364,14 +368,18 @@ fn release_puts_ports_back_home_and_is_idempotent() {
     let trips = || pod_side.netlink().round_trips() + home.nl.round_trips();
     let before = trips();
     let again = release(Some(&pod_side), Some(&home_side), &record).unwrap();
-    assert_eq!(again.missing, []);
+    assert_eq!(again.missing, Vec::<IfName>::new());
     assert_eq!(
         trips() - before,
         2,
         "a dump of the pod and one of home: nothing differs"
     );
     let gone = release(None, Some(&home_side), &record).unwrap();
-    assert_eq!(gone.missing, [], "the pod's own p3 is not looked for");
+    assert_eq!(
+        gone.missing,
+        Vec::<IfName>::new(),
+        "the pod's own p3 is not looked for"
+    );
     assert_eq!(snapshots(&home.nl, &["h1", "h2"]), home_before);
     assert_eq!(snapshots(&pod.nl, &["p3"]), pod_before);
 }
@@ -402,7 +410,7 @@ fn release_with_the_pod_gone_restores_ports_that_came_back_home() {
     home.nl.set_down("h1").unwrap();
     home.nl.set_mac("h1", mac(0x55)).unwrap();
     home.nl.set_down("h2").unwrap();
-    home.nl.set_name("h2", "dev7").unwrap();
+    home.nl.set_name("h2", &n("dev7")).unwrap();
 
     let missing = missing_after(release(None, Some(&home.home()), &record));
     assert_eq!(missing, [n("h9")], "h9 is nowhere");
@@ -437,7 +445,7 @@ fn release_without_home_still_restores_what_it_can() {
                 matches!(&failures[0], Error::HomeNeeded { port, .. } if *port == n("h1")),
                 "{failures:?}"
             );
-            assert_eq!(missing, []);
+            assert_eq!(missing, Vec::<IfName>::new());
         }
         other => panic!("expected ReleaseIncomplete, got {other:?}"),
     }
@@ -461,7 +469,7 @@ fn a_port_of_the_same_name_is_not_taken_for_the_recorded_one() {
     let home_before = snapshots(&home.nl, &["h1"]);
 
     let released = release(Some(&pod.pod()), Some(&home.home()), &record).unwrap();
-    assert_eq!(released.missing, []);
+    assert_eq!(released.missing, Vec::<IfName>::new());
     assert_eq!(snapshots(&pod.nl, &["h1"]), pod_before);
     assert_eq!(snapshots(&home.nl, &["h1"]), home_before);
 

@@ -13,17 +13,19 @@ use std::time::{Duration, Instant};
 
 use common::{link_names, n, snapshots, unique, Snapshot};
 use netplumb_bond::{
-    create, inspect, plan, release, BondConfig, BondInfo, BondRecord, Error, FailOverMac, Home,
-    MiiStatus, Mode, Pod, Port, PortState, Step, Warning, XmitHashPolicy,
+    create, inspect, plan, release, BondConfig, BondInfo, BondMode, BondRecord, Error, FailOverMac,
+    Home, MiiStatus, Pod, Port, PortState, Step, Warning, XmitHashPolicy,
 };
 use netplumb_netns::raw::netlink_packet_core::{
     NetlinkHeader, NetlinkMessage, NetlinkPayload, NLM_F_REQUEST,
 };
 use netplumb_netns::raw::netlink_packet_route::link::{
-    InfoData, LinkAttribute, LinkExtentMask, LinkInfo, LinkMessage,
+    InfoBond, InfoBondPort, InfoData, InfoPortData, LinkAttribute, LinkExtentMask,
+    LinkInfo as NlLinkInfo, LinkMessage,
 };
 use netplumb_netns::raw::netlink_packet_route::RouteNetlinkMessage;
 use netplumb_netns::{NetNs, Netlink};
+use netplumb_types::{Chain, IfName};
 
 /// iproute2 by full path: busybox's shell would run its own `ip` applet.
 const IP: &str = "/usr/sbin/ip";
@@ -285,21 +287,16 @@ impl Drop for Rig {
                 );
                 continue;
             };
-            if now != b.name {
+            let name = b.name.to_string();
+            if now != name {
                 cleanup(&["link", "set", &now, "down"]);
-                cleanup(&["link", "set", &now, "name", &b.name]);
+                cleanup(&["link", "set", &now, "name", &name]);
             }
-            cleanup(&["link", "set", &b.name, "down"]);
-            cleanup(&["link", "set", &b.name, "mtu", &b.mtu.to_string()]);
-            cleanup(&[
-                "link",
-                "set",
-                &b.name,
-                "address",
-                &b.mac.unwrap().to_string(),
-            ]);
+            cleanup(&["link", "set", &name, "down"]);
+            cleanup(&["link", "set", &name, "mtu", &b.mtu.to_string()]);
+            cleanup(&["link", "set", &name, "address", &b.mac.unwrap().to_string()]);
             if b.up {
-                cleanup(&["link", "set", &b.name, "up"]);
+                cleanup(&["link", "set", &name, "up"]);
             }
         }
     }
@@ -316,7 +313,7 @@ fn with_rig(body: impl FnOnce(&mut Rig)) {
     };
     let after: Vec<Snapshot> = before
         .iter()
-        .map(|b| Snapshot::from(&host.link(b.name.as_str()).unwrap()))
+        .map(|b| Snapshot::from(&host.link(b.name).unwrap()))
         .collect();
     assert_eq!(after, before, "the lab's VFs were not put back");
 }
@@ -393,13 +390,13 @@ fn tx_packets(ns: &Ns, link: &str) -> u64 {
 }
 
 fn inspect_ok(pod: &Ns, bond: &str) -> BondInfo {
-    inspect(&pod.nl, &n(bond)).unwrap_or_else(|e| panic!("{e}"))
+    inspect(&pod.nl, &n(bond)).unwrap_or_else(|e| panic!("{}", Chain(&e)))
 }
 
 fn wait_active(pod: &Ns, bond: &str, port: &str) {
     wait_for(
         &format!("{port} to become the active port of {bond}"),
-        || inspect_ok(pod, bond).active_port.as_deref() == Some(port),
+        || inspect_ok(pod, bond).active_port.is_some_and(|p| p == port),
     );
 }
 
@@ -472,8 +469,12 @@ impl Scene {
 
 /// Releases the bond of `record`, which must find every port.
 fn release_all(pod: Option<&Pod<'_>>, home: Option<&Home<'_>>, record: &BondRecord) {
-    let released = release(pod, home, record).unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(released.missing, [], "every port is found");
+    let released = release(pod, home, record).unwrap_or_else(|e| panic!("{}", Chain(&e)));
+    assert!(
+        released.missing.is_empty(),
+        "every port is found: {:?}",
+        released.missing
+    );
 }
 
 fn ports() -> [Port; 2] {
@@ -483,7 +484,7 @@ fn ports() -> [Port; 2] {
 /// The bond a pod over two VFs wants: active-backup, link monitoring, and
 /// the bond taking the active port's MAC.
 fn active_backup() -> BondConfig {
-    BondConfig::new(n("bond0"), Mode::ActiveBackup)
+    BondConfig::new(n("bond0"), BondMode::ActiveBackup)
         .miimon(100)
         .fail_over_mac(FailOverMac::Active)
 }
@@ -500,21 +501,18 @@ fn lab_active_backup_fails_over_and_back() {
         s.serve(Some("p0"));
         let info = inspect_ok(&s.pod, "bond0");
         assert_eq!(info.link.index, created.index);
-        assert_eq!(info.mode, Mode::ActiveBackup);
+        assert_eq!(info.mode, BondMode::ActiveBackup);
         assert_eq!(info.miimon, 100);
         assert_eq!(info.fail_over_mac, FailOverMac::Active);
-        assert_eq!(info.primary.as_deref(), Some("p0"));
-        assert!(info.link.up);
-        let states: Vec<(&str, Option<PortState>)> = info
-            .ports
-            .iter()
-            .map(|p| (p.link.name.as_str(), p.state))
-            .collect();
+        assert_eq!(info.primary, Some(n("p0")));
+        assert!(info.link.is_up());
+        let states: Vec<(IfName, Option<PortState>)> =
+            info.ports.iter().map(|p| (p.link.name, p.state)).collect();
         assert_eq!(
             states,
             [
-                ("p0", Some(PortState::Active)),
-                ("p1", Some(PortState::Backup))
+                (n("p0"), Some(PortState::Active)),
+                (n("p1"), Some(PortState::Backup))
             ]
         );
         // fail_over_mac active: ports keep their own MACs.
@@ -551,7 +549,10 @@ fn lab_active_backup_fails_over_and_back() {
 #[test]
 #[ignore = "lab"]
 fn lab_balance_rr_and_xor_pass_traffic_with_a_port_down() {
-    for (i, mode) in [Mode::BalanceRr, Mode::BalanceXor].into_iter().enumerate() {
+    for (i, mode) in [BondMode::BalanceRr, BondMode::BalanceXor]
+        .into_iter()
+        .enumerate()
+    {
         with_rig(|rig| {
             let s = scene(rig, 2, 2 + i as u8);
             rig.peer_on(1, PEER1_ADDR);
@@ -560,7 +561,7 @@ fn lab_balance_rr_and_xor_pass_traffic_with_a_port_down() {
             rig.pf_side(0, 2, Some("02:00:00:b2:00:01"), true);
             rig.pf_side(1, 2, Some("02:00:00:b2:00:02"), true);
             let mut config = BondConfig::new(n("bond0"), mode).miimon(100);
-            if mode == Mode::BalanceXor {
+            if mode == BondMode::BalanceXor {
                 config = config
                     .xmit_hash_policy(XmitHashPolicy::Layer34)
                     .all_slaves_active(true);
@@ -581,7 +582,7 @@ fn lab_balance_rr_and_xor_pass_traffic_with_a_port_down() {
                 info.ports.iter().all(|p| p.link.mac == info.link.mac),
                 "every port wears the bond's MAC: {info:?}"
             );
-            if mode == Mode::BalanceXor {
+            if mode == BondMode::BalanceXor {
                 assert_eq!(info.xmit_hash_policy, XmitHashPolicy::Layer34);
                 assert!(info.all_slaves_active);
             }
@@ -589,7 +590,7 @@ fn lab_balance_rr_and_xor_pass_traffic_with_a_port_down() {
             // Both ports up: no loss, and round robin sends on both.
             let sent_before = [tx_packets(&s.pod, "p0"), tx_packets(&s.pod, "p1")];
             assert_no_loss(&s.pod, PEER_ADDR);
-            if mode == Mode::BalanceRr {
+            if mode == BondMode::BalanceRr {
                 for (port, before) in ["p0", "p1"].into_iter().zip(sent_before) {
                     let sent = tx_packets(&s.pod, port) - before;
                     assert!(sent >= PING_BURST / 4, "balance-rr sent {sent} on {port}");
@@ -789,19 +790,19 @@ fn lab_balance_tlb_monitors_links_without_being_told() {
         // No miimon: the kernel turns it on at 100 ms in balance-tlb, so
         // an updelay of 200 is whole and there is nothing to warn about
         // but the VFs' trust.
-        let config = BondConfig::new(n("bond0"), Mode::BalanceTlb).updelay(200);
+        let config = BondConfig::new(n("bond0"), BondMode::BalanceTlb).updelay(200);
         let created = create(&s.pod.pod(), None, &config, &ports()).unwrap();
         assert_eq!(
             created.warnings,
             vec![Warning::VfsNeedTrust {
-                mode: Mode::BalanceTlb,
+                mode: BondMode::BalanceTlb,
                 ports: vec![n("p0"), n("p1")]
             }]
         );
         let info = inspect_ok(&s.pod, "bond0");
         assert_eq!(
             (info.mode, info.miimon, info.updelay),
-            (Mode::BalanceTlb, 100, 200)
+            (BondMode::BalanceTlb, 100, 200)
         );
         s.release(&created.record);
         assert_eq!(s.ports_now(), s.before);
@@ -826,7 +827,7 @@ fn lab_a_failed_creation_leaves_nothing_behind() {
         let names_before = link_names(&s.pod.nl);
 
         // A port that is not there: refused before anything changes.
-        let config = BondConfig::new(n("bond0"), Mode::BalanceRr).miimon(100);
+        let config = BondConfig::new(n("bond0"), BondMode::BalanceRr).miimon(100);
         let trips = s.pod.nl.round_trips();
         match create(
             &s.pod.pod(),
@@ -844,9 +845,13 @@ fn lab_a_failed_creation_leaves_nothing_behind() {
         assert!(matches!(err, Error::Netlink { .. }), "undo worked: {err}");
         assert_eq!(err.step(), Some(Step::Enslave), "{err}");
         assert_eq!(err.port(), Some(&n("p1")), "{err}");
+        assert_eq!(err.to_string(), "bond bond0: enslave port p1");
         assert!(
-            err.to_string().starts_with("bond bond0: enslave port p1: "),
-            "{err}"
+            Chain(&err)
+                .to_string()
+                .starts_with("bond bond0: enslave port p1: set controller #"),
+            "the kernel's refusal follows: {}",
+            Chain(&err)
         );
         assert_eq!(link_names(&s.pod.nl), names_before, "no bond left");
         assert_eq!(s.ports_now(), s.before);
@@ -935,37 +940,103 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// Captures the kernel's replies about a bond and its ports (printed, to
-/// keep as parser test data) and checks they say what `inspect` read.
-fn capture(pod: &Ns, label: &str) -> BondInfo {
-    let info = inspect_ok(pod, "bond0");
-    let mut indexes = vec![info.link.index];
-    indexes.extend(info.ports.iter().map(|p| p.link.index));
-    for (bytes, index) in raw_links(&pod.ns, &indexes).iter().zip(&indexes) {
-        eprintln!("capture {label} {index}: {}", hex(bytes));
-        let parsed = NetlinkMessage::<RouteNetlinkMessage>::deserialize(bytes).unwrap();
-        let NetlinkPayload::InnerMessage(RouteNetlinkMessage::NewLink(link)) = parsed.payload
-        else {
-            panic!("not a link: {parsed:?}")
-        };
-        assert_eq!(link.header.index, *index);
-        if *index == info.link.index {
-            let infos = link
-                .attributes
-                .iter()
-                .find_map(|a| match a {
-                    LinkAttribute::LinkInfo(i) => Some(i.clone()),
-                    _ => None,
-                })
-                .unwrap();
-            assert!(
-                infos
-                    .iter()
-                    .any(|i| matches!(i, LinkInfo::Data(InfoData::Bond(_)))),
-                "{infos:?}"
-            );
+/// Checks that what netns's decoder read of a link (`seen`) is what
+/// netlink-packet-route, a decoder of its own, reads in the kernel's reply
+/// `bytes` about the same link.
+fn assert_read_alike(bytes: &[u8], seen: &netplumb_bond::LinkInfo) {
+    let parsed = NetlinkMessage::<RouteNetlinkMessage>::deserialize(bytes).unwrap();
+    let NetlinkPayload::InnerMessage(RouteNetlinkMessage::NewLink(link)) = parsed.payload else {
+        panic!("not a link: {parsed:?}")
+    };
+    assert_eq!(link.header.index, seen.index);
+    let mut bond = None;
+    let mut port = None;
+    for attr in &link.attributes {
+        match attr {
+            LinkAttribute::IfName(name) => assert_eq!(seen.name, name.as_str()),
+            LinkAttribute::Mtu(mtu) => assert_eq!(seen.mtu, *mtu, "{}", seen.name),
+            LinkAttribute::Address(mac) => {
+                assert_eq!(seen.mac.map(|m| m.0.to_vec()).as_ref(), Some(mac))
+            }
+            LinkAttribute::PermAddress(mac) => {
+                assert_eq!(seen.permanent_mac.map(|m| m.0.to_vec()).as_ref(), Some(mac))
+            }
+            LinkAttribute::Controller(index) => {
+                assert_eq!(seen.controller, Some(*index).filter(|&i| i != 0))
+            }
+            LinkAttribute::LinkInfo(infos) => {
+                for info in infos {
+                    match info {
+                        NlLinkInfo::Data(InfoData::Bond(options)) => bond = Some(options.clone()),
+                        NlLinkInfo::PortData(InfoPortData::BondPort(data)) => {
+                            port = Some(data.clone())
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            _ => {}
         }
     }
+    if let Some(options) = bond {
+        let data = seen
+            .bond
+            .as_ref()
+            .expect("netns read the bond's IFLA_INFO_DATA");
+        for option in options {
+            match option {
+                InfoBond::Mode(mode) => assert_eq!(data.mode, Some(u8::from(mode))),
+                InfoBond::MiiMon(ms) => assert_eq!(data.miimon, Some(ms)),
+                InfoBond::UpDelay(ms) => assert_eq!(data.updelay, Some(ms)),
+                InfoBond::DownDelay(ms) => assert_eq!(data.downdelay, Some(ms)),
+                InfoBond::FailOverMac(p) => assert_eq!(data.fail_over_mac, Some(u8::from(p))),
+                InfoBond::XmitHashPolicy(p) => {
+                    assert_eq!(data.xmit_hash_policy, Some(u8::from(p)))
+                }
+                InfoBond::AllPortsActive(v) => {
+                    assert_eq!(data.all_slaves_active, Some(u8::from(v)))
+                }
+                InfoBond::TlbDynamicLb(on) => assert_eq!(data.tlb_dynamic_lb, Some(u8::from(on))),
+                InfoBond::Primary(index) => assert_eq!(data.primary, Some(index)),
+                InfoBond::ActivePort(index) => assert_eq!(data.active_port, Some(index)),
+                _ => {}
+            }
+        }
+    }
+    if let Some(attrs) = port {
+        let data = seen
+            .bond_port
+            .as_ref()
+            .expect("netns read the port's IFLA_INFO_SLAVE_DATA");
+        for attr in attrs {
+            match attr {
+                InfoBondPort::BondPortState(state) => assert_eq!(data.state, Some(u8::from(state))),
+                InfoBondPort::MiiStatus(mii) => assert_eq!(data.mii_status, Some(u8::from(mii))),
+                InfoBondPort::LinkFailureCount(count) => {
+                    assert_eq!(data.link_failure_count, Some(count))
+                }
+                InfoBondPort::PermHwaddr(mac) => {
+                    assert_eq!(data.permanent_mac.map(|m| m.0.to_vec()), Some(mac))
+                }
+                _ => {}
+            }
+        }
+    }
+}
+
+/// Captures the kernel's replies about a bond and its ports (printed, to
+/// keep as test data) and checks they say what `inspect` read.
+fn capture(pod: &Ns, label: &str) -> BondInfo {
+    let info = inspect_ok(pod, "bond0");
+    let mut links = vec![&info.link];
+    links.extend(info.ports.iter().map(|p| &p.link));
+    let indexes: Vec<u32> = links.iter().map(|l| l.index).collect();
+    let replies = raw_links(&pod.ns, &indexes);
+    for (bytes, seen) in replies.iter().zip(&links) {
+        eprintln!("capture {label} {}: {}", seen.index, hex(bytes));
+        assert_read_alike(bytes, seen);
+    }
+    assert!(info.link.bond.is_some(), "{info:?}");
     info
 }
 
@@ -982,7 +1053,7 @@ fn lab_the_kernels_own_replies_say_what_inspect_reads() {
         assert_eq!(info.updelay, 200);
         s.release(&created.record);
 
-        let config = BondConfig::new(n("bond0"), Mode::BalanceXor)
+        let config = BondConfig::new(n("bond0"), BondMode::BalanceXor)
             .miimon(100)
             .xmit_hash_policy(XmitHashPolicy::Layer23)
             .all_slaves_active(true)
@@ -1020,7 +1091,7 @@ fn lab_plan_record_is_kept_before_anything_changes() {
         assert_eq!(planned, record);
         // Every port was recorded with its index and igbvf's permanent MAC.
         for ((port, before), permanent) in record.ports.iter().zip(&s.before).zip(permanent) {
-            let now = s.pod.nl.link(port.name.as_str()).unwrap();
+            let now = s.pod.nl.link(port.name).unwrap();
             assert_eq!(port.index, Some(now.index));
             assert_eq!(port.permanent_mac, permanent, "{port:?}");
             assert!(port.permanent_mac.is_some(), "{port:?}");

@@ -3,11 +3,12 @@
 use std::collections::BTreeMap;
 
 use ipnetwork::IpNetwork;
+use netplumb_types::{IfName, MacAddr};
 use serde_json::{Map, Value};
 
 use crate::error::{json_bytes, Error};
 use crate::json::{any_text, describe, put, put_list, Kind, Obj};
-use crate::names::{check_identifier, ContainerId, IfName, MacAddr};
+use crate::names::{check_identifier, ContainerId};
 use crate::result::CniResult;
 use crate::version::{supported_list, CniVersion};
 
@@ -285,7 +286,7 @@ impl NetConf {
         if let Some(list) = &self.valid_attachments {
             let list: Vec<Value> = list
                 .iter()
-                .map(|a| serde_json::json!({"containerID": a.container_id.as_str(), "ifname": a.ifname.as_str()}))
+                .map(|a| serde_json::json!({"containerID": a.container_id.as_str(), "ifname": a.ifname.to_string()}))
                 .collect();
             // Both keys, as libcni writes them, so that plugins reading
             // either name see the list.
@@ -577,10 +578,7 @@ mod tests {
         assert_eq!(rc.device_id.as_deref(), Some("0000:03:02.0"));
         assert!(rc.extra.contains_key("bandwidth"));
         assert_eq!(c.capabilities.get("mac"), Some(&true));
-        assert_eq!(
-            c.valid_attachments.as_ref().unwrap()[0].ifname.as_str(),
-            "net1"
-        );
+        assert_eq!(c.valid_attachments.as_ref().unwrap()[0].ifname, "net1");
         assert_eq!(c.extra["vendorField"], json!([1, 2]));
         assert_eq!(c.prev_result().unwrap().unwrap().ips.len(), 1);
         assert_eq!(NetConf::from_slice(&c.to_vec()).unwrap(), c);
@@ -842,7 +840,8 @@ mod tests {
             ),
             (
                 json!({"containerID": "c1", "ifname": "a/b"}),
-                "cni.dev/valid-attachments[0].ifname: \"a/b\" contains '/'",
+                "cni.dev/valid-attachments[0].ifname: \"a/b\" is not a valid interface name: \
+                 it contains '/'",
             ),
             (
                 json!("c1/net1"),

@@ -2,11 +2,14 @@
 
 use std::ffi::{OsStr, OsString};
 use std::fmt;
+use std::os::unix::ffi::OsStrExt;
 use std::path::PathBuf;
 use std::str::FromStr;
 
+use netplumb_types::IfName;
+
 use crate::error::Error;
-use crate::names::{ContainerId, IfName, ValueError};
+use crate::names::{check_text, ContainerId};
 
 /// The operation a runtime asks for (`CNI_COMMAND`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -286,12 +289,14 @@ impl Env {
             Use::Unused => Ok(None),
         };
         let container_id = read(CONTAINERID, container_id)?
-            .map(|v| parsed::<ContainerId>(CONTAINERID, v))
+            .map(|v| {
+                text(CONTAINERID, v)?
+                    .parse::<ContainerId>()
+                    .map_err(|why| invalid(CONTAINERID, why))
+            })
             .transpose()?;
         let netns = read(NETNS, netns)?.map(PathBuf::from);
-        let ifname = read(IFNAME, ifname)?
-            .map(|v| parsed::<IfName>(IFNAME, v))
-            .transpose()?;
+        let ifname = read(IFNAME, ifname)?.map(ifname_of).transpose()?;
         let mut warnings = Vec::new();
         let args = match (read(ARGS, args)?, command) {
             (None, _) => CniArgs::default(),
@@ -335,14 +340,21 @@ fn text(var: &'static str, value: OsString) -> Result<String, Error> {
     })
 }
 
-/// The value of `var` parsed as a name; a bad one is code 4 naming `var`.
-fn parsed<T: FromStr<Err = ValueError>>(var: &'static str, value: OsString) -> Result<T, Error> {
-    text(var, value)?
-        .parse()
-        .map_err(|why: ValueError| Error::InvalidEnv {
-            var,
-            message: why.to_string(),
-        })
+/// `CNI_IFNAME` as an interface name: by the kernel's rules, on its bytes,
+/// so that a name the kernel refuses is reported by the rule it breaks
+/// whatever its encoding; then as text, which results carry it as.
+fn ifname_of(value: OsString) -> Result<IfName, Error> {
+    let name = IfName::new(value.as_bytes()).map_err(|why| invalid(IFNAME, why))?;
+    check_text(&name).map_err(|why| invalid(IFNAME, why))?;
+    Ok(name)
+}
+
+/// A bad value of `var`: code 4 naming `var`.
+fn invalid(var: &'static str, why: impl fmt::Display) -> Error {
+    Error::InvalidEnv {
+        var,
+        message: why.to_string(),
+    }
 }
 
 #[cfg(test)]
@@ -371,7 +383,7 @@ mod tests {
         assert_eq!(e.command, Command::Add);
         assert_eq!(e.container_id.unwrap().as_str(), "c1");
         assert_eq!(e.netns.unwrap(), PathBuf::from("/run/netns/p"));
-        assert_eq!(e.ifname.unwrap().as_str(), "net1");
+        assert_eq!(e.ifname.unwrap(), "net1");
         assert_eq!(e.args.get("K8S_POD_NAME"), Some("p"));
         assert_eq!(
             e.path,
@@ -506,9 +518,70 @@ mod tests {
         let err = env(&vars).unwrap_err();
         assert_eq!(err.code(), codes::INVALID_ENV);
         assert!(
-            err.to_string()
-                .starts_with("CNI_IFNAME: \"much-too-long-name\" is 18 bytes long"),
+            err.to_string().starts_with(
+                "CNI_IFNAME: \"much-too-long-name\" is not a valid interface name: it is \
+                 longer than 15 bytes"
+            ),
             "{err}"
+        );
+    }
+
+    #[test]
+    fn ifname_the_kernel_would_not_give_stops_at_step_1() {
+        // '%' makes the kernel pick the name; 0xA0 is whitespace to it, and
+        // is in the UTF-8 of "à".
+        for (name, rule) in [
+            ("net%d", "it contains '%'"),
+            ("à", "it contains whitespace"),
+            ("eth\u{a0}1", "it contains whitespace"),
+        ] {
+            for command in ["ADD", "CHECK", "DEL"] {
+                let mut vars = ADD.to_vec();
+                vars[0] = ("CNI_COMMAND", command);
+                vars[3] = ("CNI_IFNAME", name);
+                let err = env(&vars).unwrap_err();
+                assert_eq!(err.code(), codes::INVALID_ENV, "{command} {name}");
+                assert!(
+                    matches!(
+                        err,
+                        Error::InvalidEnv {
+                            var: "CNI_IFNAME",
+                            ..
+                        }
+                    ),
+                    "{err:?}"
+                );
+                assert!(
+                    err.to_string().starts_with(&format!(
+                        "CNI_IFNAME: {name:?} is not a valid interface name: {rule}"
+                    )),
+                    "{err}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn ifname_bytes_are_checked_by_the_kernels_rules_then_as_text() {
+        use std::os::unix::ffi::OsStringExt;
+        let with_ifname = |bytes: &[u8]| {
+            let mut vars: Vec<(OsString, OsString)> = ADD
+                .iter()
+                .map(|(k, v)| (OsString::from(k), OsString::from(v)))
+                .collect();
+            vars[3].1 = OsString::from_vec(bytes.to_vec());
+            Env::from_vars(vars).unwrap_err().to_string()
+        };
+        assert!(
+            with_ifname(b"net\xa0").starts_with(
+                "CNI_IFNAME: \"net\\\\xa0\" is not a valid interface name: it contains whitespace"
+            ),
+            "{}",
+            with_ifname(b"net\xa0")
+        );
+        assert_eq!(
+            with_ifname(b"net\xff"),
+            "CNI_IFNAME: \"net\\xff\" is not UTF-8, expected a name in text, as JSON carries it"
         );
     }
 

@@ -4,6 +4,7 @@
 
 use std::fmt::Display;
 use std::ops::RangeInclusive;
+use std::str::FromStr;
 
 use serde_json::{Map, Value};
 
@@ -191,18 +192,35 @@ impl Obj {
         }
     }
 
-    /// One of the names in `names`, in any case. With `numeric`, a name's
-    /// index in `names` is accepted too, as a number or a string of digits.
-    pub(crate) fn keyword<T: Copy>(
+    /// A setting written as text that `T`'s parser reads, or as the
+    /// kernel's number for it in a JSON number (bond-cni's configs write
+    /// `"failOverMac": 1`), which `from_number` reads.
+    pub(crate) fn name_or_number<T>(
         &mut self,
         key: &str,
-        names: &[(&str, T)],
-        numeric: bool,
-    ) -> Result<Option<T>, Error> {
-        match self.take(key)? {
-            None => Ok(None),
-            Some(value) => self.keyword_value(key, value, names, numeric).map(Some),
-        }
+        from_number: fn(u8) -> Option<T>,
+    ) -> Result<Option<T>, Error>
+    where
+        T: FromStr,
+        T::Err: Display,
+    {
+        let parsed = match self.take(key)? {
+            None => return Ok(None),
+            Some(Value::String(text)) => text.parse(),
+            Some(Value::Number(n)) => {
+                match n
+                    .as_u64()
+                    .and_then(|n| u8::try_from(n).ok())
+                    .and_then(from_number)
+                {
+                    Some(t) => Ok(t),
+                    // The parser's error lists the names and numbers it takes.
+                    None => n.to_string().parse(),
+                }
+            }
+            Some(other) => return Err(self.wrong(key, "a string or a number", &other)),
+        };
+        parsed.map(Some).map_err(|why| self.invalid(key, why))
     }
 
     /// A JSON `true`/`false`, or one of the names in `names` in any case.
@@ -214,52 +232,18 @@ impl Obj {
         match self.take(key)? {
             None => Ok(None),
             Some(Value::Bool(b)) => Ok(Some(b)),
-            Some(value) if !value.is_string() => {
-                Err(self.wrong(key, "a string, true or false", &value))
-            }
-            Some(value) => self.keyword_value(key, value, names, false).map(Some),
+            Some(Value::String(text)) => find_name(names, &text).map(Some).ok_or_else(|| {
+                let list: Vec<String> = names.iter().map(|(n, _)| format!("{n:?}")).collect();
+                self.invalid(
+                    key,
+                    format_args!(
+                        "{text:?} is not allowed, expected one of {}",
+                        list.join(", ")
+                    ),
+                )
+            }),
+            Some(value) => Err(self.wrong(key, "a string, true or false", &value)),
         }
-    }
-
-    fn keyword_value<T: Copy>(
-        &self,
-        key: &str,
-        value: Value,
-        names: &[(&str, T)],
-        numeric: bool,
-    ) -> Result<T, Error> {
-        if let Some(t) = value.as_str().and_then(|s| find_name(names, s)) {
-            return Ok(t);
-        }
-        let last = names.len() as u64 - 1;
-        if numeric {
-            match whole_number(&value) {
-                Ok(i) if i <= last => return Ok(names[i as usize].1),
-                Err(NumberError::WrongType) => {
-                    return Err(self.wrong(key, "a string or a number", &value))
-                }
-                _ => {}
-            }
-        } else if !value.is_string() {
-            return Err(self.wrong(key, "a string", &value));
-        }
-        let list: Vec<String> = names.iter().map(|(n, _)| format!("{n:?}")).collect();
-        let numbers = if numeric {
-            format!(" (or 0-{last})")
-        } else {
-            String::new()
-        };
-        let shown = match &value {
-            Value::String(s) => format!("{s:?}"),
-            other => other.to_string(),
-        };
-        Err(self.invalid(
-            key,
-            format_args!(
-                "{shown} is not allowed, expected one of {}{numbers}",
-                list.join(", ")
-            ),
-        ))
     }
 
     /// A yes/no setting written as `true`/`false`, `0`/`1` or `"0"`/`"1"`.

@@ -7,6 +7,13 @@
 //! read leniently (numbers written as strings, numeric aliases, unknown fields
 //! kept) and written strictly (canonical forms).
 //!
+//! Interface names, MAC and PCI addresses, a VF's VLAN protocol and link
+//! state, and bond modes and options are [`netplumb_types`]'s (re-exported
+//! here, and whole as [`types`]), which the kernel crates use too: a value
+//! that passes here is never refused there for another reason. Every field
+//! and variable holding one is read by that type's parser, and an error
+//! names the field or variable, then says what the type's parser says.
+//!
 //! Known keys of configurations and results match in any ASCII case
 //! (`"Vlan"`, `"deviceId"`, `"MIIMON"`), since the reference plugins decode
 //! with Go's encoding/json, which matches them so; the same key spelled two
@@ -19,7 +26,7 @@
 //! and stdin in, stdout bytes and an exit code out, and IPAM delegation.
 //!
 //! ```
-//! use netplumb_cniconf::{BondConf, CniVersion, Env, Command};
+//! use netplumb_cniconf::{BondConf, BondMode, CniVersion, Command, Env};
 //!
 //! let env = Env::from_vars([
 //!     ("CNI_COMMAND", "ADD"),
@@ -34,11 +41,13 @@
 //!     "mode": "active-backup", "miimon": "100", "failOverMac": 1,
 //!     "links": [{"name": "net1"}, {"name": "net2"}]
 //! }"#)?;
-//! assert_eq!(conf.miimon, 100);
+//! assert_eq!(conf.options.mode, BondMode::ActiveBackup);
+//! assert_eq!(conf.options.miimon, Some(100));
 //! assert_eq!(conf.net.result_version(), CniVersion::V0_3_1);
 //! # Ok::<(), netplumb_cniconf::Error>(())
 //! ```
 
+#![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
 mod bond;
@@ -61,11 +70,19 @@ pub use ipnetwork;
 /// version.
 pub use serde_json;
 
-pub use bond::{BondConf, BondMode, FailOverMac, XmitHashPolicy};
+/// The value types this crate shares with the kernel crates, and the rules
+/// they follow.
+pub use netplumb_types as types;
+pub use netplumb_types::{
+    BondMode, BondOptions, FailOverMac, IfName, MacAddr, PciAddr, VfLinkState, VlanProto,
+    XmitHashPolicy,
+};
+
+pub use bond::BondConf;
 pub use conf::{Dns, GcAttachment, Ipam, NetConf, NetConfList, RuntimeConfig};
 pub use env::{CniArgs, Command, Env};
 pub use error::{codes, Error, ErrorReply};
-pub use names::{ContainerId, IfName, MacAddr, PciAddr, ValueError};
+pub use names::{ContainerId, ValueError};
 pub use result::{CniResult, Interface, IpConfig, Route};
-pub use sriov::{LinkState, LogLevel, SriovConf, VfSelector, VlanProto};
+pub use sriov::{LogLevel, SriovConf, VfSelector};
 pub use version::{CniVersion, VersionReply};

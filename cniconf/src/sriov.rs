@@ -3,46 +3,18 @@
 use std::ops::RangeInclusive;
 use std::path::PathBuf;
 
+use netplumb_types::{IfName, MacAddr, PciAddr, VfLinkState, VlanProto};
 use serde_json::Value;
 
 use crate::conf::NetConf;
 use crate::env::CniArgs;
 use crate::error::{json_bytes, Error};
 use crate::json::{find_name, name_of, put, Kind, Obj};
-use crate::names::{IfName, MacAddr, PciAddr, ValueError};
+use crate::names::check_text;
 
 const VLAN: RangeInclusive<u64> = 0..=4094;
 const QOS: RangeInclusive<u64> = 0..=7;
 const RATE: RangeInclusive<u64> = 0..=u32::MAX as u64;
-
-/// The VLAN protocol of a VF's port VLAN (`vlanProto`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum VlanProto {
-    /// 802.1Q, the default.
-    Dot1Q,
-    /// 802.1ad (QinQ); needs a non-zero `vlan`.
-    Dot1Ad,
-}
-
-const VLAN_PROTOS: [(&str, VlanProto); 2] =
-    [("802.1q", VlanProto::Dot1Q), ("802.1ad", VlanProto::Dot1Ad)];
-
-/// A VF's administrative link state (`link_state`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LinkState {
-    /// Follow the PF's link.
-    Auto,
-    /// Always up.
-    Enable,
-    /// Always down.
-    Disable,
-}
-
-const LINK_STATES: [(&str, LinkState); 3] = [
-    ("auto", LinkState::Auto),
-    ("enable", LinkState::Enable),
-    ("disable", LinkState::Disable),
-];
 
 /// How much the plugin logs (`logLevel`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord)]
@@ -102,7 +74,7 @@ pub struct SriovConf {
     pub vlan: Option<u16>,
     /// `vlanQoS`: 802.1p priority, 0-7; needs `vlan`.
     pub vlan_qos: Option<u8>,
-    /// `vlanProto`; needs `vlan`.
+    /// `vlanProto`, `802.1q` or `802.1ad` in any case; needs `vlan`.
     pub vlan_proto: Option<VlanProto>,
     /// `mac`: the MAC address the VF should get.
     pub mac: Option<MacAddr>,
@@ -117,8 +89,8 @@ pub struct SriovConf {
     /// `trust`: `"on"` or `"off"`, read as `spoofchk` is (and deliberately
     /// unlike sriov-cni, for the same reason).
     pub trust: Option<bool>,
-    /// `link_state`.
-    pub link_state: Option<LinkState>,
+    /// `link_state`: `auto`, `enable` or `disable`, in any case.
+    pub link_state: Option<VfLinkState>,
     /// `min_tx_rate` in Mbps; 0 disables the limit.
     pub min_tx_rate: Option<u32>,
     /// `max_tx_rate` in Mbps; 0 disables the limit.
@@ -146,11 +118,11 @@ impl SriovConf {
         let master = o.parsed("master", str::parse::<IfName>)?;
         let vlan = o.number("vlan", VLAN)?.map(|n| n as u16);
         let vlan_qos = o.number("vlanQoS", QOS)?.map(|n| n as u8);
-        let vlan_proto = o.keyword("vlanProto", &VLAN_PROTOS, false)?;
+        let vlan_proto = o.parsed("vlanProto", str::parse::<VlanProto>)?;
         let mac = o.parsed("mac", str::parse::<MacAddr>)?;
         let spoofchk = on_off(&mut o, "spoofchk")?;
         let trust = on_off(&mut o, "trust")?;
-        let link_state = o.keyword("link_state", &LINK_STATES, false)?;
+        let link_state = o.parsed("link_state", str::parse::<VfLinkState>)?;
         let min_tx_rate = o.number("min_tx_rate", RATE)?.map(|n| n as u32);
         let max_tx_rate = o.number("max_tx_rate", RATE)?.map(|n| n as u32);
         let (log_level, unknown_log_level) = match o.string("logLevel")? {
@@ -193,6 +165,24 @@ impl SriovConf {
                 message,
             })
         };
+        if let Some(master) = &self.master {
+            check_text(master).or_else(|why| bad("master", why))?;
+        }
+        // Values a driver may report, but sriov-cni never sets.
+        if let Some(VlanProto::Other(ethertype)) = self.vlan_proto {
+            return bad(
+                "vlanProto",
+                format!(
+                    "{ethertype:#06x} is not a protocol a VF takes, expected 802.1q or 802.1ad"
+                ),
+            );
+        }
+        if let Some(VfLinkState::Other(state)) = self.link_state {
+            return bad(
+                "link_state",
+                format!("{state} is not a state a VF is set to, expected auto, enable or disable"),
+            );
+        }
         if let Some(v) = self.vlan.filter(|v| !VLAN.contains(&u64::from(*v))) {
             return bad("vlan", format!("{v} is out of range, expected 0-4094"));
         }
@@ -269,7 +259,7 @@ impl SriovConf {
         };
         text.parse()
             .map(Some)
-            .map_err(|why: ValueError| Error::InvalidConfig {
+            .map_err(|why: netplumb_types::Error| Error::InvalidConfig {
                 field: "runtimeConfig.deviceID".into(),
                 message: why.to_string(),
             })
@@ -285,9 +275,9 @@ impl SriovConf {
         match (self.runtime_device_id()?.or(self.device_id), &self.master) {
             (Some(pci), master) => Ok(VfSelector::Device {
                 pci,
-                expected_pf: master.clone(),
+                expected_pf: *master,
             }),
-            (None, Some(pf)) => Ok(VfSelector::FreeVfOf(pf.clone())),
+            (None, Some(pf)) => Ok(VfSelector::FreeVfOf(*pf)),
             (None, None) => Err(Error::InvalidConfig {
                 field: "deviceID".into(),
                 message: "missing, expected the VF's PCI address in deviceID or \
@@ -307,7 +297,7 @@ impl SriovConf {
             return text
                 .parse()
                 .map(Some)
-                .map_err(|why: ValueError| Error::InvalidEnv {
+                .map_err(|why: netplumb_types::Error| Error::InvalidEnv {
                     var: "CNI_ARGS",
                     message: format!("MAC: {why}"),
                 });
@@ -326,11 +316,7 @@ impl SriovConf {
         );
         put(&mut map, "vlan", self.vlan);
         put(&mut map, "vlanQoS", self.vlan_qos);
-        put(
-            &mut map,
-            "vlanProto",
-            self.vlan_proto.map(|p| name_of(&VLAN_PROTOS, p)),
-        );
+        put(&mut map, "vlanProto", self.vlan_proto.map(vlan_proto_name));
         put(&mut map, "mac", self.mac.map(|m| m.to_string()));
         put(
             &mut map,
@@ -341,7 +327,7 @@ impl SriovConf {
         put(
             &mut map,
             "link_state",
-            self.link_state.map(|s| name_of(&LINK_STATES, s)),
+            self.link_state.map(|s| s.to_string()),
         );
         put(&mut map, "min_tx_rate", self.min_tx_rate);
         put(&mut map, "max_tx_rate", self.max_tx_rate);
@@ -364,6 +350,15 @@ impl SriovConf {
     /// The configuration as JSON bytes.
     pub fn to_vec(&self) -> Vec<u8> {
         json_bytes(&self.to_json())
+    }
+}
+
+/// `vlanProto` as sriov-cni names it: lowercase.
+fn vlan_proto_name(proto: VlanProto) -> String {
+    match proto {
+        VlanProto::Dot1Q => "802.1q".into(),
+        VlanProto::Dot1Ad => "802.1ad".into(),
+        other => other.to_string(),
     }
 }
 

@@ -2,8 +2,8 @@
 //! validation rule, and one malformed input of each kind.
 
 use netplumb_cniconf::{
-    codes, BondConf, BondMode, CniArgs, CniVersion, Error, FailOverMac, LinkState, LogLevel,
-    NetConf, NetConfList, SriovConf, VfSelector, VlanProto, XmitHashPolicy,
+    codes, BondConf, BondMode, CniArgs, CniVersion, Error, FailOverMac, IfName, LogLevel, NetConf,
+    NetConfList, SriovConf, VfLinkState, VfSelector, VlanProto, XmitHashPolicy,
 };
 use serde_json::{json, Value};
 
@@ -50,7 +50,7 @@ fn seed_003_sriov_by_master() {
     assert_eq!(conf.net.plugin_type, "sriov");
     assert_eq!(conf.net.cni_version, None);
     assert_eq!(conf.net.result_version(), CniVersion::V0_3_0);
-    assert_eq!(conf.master.as_ref().unwrap().as_str(), "enp1s0f1");
+    assert_eq!(conf.master.unwrap(), "enp1s0f1");
     assert_eq!(conf.device_id, None);
     assert_eq!(
         conf.vf_selector().unwrap(),
@@ -68,13 +68,12 @@ fn seed_004_bond_attachment_definition() {
     let conf = BondConf::from_slice(&data("seed-004-bond.json")).unwrap();
     assert_eq!(conf.net.name, "bond-net1");
     assert_eq!(conf.net.cni_version, Some(CniVersion::V0_3_1));
-    assert_eq!(conf.mode, BondMode::ActiveBackup);
-    assert_eq!(conf.miimon, 100);
-    assert_eq!(conf.fail_over_mac, Some(FailOverMac::Active));
+    assert_eq!(conf.options.mode, BondMode::ActiveBackup);
+    assert_eq!(conf.options.miimon, Some(100));
+    assert_eq!(conf.options.fail_over_mac, Some(FailOverMac::Active));
     assert!(conf.links_in_container);
     assert_eq!(conf.mtu, Some(1500));
-    let links: Vec<&str> = conf.links.iter().map(|l| l.as_str()).collect();
-    assert_eq!(links, ["net1", "net2"]);
+    assert_eq!(conf.links, ["net1", "net2"]);
     assert_eq!(
         conf.net.ipam.as_ref().unwrap().extra["gateway"],
         "10.56.217.1"
@@ -125,7 +124,7 @@ fn readme_sriov_every_field() {
     );
     assert_eq!((conf.min_tx_rate, conf.max_tx_rate), (Some(100), Some(200)));
     assert_eq!((conf.spoofchk, conf.trust), (Some(false), Some(true)));
-    assert_eq!(conf.link_state, Some(LinkState::Enable));
+    assert_eq!(conf.link_state, Some(VfLinkState::Enable));
     assert_eq!(conf.log_level, Some(LogLevel::Debug));
     assert_eq!(conf.log_file.as_deref(), Some("/tmp/sriov.log"));
     let out = conf.to_json();
@@ -169,17 +168,17 @@ fn readme_bond_standalone_delegate() {
     let mut delegate = outer.extra["delegate"].clone();
     delegate["name"] = outer.name.clone().into();
     let conf = BondConf::from_slice(delegate.to_string().as_bytes()).unwrap();
-    assert_eq!(conf.mode, BondMode::ActiveBackup);
-    assert_eq!(conf.miimon, 100);
+    assert_eq!(conf.options.mode, BondMode::ActiveBackup);
+    assert_eq!(conf.options.miimon, Some(100));
     assert!(!conf.links_in_container);
-    assert_eq!(conf.links[1].as_str(), "ens3f2d1");
+    assert_eq!(conf.links[1], "ens3f2d1");
 }
 
 #[test]
 fn readme_bond_net1() {
     let conf = BondConf::from_slice(&data("readme-bond-net1.json")).unwrap();
     assert_eq!(conf.net.name, "bond-net1");
-    assert_eq!(conf.fail_over_mac, Some(FailOverMac::Active));
+    assert_eq!(conf.options.fail_over_mac, Some(FailOverMac::Active));
 }
 
 #[test]
@@ -187,9 +186,9 @@ fn e2e_bond_balance_xor_with_hash_policy() {
     let mut v: Value = serde_json::from_slice(&data("e2e-bond-mode2-layer2plus3.json")).unwrap();
     v["name"] = "bond-mode2-layer2plus3".into();
     let conf = BondConf::from_slice(v.to_string().as_bytes()).unwrap();
-    assert_eq!(conf.mode, BondMode::BalanceXor);
-    assert_eq!(conf.xmit_hash_policy, Some(XmitHashPolicy::Layer23));
-    assert_eq!(conf.ifname.as_ref().unwrap().as_str(), "bond0");
+    assert_eq!(conf.options.mode, BondMode::BalanceXor);
+    assert_eq!(conf.options.xmit_hash_policy, Some(XmitHashPolicy::Layer23));
+    assert_eq!(conf.ifname.unwrap(), "bond0");
     assert_eq!(conf.mtu, Some(1300));
     assert_eq!(conf.net.cni_version, Some(CniVersion::V1_1_0));
 }
@@ -280,9 +279,18 @@ fn sriov_vlan_proto_values() {
             Some(proto)
         );
     }
+    // Written lowercase, as sriov-cni compares it.
+    let c = sriov(json!({"vlan": 5, "vlanProto": "802.1Q"})).unwrap();
+    assert_eq!(c.to_json()["vlanProto"], "802.1q");
     assert_eq!(
         sriov_err(json!({"vlan": 5, "vlanProto": "802.1x"})),
-        "vlanProto: \"802.1x\" is not allowed, expected one of \"802.1q\", \"802.1ad\""
+        "vlanProto: \"802.1x\" is not a valid VLAN protocol: expected 802.1Q or 802.1ad"
+    );
+    let mut c = c;
+    c.vlan_proto = Some(VlanProto::Other(0x9100));
+    assert_eq!(
+        c.validate().unwrap_err().to_string(),
+        "vlanProto: 0x9100 is not a protocol a VF takes, expected 802.1q or 802.1ad"
     );
 }
 
@@ -312,11 +320,20 @@ fn sriov_spoofchk_and_trust_values() {
 fn sriov_link_state_values() {
     assert_eq!(
         sriov(json!({"link_state": "disable"})).unwrap().link_state,
-        Some(LinkState::Disable)
+        Some(VfLinkState::Disable)
     );
+    let c = sriov(json!({"link_state": "Enable"})).unwrap();
+    assert_eq!(c.link_state, Some(VfLinkState::Enable));
+    assert_eq!(c.to_json()["link_state"], "enable");
     assert_eq!(
         sriov_err(json!({"link_state": "up"})),
-        "link_state: \"up\" is not allowed, expected one of \"auto\", \"enable\", \"disable\""
+        "link_state: \"up\" is not a valid VF link state: expected auto, enable or disable"
+    );
+    let mut c = c;
+    c.link_state = Some(VfLinkState::Other(3));
+    assert_eq!(
+        c.validate().unwrap_err().to_string(),
+        "link_state: 3 is not a state a VF is set to, expected auto, enable or disable"
     );
 }
 
@@ -336,6 +353,8 @@ fn sriov_min_rate_not_above_max() {
 #[test]
 fn sriov_mac_syntax() {
     assert!(sriov_err(json!({"mac": "ca:fe"})).starts_with("mac: \"ca:fe\" is not a MAC address"));
+    assert!(sriov_err(json!({"mac": "ca:fe-c0:ff:ee:00"}))
+        .starts_with("mac: \"ca:fe-c0:ff:ee:00\" is not a MAC address"));
     let err = sriov(json!({"runtimeConfig": {"mac": "zz"}})).unwrap_err();
     assert!(
         err.to_string()
@@ -356,7 +375,14 @@ fn sriov_device_id_syntax() {
 
 #[test]
 fn sriov_master_is_an_interface_name() {
-    assert!(sriov_err(json!({"master": "a-name-that-is-too-long"})).starts_with("master: "));
+    assert!(
+        sriov_err(json!({"master": "a-name-that-is-too-long"})).starts_with(
+            "master: \"a-name-that-is-too-long\" is not a valid interface name: it is longer than \
+         15 bytes"
+        )
+    );
+    assert!(sriov_err(json!({"master": "enp%d"}))
+        .starts_with("master: \"enp%d\" is not a valid interface name: it contains '%'"));
 }
 
 #[test]
@@ -498,18 +524,33 @@ fn bond_mode_names_and_numbers() {
         "balance-alb",
     ];
     for (n, name) in names.iter().enumerate() {
-        let by_name = bond(json!({"mode": name})).unwrap().mode;
-        assert_eq!(by_name.as_str(), *name);
+        let by_name = bond(json!({"mode": name})).unwrap().options.mode;
+        assert_eq!(by_name.name(), *name);
         assert_eq!(by_name.number() as usize, n);
-        assert_eq!(bond(json!({"mode": n})).unwrap().mode, by_name);
-        assert_eq!(bond(json!({"mode": n.to_string()})).unwrap().mode, by_name);
+        assert_eq!(bond(json!({"mode": n})).unwrap().options.mode, by_name);
+        assert_eq!(
+            bond(json!({"mode": n.to_string()})).unwrap().options.mode,
+            by_name
+        );
+    }
+    // The aliases the bonding mode's parser takes.
+    for lacp in [json!("lacp"), json!("LACP"), json!("ieee802.3ad"), json!(4)] {
+        let c = bond(json!({"mode": lacp})).unwrap();
+        assert_eq!(c.options.mode, BondMode::Ieee8023ad, "{lacp}");
+        assert_eq!(c.to_json()["mode"], "802.3ad");
     }
     assert!(bond_err(json!({"mode": 7}))
-        .starts_with("mode: 7 is not allowed, expected one of \"balance-rr\""));
-    assert!(bond_err(json!({"mode": "lacp"})).ends_with("\"balance-alb\" (or 0-6)"));
+        .starts_with("mode: \"7\" is not a valid bonding mode: expected balance-rr"));
+    assert!(bond_err(json!({"mode": "round-robin"})).ends_with("balance-tlb, balance-alb, or 0-6"));
     assert_eq!(
         bond_err(json!({"mode": null})),
         "mode: missing, expected a bonding mode such as \"active-backup\" or 1"
+    );
+    let err = bond(json!({"mode": true})).unwrap_err();
+    assert_eq!(err.code(), codes::DECODING_FAILURE);
+    assert_eq!(
+        err.to_string(),
+        "mode: expected a string or a number, found true"
     );
 }
 
@@ -518,8 +559,13 @@ fn bond_numbers_may_be_strings() {
     let c =
         bond(json!({"miimon": "250", "mtu": "9000", "updelay": "500", "downdelay": 500})).unwrap();
     assert_eq!(
-        (c.miimon, c.mtu, c.updelay, c.downdelay),
-        (250, Some(9000), Some(500), Some(500))
+        (
+            c.options.miimon,
+            c.mtu,
+            c.options.updelay,
+            c.options.downdelay
+        ),
+        (Some(250), Some(9000), Some(500), Some(500))
     );
     assert_eq!(
         bond_err(json!({"miimon": "fast"})),
@@ -538,20 +584,25 @@ fn bond_fail_over_mac_values() {
         (json!(0), FailOverMac::None),
         (json!("1"), FailOverMac::Active),
         (json!("follow"), FailOverMac::Follow),
+        (json!("Active"), FailOverMac::Active),
     ] {
         assert_eq!(
-            bond(json!({"failOverMac": v})).unwrap().fail_over_mac,
+            bond(json!({"failOverMac": v}))
+                .unwrap()
+                .options
+                .fail_over_mac,
             Some(want)
         );
     }
-    assert!(bond_err(json!({"failOverMac": 3})).starts_with("failOverMac: 3 is not allowed"));
+    assert!(bond_err(json!({"failOverMac": 3}))
+        .starts_with("failOverMac: \"3\" is not a valid fail_over_mac policy"));
 }
 
 #[test]
 fn bond_needs_two_links() {
     assert_eq!(
         bond_err(json!({"links": [{"name": "net1"}]})),
-        "links: has 1 link(s), expected at least 2"
+        "links: 1 given, expected at least two"
     );
     assert!(bond_err(json!({"links": null})).starts_with("links: missing"));
 }
@@ -559,21 +610,26 @@ fn bond_needs_two_links() {
 #[test]
 fn bond_links_are_interface_names() {
     assert!(
-        bond_err(json!({"links": [{"name": "net1"}, {"name": "bad/name"}]}))
-            .starts_with("links[1].name: \"bad/name\" contains '/'")
+        bond_err(json!({"links": [{"name": "net1"}, {"name": "bad/name"}]})).starts_with(
+            "links[1].name: \"bad/name\" is not a valid interface name: it contains '/'"
+        )
+    );
+    assert!(
+        bond_err(json!({"links": [{"name": "net1"}, {"name": "net%d"}]}))
+            .starts_with("links[1].name: \"net%d\" is not a valid interface name: it contains '%'")
     );
     assert!(
         bond_err(json!({"links": [{"name": "net1"}, {}]})).starts_with("links[1].name: missing")
     );
     let c = bond(json!({"links": ["net1", "net3"]})).unwrap();
-    assert_eq!(c.links[1].as_str(), "net3");
+    assert_eq!(c.links[1], "net3");
 }
 
 #[test]
 fn bond_links_are_distinct() {
     assert_eq!(
         bond_err(json!({"links": [{"name": "net1"}, {"name": "net1"}]})),
-        "links[1].name: \"net1\" is listed twice, expected distinct links"
+        "links: \"net1\" is listed twice, expected distinct ports"
     );
 }
 
@@ -582,14 +638,14 @@ fn bond_primary_is_one_of_the_links() {
     assert_eq!(
         bond(json!({"primary": "net2"}))
             .unwrap()
+            .options
             .primary
-            .unwrap()
-            .as_str(),
+            .unwrap(),
         "net2"
     );
     assert_eq!(
         bond_err(json!({"primary": "net3"})),
-        "primary: \"net3\" is not one of the links, expected one of net1, net2"
+        "primary: \"net3\" is not one of the ports, expected one of net1, net2"
     );
 }
 
@@ -597,22 +653,30 @@ fn bond_primary_is_one_of_the_links() {
 fn bond_primary_needs_a_mode_with_a_primary() {
     assert_eq!(
         bond_err(json!({"primary": "net1", "mode": "balance-rr"})),
-        "primary: does not apply to mode balance-rr, expected mode active-backup, balance-tlb, balance-alb"
+        "primary: does not apply to mode balance-rr, expected mode active-backup, balance-tlb \
+         or balance-alb"
     );
 }
 
 #[test]
 fn bond_xmit_hash_policy_values_and_modes() {
-    let c = bond(json!({"mode": "802.3ad", "xmitHashPolicy": "layer3+4"})).unwrap();
-    assert_eq!(c.xmit_hash_policy, Some(XmitHashPolicy::Layer34));
+    for policy in [json!("layer3+4"), json!("layer34"), json!(1), json!("1")] {
+        let c = bond(json!({"mode": "802.3ad", "xmitHashPolicy": policy})).unwrap();
+        assert_eq!(
+            c.options.xmit_hash_policy,
+            Some(XmitHashPolicy::Layer34),
+            "{policy}"
+        );
+        assert_eq!(c.to_json()["xmitHashPolicy"], "layer3+4");
+    }
     assert!(
         bond_err(json!({"mode": "802.3ad", "xmitHashPolicy": "layer9"}))
-            .starts_with("xmitHashPolicy: \"layer9\" is not allowed")
+            .starts_with("xmitHashPolicy: \"layer9\" is not a valid xmit_hash_policy: expected")
     );
     // The kernel takes a policy in every mode; it only has no effect.
     let c = bond(json!({"xmitHashPolicy": "layer2"})).unwrap();
     assert_eq!(
-        (c.mode, c.xmit_hash_policy),
+        (c.options.mode, c.options.xmit_hash_policy),
         (BondMode::ActiveBackup, Some(XmitHashPolicy::Layer2))
     );
 }
@@ -622,6 +686,7 @@ fn bond_tlb_dynamic_lb_needs_tlb_or_alb() {
     assert_eq!(
         bond(json!({"mode": "balance-tlb", "tlbDynamicLb": 1}))
             .unwrap()
+            .options
             .tlb_dynamic_lb,
         Some(true)
     );
@@ -636,12 +701,14 @@ fn bond_all_slaves_active_is_0_or_1() {
     assert_eq!(
         bond(json!({"allSlavesActive": 1}))
             .unwrap()
+            .options
             .all_slaves_active,
         Some(true)
     );
     assert_eq!(
         bond(json!({"allSlavesActive": false}))
             .unwrap()
+            .options
             .all_slaves_active,
         Some(false)
     );
@@ -699,17 +766,68 @@ fn bond_ipam_must_not_be_bond_itself() {
 fn bond_delays_need_miimon() {
     assert_eq!(
         bond_err(json!({"miimon": 0, "updelay": 200})),
-        "updelay: is set while miimon is 0, expected miimon above 0"
+        "updelay: 200 needs link monitoring, but miimon is 0 in mode active-backup; \
+         expected miimon above 0"
     );
     assert_eq!(
         bond_err(json!({"miimon": 0, "downdelay": 200})),
-        "downdelay: is set while miimon is 0, expected miimon above 0"
+        "downdelay: 200 needs link monitoring, but miimon is 0 in mode active-backup; \
+         expected miimon above 0"
+    );
+    // A delay of 0 is the kernel's default, and needs no monitoring.
+    let c = bond(json!({"miimon": 0, "updelay": 0, "downdelay": "0"})).unwrap();
+    assert_eq!((c.options.updelay, c.options.downdelay), (Some(0), Some(0)));
+}
+
+#[test]
+fn bond_delays_are_multiples_of_miimon() {
+    assert!(bond(json!({"miimon": 100, "updelay": 300, "downdelay": 200})).is_ok());
+    assert_eq!(
+        bond_err(json!({"miimon": 100, "updelay": 150})),
+        "updelay: 150 is not a multiple of miimon 100, which the kernel would round it down \
+         to (100)"
+    );
+    assert!(bond_err(json!({"miimon": 100, "downdelay": 50}))
+        .starts_with("downdelay: 50 is not a multiple of miimon 100"));
+}
+
+#[test]
+fn bond_validate_checks_options_set_in_code() {
+    let good = bond(json!({})).unwrap();
+    let mut c = good.clone();
+    c.options.miimon = None;
+    assert!(c
+        .validate()
+        .unwrap_err()
+        .to_string()
+        .starts_with("miimon: missing"));
+    let mut c = good.clone();
+    c.options.updelay = Some(250);
+    assert!(c
+        .validate()
+        .unwrap_err()
+        .to_string()
+        .starts_with("updelay: 250 is not a multiple of miimon 100"));
+    let mut c = good.clone();
+    c.options.miimon = Some(u32::MAX);
+    assert!(c
+        .validate()
+        .unwrap_err()
+        .to_string()
+        .starts_with("miimon: 4294967295 is out of range"));
+    // A name the kernel takes, but JSON cannot carry as it is.
+    let mut c = good;
+    c.links[1] = IfName::new(b"net\xff").unwrap();
+    assert_eq!(
+        c.validate().unwrap_err().to_string(),
+        "links[1].name: \"net\\xff\" is not UTF-8, expected a name in text, as JSON carries it"
     );
 }
 
 #[test]
 fn bond_ifname_is_an_interface_name() {
-    assert!(bond_err(json!({"ifname": "bond 0"})).starts_with("ifname: \"bond 0\" contains ' '"));
+    assert!(bond_err(json!({"ifname": "bond 0"}))
+        .starts_with("ifname: \"bond 0\" is not a valid interface name: it contains whitespace"));
 }
 
 #[test]
@@ -811,9 +929,9 @@ fn bond_keys_match_in_any_case_as_in_bond_cni() {
              "MIIMON": "100", "FailOverMac": 1, "LINKS": [{"name": "net1"}, {"name": "net2"}]}"#,
     )
     .unwrap();
-    assert_eq!(conf.mode, BondMode::ActiveBackup);
-    assert_eq!(conf.miimon, 100);
-    assert_eq!(conf.fail_over_mac, Some(FailOverMac::Active));
+    assert_eq!(conf.options.mode, BondMode::ActiveBackup);
+    assert_eq!(conf.options.miimon, Some(100));
+    assert_eq!(conf.options.fail_over_mac, Some(FailOverMac::Active));
     assert_eq!(conf.links.len(), 2);
     assert!(conf.net.extra.is_empty());
 }

@@ -5,9 +5,9 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use ipnetwork::IpNetwork;
 use netplumb_cniconf::{
-    BondConf, BondMode, CniArgs, CniResult, CniVersion, Dns, Env, ErrorReply, FailOverMac,
-    GcAttachment, IfName, Interface, IpConfig, Ipam, LinkState, LogLevel, MacAddr, NetConf,
-    NetConfList, PciAddr, Route, RuntimeConfig, SriovConf, VlanProto, XmitHashPolicy,
+    BondConf, BondMode, BondOptions, CniArgs, CniResult, CniVersion, Dns, Env, ErrorReply,
+    FailOverMac, GcAttachment, IfName, Interface, IpConfig, Ipam, LogLevel, MacAddr, NetConf,
+    NetConfList, PciAddr, Route, RuntimeConfig, SriovConf, VfLinkState, VlanProto, XmitHashPolicy,
 };
 use proptest::collection::{btree_map, vec};
 use proptest::option;
@@ -210,9 +210,9 @@ fn sriov_conf() -> impl Strategy<Value = SriovConf> {
             option::of(any::<bool>()),
             option::of(any::<bool>()),
             option::of(prop::sample::select(vec![
-                LinkState::Auto,
-                LinkState::Enable,
-                LinkState::Disable,
+                VfLinkState::Auto,
+                VfLinkState::Enable,
+                VfLinkState::Disable,
             ])),
         ),
         (
@@ -278,36 +278,15 @@ fn sriov_conf() -> impl Strategy<Value = SriovConf> {
 }
 
 fn bond_conf() -> impl Strategy<Value = BondConf> {
-    let modes = vec![
-        BondMode::BalanceRr,
-        BondMode::ActiveBackup,
-        BondMode::BalanceXor,
-        BondMode::Broadcast,
-        BondMode::Lacp,
-        BondMode::BalanceTlb,
-        BondMode::BalanceAlb,
-    ];
-    let policies = vec![
-        XmitHashPolicy::Layer2,
-        XmitHashPolicy::Layer34,
-        XmitHashPolicy::Layer23,
-        XmitHashPolicy::Encap23,
-        XmitHashPolicy::Encap34,
-        XmitHashPolicy::VlanSrcMac,
-    ];
     (
         (
             plugin_net_conf(),
             option::of(ifname()),
-            prop::sample::select(modes),
-            1u32..=10_000,
+            prop::sample::select(BondMode::ALL.to_vec()),
+            0u32..=10_000,
         ),
         (
-            option::of(prop::sample::select(vec![
-                FailOverMac::None,
-                FailOverMac::Active,
-                FailOverMac::Follow,
-            ])),
+            option::of(prop::sample::select(FailOverMac::ALL.to_vec())),
             any::<bool>(),
         ),
         (
@@ -316,15 +295,12 @@ fn bond_conf() -> impl Strategy<Value = BondConf> {
             option::of(any::<bool>()),
         ),
         (
-            option::of(prop::sample::select(policies)),
+            option::of(prop::sample::select(XmitHashPolicy::ALL.to_vec())),
             option::of(any::<bool>()),
             any::<prop::sample::Index>(),
         ),
-        (
-            option::of(0u32..100_000),
-            option::of(0u32..100_000),
-            any::<bool>(),
-        ),
+        // Delays as multiples of miimon, which the kernel keeps as given.
+        (option::of(0u32..10), option::of(0u32..10), any::<bool>()),
     )
         .prop_map(
             |(
@@ -335,30 +311,23 @@ fn bond_conf() -> impl Strategy<Value = BondConf> {
                 (updelay, downdelay, want_primary),
             )| {
                 let links: Vec<IfName> = links.into_iter().collect();
-                let has = |allowed: &[BondMode]| allowed.contains(&mode);
-                let primary = (want_primary
-                    && has(&[
-                        BondMode::ActiveBackup,
-                        BondMode::BalanceTlb,
-                        BondMode::BalanceAlb,
-                    ]))
-                .then(|| primary_index.get(&links).clone());
+                let mut options = BondOptions::new(mode);
+                options.miimon = Some(miimon);
+                options.updelay = updelay.map(|k| k * miimon);
+                options.downdelay = downdelay.map(|k| k * miimon);
+                options.fail_over_mac = fail_over_mac;
+                options.all_slaves_active = all_slaves_active;
+                options.xmit_hash_policy = policy;
+                options.tlb_dynamic_lb = tlb.filter(|_| mode.supports_tlb_dynamic_lb());
+                options.primary =
+                    (want_primary && mode.supports_primary()).then(|| *primary_index.get(&links));
                 BondConf {
                     net,
                     ifname,
-                    mode,
-                    miimon,
-                    fail_over_mac,
+                    options,
                     links_in_container,
                     links,
                     mtu,
-                    all_slaves_active,
-                    xmit_hash_policy: policy,
-                    tlb_dynamic_lb: tlb
-                        .filter(|_| has(&[BondMode::BalanceTlb, BondMode::BalanceAlb])),
-                    primary,
-                    updelay,
-                    downdelay,
                 }
             },
         )

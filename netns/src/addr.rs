@@ -7,7 +7,7 @@ use netlink_packet_core::{NLM_F_CREATE, NLM_F_EXCL};
 use netlink_packet_route::address::{AddressAttribute, AddressMessage, AddressScope};
 use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
 
-use crate::attr::{attributes, string_of, u32_of};
+use crate::attr::{attributes, lossy_string_of, u32_of};
 use crate::netlink::{Op, RawMessage};
 use crate::{Error, LinkRef, Netlink, Scope};
 
@@ -28,7 +28,8 @@ pub struct Address {
     pub address: IpNetwork,
     /// Its scope.
     pub scope: Scope,
-    /// The IPv4 label, if any.
+    /// The IPv4 label, if any. It starts with the link's name, which need
+    /// not be UTF-8: bytes that are not are read as U+FFFD.
     pub label: Option<String>,
     /// `IFA_F_*` flags (e.g. `IFA_F_TENTATIVE` while IPv6 DAD runs).
     pub flags: u32,
@@ -61,7 +62,7 @@ pub(crate) fn parse_address(msg: &RawMessage<'_>) -> Result<Address, String> {
         match kind {
             IFA_ADDRESS => address = Some(ip_of(family, value)?),
             IFA_LOCAL => local = Some(ip_of(family, value)?),
-            IFA_LABEL => label = Some(string_of(value, "IFA_LABEL")?),
+            IFA_LABEL => label = Some(lossy_string_of(value)),
             IFA_FLAGS => flags = u32_of(value, "IFA_FLAGS")?,
             _ => {}
         }
@@ -139,9 +140,18 @@ impl Netlink {
         self.change_address("delete address", link.into(), address, false)
     }
 
-    /// Lists IPv4 and IPv6 addresses, of one link or of all links.
-    pub fn addresses(&self, link: Option<LinkRef>) -> Result<Vec<Address>, Error> {
-        let index = link.map(|l| self.index_of(l)).transpose()?;
+    /// Lists the IPv4 and IPv6 addresses of `link`.
+    pub fn addresses(&self, link: impl Into<LinkRef>) -> Result<Vec<Address>, Error> {
+        let index = self.index_of(link)?;
+        self.dump_addresses(Some(index))
+    }
+
+    /// Lists the IPv4 and IPv6 addresses of every link.
+    pub fn all_addresses(&self) -> Result<Vec<Address>, Error> {
+        self.dump_addresses(None)
+    }
+
+    fn dump_addresses(&self, index: Option<u32>) -> Result<Vec<Address>, Error> {
         let op = Op::new("dump addresses");
         self.dump(op, dump_addresses_request(index), |m| {
             let address = parse_address(m).map_err(|d| op.decode_error(d))?;

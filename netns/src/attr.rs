@@ -34,10 +34,20 @@ pub(crate) fn u8_of(value: &[u8], name: &str) -> Result<u8, String> {
         .ok_or_else(|| format!("{name} is empty, expected 1 byte"))
 }
 
-/// A NUL-terminated (or unterminated) string attribute.
-pub(crate) fn string_of(value: &[u8], name: &str) -> Result<String, String> {
+pub(crate) fn u16_of(value: &[u8], name: &str) -> Result<u16, String> {
+    match value.get(..2) {
+        Some(&[a, b]) => Ok(u16::from_ne_bytes([a, b])),
+        _ => Err(format!("{name} has {} bytes, expected 2", value.len())),
+    }
+}
+
+/// A NUL-terminated (or unterminated) string attribute the kernel writes
+/// from its own names (a link kind, a bus, a device), as text. Bytes that
+/// are not UTF-8 become U+FFFD rather than fail the message: such a string
+/// is only shown or compared, never sent back.
+pub(crate) fn lossy_string_of(value: &[u8]) -> String {
     let text = value.split(|&b| b == 0).next().unwrap_or_default();
-    String::from_utf8(text.to_vec()).map_err(|_| format!("{name} is not UTF-8: {text:?}"))
+    String::from_utf8_lossy(text).into_owned()
 }
 
 #[cfg(test)]
@@ -53,7 +63,7 @@ mod tests {
         let attrs: Vec<_> = attributes(&bytes).collect::<Result<_, _>>().unwrap();
         assert_eq!(attrs.len(), 2);
         assert_eq!(attrs[0].0, 3);
-        assert_eq!(string_of(attrs[0].1, "IFLA_IFNAME").unwrap(), "eth0");
+        assert_eq!(lossy_string_of(attrs[0].1), "eth0");
         assert_eq!(attrs[1].0, 4);
         assert_eq!(u32_of(attrs[1].1, "IFLA_MTU").unwrap(), 1500);
     }
@@ -62,7 +72,8 @@ mod tests {
     fn short_values_are_errors() {
         assert!(u32_of(&[1, 2], "X").is_err());
         assert!(u8_of(&[], "X").is_err());
-        assert!(string_of(&[0xff, 0xfe], "X").is_err());
+        assert!(u16_of(&[1], "X").is_err());
+        assert_eq!(lossy_string_of(&[b'a', 0xff, 0, b'b']), "a\u{fffd}");
     }
 
     proptest::proptest! {
@@ -70,7 +81,7 @@ mod tests {
         fn never_panics(bytes: Vec<u8>) {
             for (_, value) in attributes(&bytes).flatten() {
                 let _ = u32_of(value, "X");
-                let _ = string_of(value, "X");
+                let _ = lossy_string_of(value);
             }
         }
     }

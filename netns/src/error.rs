@@ -4,6 +4,9 @@ use std::fmt;
 use std::io;
 use std::path::PathBuf;
 
+use netplumb_types::{ErrorKind, IfName};
+use nix::errno::Errno;
+
 use crate::caps::Capability;
 
 /// Everything that can go wrong in this crate.
@@ -16,7 +19,7 @@ use crate::caps::Capability;
 pub enum Error {
     /// The namespace file does not exist: the namespace was deleted (for a
     /// pod, the pod is gone) or the path is wrong.
-    #[error("network namespace {path} is gone: no such file")]
+    #[error("network namespace {} is gone: no such file", path.display())]
     NamespaceGone {
         /// The path that was opened.
         path: PathBuf,
@@ -25,8 +28,9 @@ pub enum Error {
     /// The file exists but is not a namespace at all (not on nsfs), e.g. a
     /// regular file, or a `/run/netns` entry whose bind mount was removed.
     #[error(
-        "{path} is not a namespace file; expected /run/netns/NAME, /proc/PID/ns/net \
-         or a bind mount of one"
+        "{} is not a namespace file; expected /run/netns/NAME, /proc/PID/ns/net \
+         or a bind mount of one",
+        path.display()
     )]
     NotNamespace {
         /// The path that was opened.
@@ -34,7 +38,7 @@ pub enum Error {
     },
 
     /// The file is a namespace, but of another type (mount, pid, ...).
-    #[error("{path} is a {kind} namespace, not a network namespace")]
+    #[error("{} is a {kind} namespace, not a network namespace", path.display())]
     NotNetNamespace {
         /// The path that was opened.
         path: PathBuf,
@@ -44,7 +48,7 @@ pub enum Error {
 
     /// Opening or inspecting a namespace file failed for another reason
     /// (permissions, I/O).
-    #[error("cannot open network namespace {path}: {source}")]
+    #[error("cannot open network namespace {}", path.display())]
     OpenNamespace {
         /// The path that was opened.
         path: PathBuf,
@@ -54,7 +58,7 @@ pub enum Error {
     },
 
     /// A thread could not enter the namespace (`setns`).
-    #[error("cannot enter network namespace {path}: {source}")]
+    #[error("cannot enter network namespace {}", path.display())]
     EnterNamespace {
         /// The namespace's path.
         path: PathBuf,
@@ -64,14 +68,14 @@ pub enum Error {
     },
 
     /// A named namespace with this name already exists.
-    #[error("network namespace {path} already exists")]
+    #[error("network namespace {} already exists", path.display())]
     NamespaceExists {
         /// The path that would have been created.
         path: PathBuf,
     },
 
     /// Creating or removing a named namespace failed.
-    #[error("cannot {action} named network namespace {path}: {source}")]
+    #[error("cannot {action} named network namespace {}", path.display())]
     NamedNamespace {
         /// What was being done, e.g. `"create"`, `"bind mount"`, `"remove"`.
         action: &'static str,
@@ -83,7 +87,7 @@ pub enum Error {
     },
 
     /// A helper thread could not be started.
-    #[error("cannot start a thread for network namespace {path}: {source}")]
+    #[error("cannot start a thread for network namespace {}", path.display())]
     Thread {
         /// The namespace the thread was for.
         path: PathBuf,
@@ -103,8 +107,19 @@ pub enum Error {
         expected: &'static str,
     },
 
+    /// A value was refused by its type's rules before anything was sent to
+    /// the kernel.
+    #[error("invalid {what}")]
+    Value {
+        /// What the value is, e.g. `"link name"`.
+        what: &'static str,
+        /// Which rule it breaks.
+        #[source]
+        source: netplumb_types::Error,
+    },
+
     /// A new, unnamed network namespace could not be created (`unshare`).
-    #[error("cannot create a new network namespace: {source}")]
+    #[error("cannot create a new network namespace")]
     CreateNamespace {
         /// The underlying error.
         #[source]
@@ -112,7 +127,7 @@ pub enum Error {
     },
 
     /// The netlink socket itself failed (create, send, receive).
-    #[error("{}netlink socket: cannot {action}: {source}", OpPrefix(op.as_deref(), link.as_deref()))]
+    #[error("{}netlink socket: cannot {action}", OpPrefix(op.as_deref(), link.as_deref()))]
     Socket {
         /// What was being done with the socket, e.g. `"send"`.
         action: &'static str,
@@ -141,7 +156,7 @@ pub enum Error {
         /// The namespace the link is in now.
         namespace: PathBuf,
         /// Its name there (its name before the move).
-        name_now: String,
+        name_now: IfName,
         /// Its index there.
         index_now: u32,
         /// Why the move and rename failed.
@@ -214,18 +229,52 @@ pub enum Error {
 }
 
 impl Error {
+    /// The class of the error, for a caller that must decide what it means
+    /// (a CNI plugin picking its error code, say). A kernel rejection is
+    /// classed by its errno: `ENODEV`, `ENOENT` and `ESRCH` are
+    /// [`NotFound`](ErrorKind::NotFound), `EEXIST`
+    /// [`AlreadyExists`](ErrorKind::AlreadyExists), `EBUSY` and `EAGAIN`
+    /// [`Busy`](ErrorKind::Busy), and the errnos with which drivers refuse
+    /// a setting (`EOPNOTSUPP`, `EINVAL`, `ERANGE`, `EPERM`,
+    /// `EADDRNOTAVAIL`, `EPROTONOSUPPORT`) [`Refused`](ErrorKind::Refused).
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            Error::NamespaceGone { .. } => ErrorKind::NotFound,
+            Error::NotNamespace { .. } | Error::NotNetNamespace { .. } => ErrorKind::Invalid,
+            Error::InvalidArgument { .. } | Error::Value { .. } => ErrorKind::Invalid,
+            Error::NamespaceExists { .. } => ErrorKind::AlreadyExists,
+            Error::DumpInterrupted { .. } => ErrorKind::Busy,
+            Error::Kernel { errno, .. } => kind_of_errno(Errno::from_raw(*errno)),
+            Error::MovedNotRenamed { error, .. } => error.kind(),
+            Error::OpenNamespace { source, .. } if source.kind() == io::ErrorKind::NotFound => {
+                ErrorKind::NotFound
+            }
+            _ => ErrorKind::Other,
+        }
+    }
+
     /// The kernel's errno, when this error is a kernel rejection or wraps an
     /// OS error.
-    pub fn errno(&self) -> Option<i32> {
+    pub fn errno(&self) -> Option<Errno> {
         match self {
-            Error::Kernel { errno, .. } => Some(*errno),
+            Error::Kernel { errno, .. } => Some(Errno::from_raw(*errno)),
             Error::MovedNotRenamed { error, .. } => error.errno(),
             Error::OpenNamespace { source, .. }
             | Error::EnterNamespace { source, .. }
             | Error::NamedNamespace { source, .. }
             | Error::Thread { source, .. }
             | Error::CreateNamespace { source, .. }
-            | Error::Socket { source, .. } => source.raw_os_error(),
+            | Error::Socket { source, .. } => source.raw_os_error().map(Errno::from_raw),
+            _ => None,
+        }
+    }
+
+    /// The kernel's extended-ack text, when it sent one with a rejection:
+    /// what the driver or the kernel says is wrong, in its own words.
+    pub fn ext_ack(&self) -> Option<&str> {
+        match self {
+            Error::Kernel { ext_ack, .. } => ext_ack.as_deref(),
+            Error::MovedNotRenamed { error, .. } => error.ext_ack(),
             _ => None,
         }
     }
@@ -246,12 +295,28 @@ impl Error {
 
     /// True when the kernel said the link does not exist (`ENODEV`).
     pub fn is_no_such_link(&self) -> bool {
-        matches!(self, Error::Kernel { errno, .. } if *errno == libc::ENODEV)
+        self.errno() == Some(Errno::ENODEV) && matches!(self, Error::Kernel { .. })
     }
 
     /// True when the kernel said the object already exists (`EEXIST`).
     pub fn is_already_exists(&self) -> bool {
-        matches!(self, Error::Kernel { errno, .. } if *errno == libc::EEXIST)
+        self.errno() == Some(Errno::EEXIST) && matches!(self, Error::Kernel { .. })
+    }
+}
+
+/// The class of a kernel rejection with `errno`.
+pub(crate) fn kind_of_errno(errno: Errno) -> ErrorKind {
+    match errno {
+        Errno::ENODEV | Errno::ENOENT | Errno::ESRCH => ErrorKind::NotFound,
+        Errno::EEXIST => ErrorKind::AlreadyExists,
+        Errno::EBUSY | Errno::EAGAIN => ErrorKind::Busy,
+        Errno::EOPNOTSUPP
+        | Errno::EINVAL
+        | Errno::ERANGE
+        | Errno::EPERM
+        | Errno::EADDRNOTAVAIL
+        | Errno::EPROTONOSUPPORT => ErrorKind::Refused,
+        _ => ErrorKind::Other,
     }
 }
 
@@ -329,7 +394,9 @@ mod tests {
         );
         assert!(e.is_already_exists());
         assert!(!e.is_no_such_link());
-        assert_eq!(e.errno(), Some(libc::EEXIST));
+        assert_eq!(e.errno(), Some(Errno::EEXIST));
+        assert_eq!(e.kind(), ErrorKind::AlreadyExists);
+        assert_eq!(e.ext_ack(), Some("ipv4: Address already assigned"));
     }
 
     #[test]
@@ -356,20 +423,55 @@ mod tests {
             source: io::Error::from_raw_os_error(libc::ENOBUFS),
         };
         let text = e.to_string();
-        assert!(
-            text.starts_with("set MTU on link eth0: netlink socket: cannot receive: "),
-            "{text}"
-        );
-        assert_eq!(e.errno(), Some(libc::ENOBUFS));
+        assert_eq!(text, "set MTU on link eth0: netlink socket: cannot receive");
+        assert_eq!(e.errno(), Some(Errno::ENOBUFS));
         let setup = Error::Socket {
             action: "bind",
             op: None,
             link: None,
             source: io::Error::from_raw_os_error(libc::EPERM),
         };
-        assert!(setup
-            .to_string()
-            .starts_with("netlink socket: cannot bind: "));
+        assert_eq!(setup.to_string(), "netlink socket: cannot bind");
+    }
+
+    #[test]
+    fn no_message_repeats_its_source() {
+        use std::error::Error as _;
+        let io = || io::Error::from_raw_os_error(libc::EACCES);
+        let errors = [
+            Error::OpenNamespace {
+                path: "/run/netns/a".into(),
+                source: io(),
+            },
+            Error::EnterNamespace {
+                path: "/run/netns/a".into(),
+                source: io(),
+            },
+            Error::NamedNamespace {
+                action: "remove",
+                path: "/run/netns/a".into(),
+                source: io(),
+            },
+            Error::Thread {
+                path: "/run/netns/a".into(),
+                source: io(),
+            },
+            Error::CreateNamespace { source: io() },
+            Error::Socket {
+                action: "send",
+                op: None,
+                link: None,
+                source: io(),
+            },
+            Error::Value {
+                what: "link name",
+                source: netplumb_types::IfName::new("a b").unwrap_err(),
+            },
+        ];
+        for e in errors {
+            let source = e.source().expect("has a source").to_string();
+            assert!(!e.to_string().contains(&source), "{e} repeats {source}");
+        }
     }
 
     #[test]
@@ -384,7 +486,7 @@ mod tests {
         let e = Error::MovedNotRenamed {
             link: "#7".into(),
             namespace: "/run/netns/pod".into(),
-            name_now: "eth3".into(),
+            name_now: "eth3".parse().unwrap(),
             index_now: 4,
             error: Box::new(kernel("move link to another namespace", libc::EEXIST)),
             move_back_error: Box::new(kernel("move link back after a failed rename", libc::EBUSY)),
@@ -402,7 +504,7 @@ mod tests {
             text.contains("File exists") && text.contains("busy"),
             "{text}"
         );
-        assert_eq!(e.errno(), Some(libc::EEXIST), "the move's errno");
+        assert_eq!(e.errno(), Some(Errno::EEXIST), "the move's errno");
     }
 
     #[test]

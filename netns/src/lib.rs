@@ -13,47 +13,72 @@
 //! kernel's extended-ack text.
 //!
 //! ```no_run
-//! use netplumb_netns::{NetNs, Route};
+//! use netplumb_netns::{IfName, NetNs, Route};
 //!
-//! # fn main() -> Result<(), netplumb_netns::Error> {
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! let pod = NetNs::open("/run/netns/pod")?;
 //! let host = NetNs::current()?.netlink()?;
 //! let vf = host.link("enp1s0f0v3")?;
-//! host.move_link(vf.index, &pod, Some("net1"))?;
+//! let net1: IfName = "net1".parse()?;
+//! host.move_link(vf.index, &pod, Some(&net1))?;
 //!
 //! let nl = pod.netlink()?;
-//! nl.add_address("net1", "192.0.2.10/24".parse().unwrap())?;
-//! nl.set_up("net1")?;
-//! let index = nl.index_of("net1")?;
-//! nl.add_route(&Route::new("0.0.0.0/0".parse().unwrap()).via("192.0.2.1".parse().unwrap()).dev(index))?;
+//! nl.add_address(&net1, "192.0.2.10/24".parse()?)?;
+//! nl.set_up(&net1)?;
+//! nl.add_route(&Route::new("0.0.0.0/0".parse()?).via("192.0.2.1".parse()?).dev(&net1))?;
 //! # Ok(())
 //! # }
 //! ```
 //!
+//! Every reply about links is decoded by one decoder ([`LinkInfo`]) that
+//! skips what it does not know and keeps names and aliases as the bytes
+//! they are, and every link change is built by one builder
+//! ([`LinkChange`]). Names, aliases and MACs are the shared value types of
+//! `netplumb-types` ([`IfName`], [`AltName`], [`Alias`], [`MacAddr`]),
+//! re-exported here.
+//!
+//! Errors follow the workspace's convention: a message says what failed
+//! and never repeats its source (follow [`std::error::Error::source`] for
+//! the cause), and [`Error::kind`] classes it.
+//!
 //! netlink-packet-route types never appear in this API, except behind the
 //! `raw` cargo feature, whose `raw` module is not covered by semver.
 
+#![deny(clippy::undocumented_unsafe_blocks)]
 #![warn(missing_docs)]
 
 mod addr;
 mod attr;
 mod caps;
+mod change;
 mod error;
 mod link;
+mod link_ref;
 mod netlink;
 mod ns;
 #[cfg(feature = "raw")]
 pub mod raw;
 mod route;
-mod types;
+#[cfg(feature = "test-support")]
+pub mod testing;
 mod vfinfo;
+
+/// The `ipnetwork` crate this crate's API uses ([`Address::address`],
+/// [`Route::destination`]), so that callers name the same version.
+pub use ipnetwork;
+/// The shared value types this crate's API uses.
+pub use netplumb_types as types;
+pub use netplumb_types::{Alias, AltName, ErrorKind, IfName, MacAddr, VfLinkState, VlanProto};
+/// The errno type of [`Error::errno`].
+pub use nix::errno::Errno;
 
 pub use crate::addr::Address;
 pub use crate::caps::{require_capabilities, Capability};
+pub use crate::change::LinkChange;
 pub use crate::error::Error;
-pub use crate::link::{LinkInfo, OperState, MAX_ALIAS_LEN};
+pub use crate::link::{BondData, BondPortData, LinkInfo, OperState};
+pub use crate::link_ref::{LinkRef, Scope};
 pub use crate::netlink::{Netlink, INITIAL_RECV_BUFFER};
 pub use crate::ns::{current_id, NetNs, NsId, NETNS_RUN_DIR};
 pub use crate::route::{NextHop, Route, MAIN_TABLE};
-pub use crate::types::{IfName, LinkRef, MacAddr, Scope, MAX_ALTNAME_LEN, MAX_IFNAME_LEN};
-pub use crate::vfinfo::{VfInfo, VfLinkState, VlanProto};
+pub use crate::vfinfo::VfInfo;

@@ -1,19 +1,21 @@
-//! Links: read, dump, change, create, delete, move between namespaces.
+//! Links: the one decoder of what the kernel reports about a link, and the
+//! verbs that read, create, delete and move links.
 
 use std::os::fd::{AsFd, AsRawFd};
 
 use netlink_packet_core::{DefaultNla, NLM_F_CREATE, NLM_F_EXCL};
 use netlink_packet_route::link::{
-    InfoData, InfoKind, InfoVeth, LinkAttribute, LinkExtentMask, LinkFlags, LinkInfo as NlLinkInfo,
+    InfoData, InfoKind, InfoVeth, LinkAttribute, LinkExtentMask, LinkInfo as NlLinkInfo,
     LinkMessage, Prop,
 };
 use netlink_packet_route::RouteNetlinkMessage;
+use netplumb_types::{Alias, AltName, IfName, MacAddr};
 
-use crate::attr::{attributes, string_of, u32_of, u8_of};
+use crate::attr::{attributes, lossy_string_of, u16_of, u32_of, u8_of};
+use crate::change::LinkChange;
 use crate::netlink::{GetThenChange, Op, RawMessage};
-use crate::types::{validate_altname, validate_new_ifname, MAX_IFNAME_LEN};
 use crate::vfinfo::parse_vf_list;
-use crate::{Error, LinkRef, MacAddr, NetNs, Netlink, VfInfo};
+use crate::{Error, LinkRef, NetNs, Netlink, VfInfo};
 
 const RTM_NEWLINK: u16 = 16;
 const IFINFOMSG_LEN: usize = 16;
@@ -30,24 +32,47 @@ const IFLA_VFINFO_LIST: u16 = 22;
 const IFLA_PROP_LIST: u16 = 52;
 const IFLA_ALT_IFNAME: u16 = 53;
 const IFLA_PERM_ADDRESS: u16 = 54;
-const IFLA_INFO_KIND: u16 = 1;
-const IFLA_INFO_SLAVE_KIND: u16 = 4;
+const IFLA_PARENT_DEV_NAME: u16 = 56;
+const IFLA_PARENT_DEV_BUS_NAME: u16 = 57;
 
-/// Longest alias the kernel keeps (`IFALIASZ - 1`). The alias is sent
-/// without a terminating NUL, as `ip link set ... alias` sends it: the
-/// kernel counts a NUL against this limit.
-pub const MAX_ALIAS_LEN: usize = 255;
+const IFLA_INFO_KIND: u16 = 1;
+const IFLA_INFO_DATA: u16 = 2;
+const IFLA_INFO_SLAVE_KIND: u16 = 4;
+const IFLA_INFO_SLAVE_DATA: u16 = 5;
+
+const IFLA_BOND_MODE: u16 = 1;
+const IFLA_BOND_ACTIVE_SLAVE: u16 = 2;
+const IFLA_BOND_MIIMON: u16 = 3;
+const IFLA_BOND_UPDELAY: u16 = 4;
+const IFLA_BOND_DOWNDELAY: u16 = 5;
+const IFLA_BOND_PRIMARY: u16 = 11;
+const IFLA_BOND_FAIL_OVER_MAC: u16 = 13;
+const IFLA_BOND_XMIT_HASH_POLICY: u16 = 14;
+const IFLA_BOND_ALL_SLAVES_ACTIVE: u16 = 17;
+const IFLA_BOND_TLB_DYNAMIC_LB: u16 = 27;
+
+const IFLA_BOND_SLAVE_STATE: u16 = 1;
+const IFLA_BOND_SLAVE_MII_STATUS: u16 = 2;
+const IFLA_BOND_SLAVE_LINK_FAILURE_COUNT: u16 = 3;
+const IFLA_BOND_SLAVE_PERM_HWADDR: u16 = 4;
+const IFLA_BOND_SLAVE_QUEUE_ID: u16 = 5;
 
 /// A link as the kernel reports it.
+///
+/// Every reply about links, from [`Netlink::link`] and [`Netlink::links`]
+/// alike, is decoded here, reading only the attributes below: an attribute
+/// this crate does not know is skipped, and names and aliases are kept as
+/// the bytes they are, so no link a pod can make (a name or alias that is
+/// not UTF-8, a kind nobody here knows) makes a dump fail.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct LinkInfo {
     /// Interface index.
     pub index: u32,
     /// Interface name.
-    pub name: String,
+    pub name: IfName,
     /// Alternative names (`ip link property add ... altname`).
-    pub alt_names: Vec<String>,
+    pub alt_names: Vec<AltName>,
     /// The link kind (`IFLA_INFO_KIND`: `"veth"`, `"bond"`, ...); `None` for
     /// plain hardware NICs.
     pub kind: Option<String>,
@@ -66,15 +91,51 @@ pub struct LinkInfo {
     pub oper_state: OperState,
     /// Index of the controller (bond, bridge) this link is a port of.
     pub controller: Option<u32>,
-    /// The alias (`ip link set ... alias`).
-    pub alias: Option<String>,
+    /// The alias (`ip link set ... alias`), when it has one.
+    pub alias: Option<Alias>,
+    /// The device the netdev belongs to (`IFLA_PARENT_DEV_NAME`, kernels
+    /// since 5.16): for a PCI NIC or VF its PCI address, `0000:01:10.2`.
+    /// Software links (veth, bond) have none. A pod cannot change it.
+    pub parent_device: Option<String>,
+    /// The bus of [`parent_device`](LinkInfo::parent_device)
+    /// (`IFLA_PARENT_DEV_BUS_NAME`): `"pci"` for a PCI device.
+    pub parent_bus: Option<String>,
     /// Number of VFs, for an SR-IOV PF.
     pub num_vfs: Option<u32>,
     /// The VF table, for an SR-IOV PF, ordered by VF index.
     pub vfs: Vec<VfInfo>,
+    /// A bond's mode and options (`IFLA_INFO_DATA` of kind `bond`).
+    pub bond: Option<BondData>,
+    /// A bond port's state (`IFLA_INFO_SLAVE_DATA` of a port of a bond).
+    pub bond_port: Option<BondPortData>,
 }
 
 impl LinkInfo {
+    /// A link as a test or a fake kernel would describe it: `index` and
+    /// `name`, down, MTU 1500, nothing else.
+    pub fn new(index: u32, name: IfName) -> LinkInfo {
+        LinkInfo {
+            index,
+            name,
+            alt_names: Vec::new(),
+            kind: None,
+            port_kind: None,
+            mac: None,
+            permanent_mac: None,
+            mtu: 1500,
+            flags: 0,
+            oper_state: OperState::Down,
+            controller: None,
+            alias: None,
+            parent_device: None,
+            parent_bus: None,
+            num_vfs: None,
+            vfs: Vec::new(),
+            bond: None,
+            bond_port: None,
+        }
+    }
+
     /// True when the link is administratively up (`IFF_UP`).
     pub fn is_up(&self) -> bool {
         self.flags & libc::IFF_UP as u32 != 0
@@ -83,6 +144,12 @@ impl LinkInfo {
     /// True when the link has carrier (`IFF_LOWER_UP`).
     pub fn is_lower_up(&self) -> bool {
         self.flags & libc::IFF_LOWER_UP as u32 != 0
+    }
+
+    /// True when the kernel reports the link's parent as the PCI device
+    /// `address` (as sysfs writes it, `0000:01:10.2`).
+    pub fn is_on_pci_device(&self, address: &str) -> bool {
+        self.parent_bus.as_deref() == Some("pci") && self.parent_device.as_deref() == Some(address)
     }
 }
 
@@ -123,6 +190,68 @@ impl From<u8> for OperState {
     }
 }
 
+impl From<OperState> for u8 {
+    fn from(state: OperState) -> u8 {
+        match state {
+            OperState::Unknown => 0,
+            OperState::NotPresent => 1,
+            OperState::Down => 2,
+            OperState::LowerLayerDown => 3,
+            OperState::Testing => 4,
+            OperState::Dormant => 5,
+            OperState::Up => 6,
+            OperState::Other(v) => v,
+        }
+    }
+}
+
+/// A bond's mode and options as the kernel reports them, in the kernel's
+/// numbers (`BOND_MODE_*`, `BOND_FOM_*`, `BOND_XMIT_POLICY_*`); `None`
+/// when the kernel left one out.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct BondData {
+    /// `IFLA_BOND_MODE`.
+    pub mode: Option<u8>,
+    /// `IFLA_BOND_MIIMON`, in milliseconds.
+    pub miimon: Option<u32>,
+    /// `IFLA_BOND_UPDELAY`, in milliseconds.
+    pub updelay: Option<u32>,
+    /// `IFLA_BOND_DOWNDELAY`, in milliseconds.
+    pub downdelay: Option<u32>,
+    /// `IFLA_BOND_FAIL_OVER_MAC`.
+    pub fail_over_mac: Option<u8>,
+    /// `IFLA_BOND_XMIT_HASH_POLICY`.
+    pub xmit_hash_policy: Option<u8>,
+    /// `IFLA_BOND_ALL_SLAVES_ACTIVE`.
+    pub all_slaves_active: Option<u8>,
+    /// `IFLA_BOND_TLB_DYNAMIC_LB`.
+    pub tlb_dynamic_lb: Option<u8>,
+    /// `IFLA_BOND_PRIMARY`: the index of the preferred port.
+    pub primary: Option<u32>,
+    /// `IFLA_BOND_ACTIVE_SLAVE`: the index of the port carrying traffic.
+    pub active_port: Option<u32>,
+}
+
+/// A bond port's state as the kernel reports it, in the kernel's numbers;
+/// `None` when the kernel left one out.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct BondPortData {
+    /// `IFLA_BOND_SLAVE_STATE`: 0 active, 1 backup.
+    pub state: Option<u8>,
+    /// `IFLA_BOND_SLAVE_MII_STATUS`: 0 up, 1 going down, 2 down, 3 going
+    /// back.
+    pub mii_status: Option<u8>,
+    /// `IFLA_BOND_SLAVE_LINK_FAILURE_COUNT`.
+    pub link_failure_count: Option<u32>,
+    /// `IFLA_BOND_SLAVE_PERM_HWADDR`: the MAC the port had when it was
+    /// enslaved.
+    pub permanent_mac: Option<MacAddr>,
+    /// `IFLA_BOND_SLAVE_QUEUE_ID`.
+    pub queue_id: Option<u16>,
+}
+
 /// Decodes an `RTM_NEWLINK` message.
 pub(crate) fn parse_link(msg: &RawMessage<'_>) -> Result<LinkInfo, String> {
     if msg.kind != RTM_NEWLINK {
@@ -137,26 +266,24 @@ pub(crate) fn parse_link(msg: &RawMessage<'_>) -> Result<LinkInfo, String> {
         .ok_or_else(|| format!("link message of {} bytes has no ifinfomsg", payload.len()))?;
     let index = u32::from_ne_bytes([header[4], header[5], header[6], header[7]]);
     let flags = u32::from_ne_bytes([header[8], header[9], header[10], header[11]]);
+    let mut name = None;
     let mut link = LinkInfo {
-        index,
-        name: String::new(),
-        alt_names: Vec::new(),
-        kind: None,
-        port_kind: None,
-        mac: None,
-        permanent_mac: None,
-        mtu: 0,
         flags,
+        mtu: 0,
         oper_state: OperState::Unknown,
-        controller: None,
-        alias: None,
-        num_vfs: None,
-        vfs: Vec::new(),
+        ..LinkInfo::new(index, IfName::new("-").expect("a valid name"))
     };
+    let mut info_data = None;
+    let mut port_data = None;
     for attr in attributes(&payload[IFINFOMSG_LEN..]) {
         let (kind, value) = attr?;
         match kind {
-            IFLA_IFNAME => link.name = string_of(value, "IFLA_IFNAME")?,
+            IFLA_IFNAME => {
+                name = Some(
+                    IfName::new(nul_terminated(value))
+                        .map_err(|e| format!("IFLA_IFNAME of link {index}: {e}"))?,
+                )
+            }
             IFLA_ADDRESS => link.mac = MacAddr::from_slice(value),
             IFLA_PERM_ADDRESS => link.permanent_mac = MacAddr::from_slice(value),
             IFLA_MTU => link.mtu = u32_of(value, "IFLA_MTU")?,
@@ -164,19 +291,24 @@ pub(crate) fn parse_link(msg: &RawMessage<'_>) -> Result<LinkInfo, String> {
                 link.controller = Some(u32_of(value, "IFLA_MASTER")?).filter(|&i| i != 0)
             }
             IFLA_OPERSTATE => link.oper_state = u8_of(value, "IFLA_OPERSTATE")?.into(),
-            IFLA_IFALIAS => link.alias = Some(string_of(value, "IFLA_IFALIAS")?),
+            IFLA_IFALIAS => {
+                let alias = nul_terminated(value);
+                // The kernel keeps at most 255 bytes without NUL; anything
+                // else cannot have come from it, and is no alias.
+                link.alias = Alias::new(alias).ok().filter(|a| !a.is_empty());
+            }
+            IFLA_PARENT_DEV_NAME => link.parent_device = Some(lossy_string_of(value)),
+            IFLA_PARENT_DEV_BUS_NAME => link.parent_bus = Some(lossy_string_of(value)),
             IFLA_NUM_VF => link.num_vfs = Some(u32_of(value, "IFLA_NUM_VF")?),
             IFLA_VFINFO_LIST => link.vfs = parse_vf_list(value),
             IFLA_LINKINFO => {
                 for info in attributes(value) {
                     let (info_kind, info_value) = info?;
                     match info_kind {
-                        IFLA_INFO_KIND => {
-                            link.kind = Some(string_of(info_value, "IFLA_INFO_KIND")?)
-                        }
-                        IFLA_INFO_SLAVE_KIND => {
-                            link.port_kind = Some(string_of(info_value, "IFLA_INFO_SLAVE_KIND")?)
-                        }
+                        IFLA_INFO_KIND => link.kind = Some(lossy_string_of(info_value)),
+                        IFLA_INFO_SLAVE_KIND => link.port_kind = Some(lossy_string_of(info_value)),
+                        IFLA_INFO_DATA => info_data = Some(info_value),
+                        IFLA_INFO_SLAVE_DATA => port_data = Some(info_value),
                         _ => {}
                     }
                 }
@@ -185,28 +317,84 @@ pub(crate) fn parse_link(msg: &RawMessage<'_>) -> Result<LinkInfo, String> {
                 for prop in attributes(value) {
                     let (prop_kind, prop_value) = prop?;
                     if prop_kind == IFLA_ALT_IFNAME {
-                        link.alt_names
-                            .push(string_of(prop_value, "IFLA_ALT_IFNAME")?);
+                        // An alternative name that breaks the kernel's own
+                        // rules cannot have come from it; leave it out.
+                        if let Ok(alt) = AltName::new(nul_terminated(prop_value)) {
+                            link.alt_names.push(alt);
+                        }
                     }
                 }
             }
             _ => {}
         }
     }
+    link.name = name.ok_or_else(|| format!("link {index} has no IFLA_IFNAME"))?;
+    // The data's layout depends on the kind, which may come after it.
+    if let (Some("bond"), Some(data)) = (link.kind.as_deref(), info_data) {
+        link.bond = Some(parse_bond(data)?);
+    }
+    if let (Some("bond"), Some(data)) = (link.port_kind.as_deref(), port_data) {
+        link.bond_port = Some(parse_bond_port(data)?);
+    }
     Ok(link)
 }
 
-/// One change `RTM_SETLINK` can make.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum LinkChange {
-    Up,
-    Down,
-    Mtu(u32),
-    Mac(MacAddr),
-    Name(String),
-    Alias(String),
-    Controller(u32),
-    NoController,
+/// A string attribute's bytes up to its first NUL.
+fn nul_terminated(value: &[u8]) -> &[u8] {
+    value.split(|&b| b == 0).next().unwrap_or_default()
+}
+
+fn parse_bond(data: &[u8]) -> Result<BondData, String> {
+    let mut bond = BondData::default();
+    for attr in attributes(data) {
+        let (kind, value) = attr?;
+        match kind {
+            IFLA_BOND_MODE => bond.mode = Some(u8_of(value, "IFLA_BOND_MODE")?),
+            IFLA_BOND_ACTIVE_SLAVE => {
+                bond.active_port = Some(u32_of(value, "IFLA_BOND_ACTIVE_SLAVE")?)
+            }
+            IFLA_BOND_MIIMON => bond.miimon = Some(u32_of(value, "IFLA_BOND_MIIMON")?),
+            IFLA_BOND_UPDELAY => bond.updelay = Some(u32_of(value, "IFLA_BOND_UPDELAY")?),
+            IFLA_BOND_DOWNDELAY => bond.downdelay = Some(u32_of(value, "IFLA_BOND_DOWNDELAY")?),
+            IFLA_BOND_PRIMARY => bond.primary = Some(u32_of(value, "IFLA_BOND_PRIMARY")?),
+            IFLA_BOND_FAIL_OVER_MAC => {
+                bond.fail_over_mac = Some(u8_of(value, "IFLA_BOND_FAIL_OVER_MAC")?)
+            }
+            IFLA_BOND_XMIT_HASH_POLICY => {
+                bond.xmit_hash_policy = Some(u8_of(value, "IFLA_BOND_XMIT_HASH_POLICY")?)
+            }
+            IFLA_BOND_ALL_SLAVES_ACTIVE => {
+                bond.all_slaves_active = Some(u8_of(value, "IFLA_BOND_ALL_SLAVES_ACTIVE")?)
+            }
+            IFLA_BOND_TLB_DYNAMIC_LB => {
+                bond.tlb_dynamic_lb = Some(u8_of(value, "IFLA_BOND_TLB_DYNAMIC_LB")?)
+            }
+            _ => {}
+        }
+    }
+    Ok(bond)
+}
+
+fn parse_bond_port(data: &[u8]) -> Result<BondPortData, String> {
+    let mut port = BondPortData::default();
+    for attr in attributes(data) {
+        let (kind, value) = attr?;
+        match kind {
+            IFLA_BOND_SLAVE_STATE => port.state = Some(u8_of(value, "IFLA_BOND_SLAVE_STATE")?),
+            IFLA_BOND_SLAVE_MII_STATUS => {
+                port.mii_status = Some(u8_of(value, "IFLA_BOND_SLAVE_MII_STATUS")?)
+            }
+            IFLA_BOND_SLAVE_LINK_FAILURE_COUNT => {
+                port.link_failure_count = Some(u32_of(value, "IFLA_BOND_SLAVE_LINK_FAILURE_COUNT")?)
+            }
+            IFLA_BOND_SLAVE_PERM_HWADDR => port.permanent_mac = MacAddr::from_slice(value),
+            IFLA_BOND_SLAVE_QUEUE_ID => {
+                port.queue_id = Some(u16_of(value, "IFLA_BOND_SLAVE_QUEUE_ID")?)
+            }
+            _ => {}
+        }
+    }
+    Ok(port)
 }
 
 /// Puts the link's identity in a request: the index in the header, or the
@@ -217,21 +405,28 @@ pub(crate) fn link_message(link: &LinkRef) -> Result<LinkMessage, Error> {
     match link {
         LinkRef::Index(index) => msg.header.index = *index,
         LinkRef::Name(name) => {
-            validate_altname(name, "link name")?;
-            if name.len() <= MAX_IFNAME_LEN {
-                msg.attributes.push(LinkAttribute::IfName(name.clone()));
+            AltName::new(name).map_err(|source| Error::Value {
+                what: "link name",
+                source,
+            })?;
+            let kind = if name.len() <= IfName::MAX_LEN {
+                IFLA_IFNAME
             } else {
-                msg.attributes.push(alt_ifname_attr(name));
-            }
+                IFLA_ALT_IFNAME
+            };
+            msg.attributes.push(string_attr(kind, name));
         }
     }
     Ok(msg)
 }
 
-fn alt_ifname_attr(name: &str) -> LinkAttribute {
-    let mut value = name.as_bytes().to_vec();
+/// A string attribute with its terminating NUL, as the kernel's
+/// `NLA_NUL_STRING`/`NLA_STRING` policies take names, and as `ip` sends
+/// them. Built from bytes, so a name need not be UTF-8.
+pub(crate) fn string_attr(kind: u16, bytes: &[u8]) -> LinkAttribute {
+    let mut value = bytes.to_vec();
     value.push(0);
-    LinkAttribute::Other(DefaultNla::new(IFLA_ALT_IFNAME, value))
+    LinkAttribute::Other(DefaultNla::new(kind, value))
 }
 
 fn vf_ext_mask() -> LinkAttribute {
@@ -253,80 +448,11 @@ pub(crate) fn dump_links_request() -> RouteNetlinkMessage {
     RouteNetlinkMessage::GetLink(msg)
 }
 
-/// An `RTM_SETLINK` for `link`, which must be an index when the change is
-/// a rename: a name would take the `IFLA_IFNAME` slot the new name needs.
-pub(crate) fn set_link_request(
-    link: &LinkRef,
-    change: &LinkChange,
-) -> Result<RouteNetlinkMessage, Error> {
-    if let (LinkRef::Name(name), LinkChange::Name(_)) = (link, change) {
-        return Err(Error::InvalidArgument {
-            field: "link to rename",
-            value: name.clone(),
-            expected: "an interface index: a rename sends the new name where the old one \
-                       would go",
-        });
-    }
-    let mut msg = link_message(link)?;
-    match change {
-        LinkChange::Up => {
-            msg.header.flags = LinkFlags::Up;
-            msg.header.change_mask = LinkFlags::Up;
-        }
-        LinkChange::Down => {
-            msg.header.flags = LinkFlags::empty();
-            msg.header.change_mask = LinkFlags::Up;
-        }
-        LinkChange::Mtu(mtu) => msg.attributes.push(LinkAttribute::Mtu(*mtu)),
-        LinkChange::Mac(mac) => msg.attributes.push(LinkAttribute::Address(mac.0.to_vec())),
-        LinkChange::Name(name) => {
-            validate_new_ifname(name)?;
-            msg.attributes.push(LinkAttribute::IfName(name.clone()));
-        }
-        LinkChange::Alias(alias) => {
-            if alias.len() > MAX_ALIAS_LEN || alias.contains('\0') {
-                return Err(Error::InvalidArgument {
-                    field: "alias",
-                    value: alias.clone(),
-                    expected: "at most 255 bytes without NUL (empty clears the alias)",
-                });
-            }
-            // netlink-packet-route's IfAlias appends a NUL.
-            msg.attributes.push(LinkAttribute::Other(DefaultNla::new(
-                IFLA_IFALIAS,
-                alias.as_bytes().to_vec(),
-            )));
-        }
-        LinkChange::Controller(index) => msg.attributes.push(LinkAttribute::Controller(*index)),
-        LinkChange::NoController => msg.attributes.push(LinkAttribute::Controller(0)),
-    }
-    Ok(RouteNetlinkMessage::SetLink(msg))
-}
-
-/// Move `index` into the namespace `ns_fd`, renaming it on the way when
-/// `new_name` is given: one `RTM_SETLINK` with `IFLA_NET_NS_FD` and
-/// `IFLA_IFNAME`.
-pub(crate) fn move_link_request(
-    index: u32,
-    ns_fd: i32,
-    new_name: Option<&str>,
-) -> Result<RouteNetlinkMessage, Error> {
-    let mut msg = LinkMessage::default();
-    msg.header.index = index;
-    msg.attributes.push(LinkAttribute::NetNsFd(ns_fd));
-    if let Some(name) = new_name {
-        validate_new_ifname(name)?;
-        msg.attributes.push(LinkAttribute::IfName(name.to_string()));
-    }
-    Ok(RouteNetlinkMessage::SetLink(msg))
-}
-
 pub(crate) fn delete_link_request(link: &LinkRef) -> Result<RouteNetlinkMessage, Error> {
     Ok(RouteNetlinkMessage::DelLink(link_message(link)?))
 }
 
-pub(crate) fn new_link_request(name: &str, kind: &str) -> Result<RouteNetlinkMessage, Error> {
-    validate_new_ifname(name)?;
+pub(crate) fn new_link_request(name: &IfName, kind: &str) -> Result<RouteNetlinkMessage, Error> {
     if kind.is_empty() || kind.contains('\0') {
         return Err(Error::InvalidArgument {
             field: "link kind",
@@ -335,7 +461,8 @@ pub(crate) fn new_link_request(name: &str, kind: &str) -> Result<RouteNetlinkMes
         });
     }
     let mut msg = LinkMessage::default();
-    msg.attributes.push(LinkAttribute::IfName(name.to_string()));
+    msg.attributes
+        .push(string_attr(IFLA_IFNAME, name.as_bytes()));
     msg.attributes
         .push(LinkAttribute::LinkInfo(vec![NlLinkInfo::Kind(
             InfoKind::from(kind),
@@ -344,39 +471,42 @@ pub(crate) fn new_link_request(name: &str, kind: &str) -> Result<RouteNetlinkMes
 }
 
 pub(crate) fn new_veth_request(
-    name: &str,
-    peer: &str,
+    name: &IfName,
+    peer: &IfName,
     peer_ns_fd: Option<i32>,
-) -> Result<RouteNetlinkMessage, Error> {
-    validate_new_ifname(name)?;
-    validate_new_ifname(peer)?;
+) -> RouteNetlinkMessage {
     let mut peer_msg = LinkMessage::default();
     peer_msg
         .attributes
-        .push(LinkAttribute::IfName(peer.to_string()));
+        .push(string_attr(IFLA_IFNAME, peer.as_bytes()));
     if let Some(fd) = peer_ns_fd {
         peer_msg.attributes.push(LinkAttribute::NetNsFd(fd));
     }
     let mut msg = LinkMessage::default();
-    msg.attributes.push(LinkAttribute::IfName(name.to_string()));
+    msg.attributes
+        .push(string_attr(IFLA_IFNAME, name.as_bytes()));
     msg.attributes.push(LinkAttribute::LinkInfo(vec![
         NlLinkInfo::Kind(InfoKind::Veth),
         NlLinkInfo::Data(InfoData::Veth(InfoVeth::Peer(peer_msg))),
     ]));
-    Ok(RouteNetlinkMessage::NewLink(msg))
+    RouteNetlinkMessage::NewLink(msg)
 }
 
 pub(crate) fn altname_request(
     link: &LinkRef,
-    altname: &str,
+    altname: &AltName,
     add: bool,
 ) -> Result<RouteNetlinkMessage, Error> {
-    validate_altname(altname, "alternative name")?;
     let mut msg = link_message(link)?;
     msg.attributes
-        .push(LinkAttribute::PropList(vec![Prop::AltIfName(
-            altname.to_string(),
-        )]));
+        .push(LinkAttribute::PropList(vec![Prop::Other(DefaultNla::new(
+            IFLA_ALT_IFNAME,
+            {
+                let mut value = altname.as_bytes().to_vec();
+                value.push(0);
+                value
+            },
+        ))]));
     Ok(if add {
         RouteNetlinkMessage::NewLinkProp(msg)
     } else {
@@ -419,53 +549,36 @@ impl Netlink {
 
     /// Sets the link administratively up.
     pub fn set_up(&self, link: impl Into<LinkRef>) -> Result<(), Error> {
-        self.set_link("set link up", link.into(), LinkChange::Up)
+        self.change_link(link, &LinkChange::new().up(true))
     }
 
     /// Sets the link administratively down.
     pub fn set_down(&self, link: impl Into<LinkRef>) -> Result<(), Error> {
-        self.set_link("set link down", link.into(), LinkChange::Down)
+        self.change_link(link, &LinkChange::new().up(false))
     }
 
     /// Sets the MTU.
     pub fn set_mtu(&self, link: impl Into<LinkRef>, mtu: u32) -> Result<(), Error> {
-        self.set_link("set MTU", link.into(), LinkChange::Mtu(mtu))
+        self.change_link(link, &LinkChange::new().mtu(mtu))
     }
 
-    /// Sets the MAC address. Rejects zero and multicast addresses before
-    /// asking the kernel.
+    /// Sets the MAC address. Zero and multicast addresses are refused
+    /// before the kernel is asked.
     pub fn set_mac(&self, link: impl Into<LinkRef>, mac: MacAddr) -> Result<(), Error> {
-        if !mac.is_valid_unicast() {
-            return Err(Error::InvalidArgument {
-                field: "MAC address",
-                value: mac.to_string(),
-                expected: "a unicast address (first octet even) that is not all zeros",
-            });
-        }
-        self.set_link("set MAC address", link.into(), LinkChange::Mac(mac))
+        self.change_link(link, &LinkChange::new().mac(mac))
     }
 
     /// Renames the link (it must be down). Given a name rather than an
-    /// index, this costs one extra round trip to look the index up.
-    pub fn set_name(&self, link: impl Into<LinkRef>, new_name: &str) -> Result<(), Error> {
-        validate_new_ifname(new_name)?;
-        let link = link.into();
-        let index = self.index_of(&link)?;
-        let op = Op::on("rename link", &link);
-        let req = set_link_request(
-            &LinkRef::Index(index),
-            &LinkChange::Name(new_name.to_string()),
-        )?;
-        self.request_ack(op, req, 0)
+    /// index, this costs one extra round trip to look the index up: the
+    /// request's name slot carries the new name.
+    pub fn set_name(&self, link: impl Into<LinkRef>, new_name: &IfName) -> Result<(), Error> {
+        let index = self.index_of(link)?;
+        self.change_link(index, &LinkChange::new().name(*new_name))
     }
 
     /// Sets the alias; an empty alias removes it.
-    pub fn set_alias(&self, link: impl Into<LinkRef>, alias: &str) -> Result<(), Error> {
-        self.set_link(
-            "set alias",
-            link.into(),
-            LinkChange::Alias(alias.to_string()),
-        )
+    pub fn set_alias(&self, link: impl Into<LinkRef>, alias: &Alias) -> Result<(), Error> {
+        self.change_link(link, &LinkChange::new().alias(alias.clone()))
     }
 
     /// Makes the link a port of `controller` (a bond or bridge).
@@ -475,20 +588,12 @@ impl Netlink {
         controller: impl Into<LinkRef>,
     ) -> Result<(), Error> {
         let controller = self.index_of(controller)?;
-        self.set_link(
-            "set controller",
-            link.into(),
-            LinkChange::Controller(controller),
-        )
+        self.change_link(link, &LinkChange::new().controller(controller))
     }
 
     /// Releases the link from its controller.
     pub fn set_no_controller(&self, link: impl Into<LinkRef>) -> Result<(), Error> {
-        self.set_link(
-            "release from controller",
-            link.into(),
-            LinkChange::NoController,
-        )
+        self.change_link(link, &LinkChange::new().no_controller())
     }
 
     /// Deletes the link (for a veth, both ends go).
@@ -516,28 +621,28 @@ impl Netlink {
         &self,
         link: impl Into<LinkRef>,
         target: &NetNs,
-        new_name: Option<&str>,
+        new_name: Option<&IfName>,
     ) -> Result<(), Error> {
         let link = link.into();
-        let fd = target.as_fd().as_raw_fd();
-        let op = Op::on("move link to another namespace", &link);
         let Some(new_name) = new_name else {
             let index = self.index_of(&link)?;
-            return self.request_ack(op, move_link_request(index, fd, None)?, 0);
+            return self.change_link(index, &LinkChange::new().namespace(target));
         };
-        validate_new_ifname(new_name)?;
+        let change = LinkChange::new().namespace(target).name(*new_name);
+        let what = change.to_string();
+        let op = Op::on(&what, &link);
         let outcome = match &link {
             LinkRef::Index(index) => {
                 let get_op = Op::on("get link", &link);
                 self.request_one_then_ack(
                     (get_op, get_link_request(&link)?),
                     |m| parse_link(m).map_err(|d| get_op.decode_error(d)),
-                    (op, move_link_request(*index, fd, Some(new_name))?, 0),
+                    (op, change.request(&LinkRef::Index(*index))?, 0),
                 )?
             }
             by_name => {
                 let before = self.link(by_name)?;
-                let req = move_link_request(before.index, fd, Some(new_name))?;
+                let req = change.request(&LinkRef::Index(before.index))?;
                 GetThenChange {
                     changed: self.request_ack(op, req, 0),
                     got: Ok(before),
@@ -572,16 +677,18 @@ impl Netlink {
         // The MAC does not change on the way; a different one means another
         // link took the name there in the meantime.
         let found = there
-            .link(before.name.as_str())
+            .link(before.name)
             .ok()
             .filter(|found| found.mac == before.mac);
         let Some(found) = found else {
             return error;
         };
-        let home = self.namespace().as_fd().as_raw_fd();
+        let home = self.namespace();
         let op = Op::on("move link back after a failed rename", link);
-        let move_back = |index| {
-            let mut req = move_link_request(found.index, home, None)?;
+        let move_back = |index: Option<i32>| {
+            let mut req = LinkChange::new()
+                .namespace(home)
+                .request(&LinkRef::Index(found.index))?;
             if let (Some(index), RouteNetlinkMessage::SetLink(msg)) = (index, &mut req) {
                 msg.attributes.push(LinkAttribute::NewIfIndex(index));
             }
@@ -604,7 +711,7 @@ impl Netlink {
     }
 
     /// Adds an alternative name to the link.
-    pub fn add_altname(&self, link: impl Into<LinkRef>, altname: &str) -> Result<(), Error> {
+    pub fn add_altname(&self, link: impl Into<LinkRef>, altname: &AltName) -> Result<(), Error> {
         let link = link.into();
         let req = altname_request(&link, altname, true)?;
         self.request_ack(
@@ -615,7 +722,7 @@ impl Netlink {
     }
 
     /// Removes an alternative name from the link.
-    pub fn delete_altname(&self, link: impl Into<LinkRef>, altname: &str) -> Result<(), Error> {
+    pub fn delete_altname(&self, link: impl Into<LinkRef>, altname: &AltName) -> Result<(), Error> {
         let link = link.into();
         let req = altname_request(&link, altname, false)?;
         self.request_ack(Op::on("delete alternative name", &link), req, 0)
@@ -623,10 +730,15 @@ impl Netlink {
 
     /// Creates a veth pair `name` / `peer`, with the peer created directly
     /// in `peer_ns` when given. Both ends start down.
-    pub fn add_veth(&self, name: &str, peer: &str, peer_ns: Option<&NetNs>) -> Result<(), Error> {
+    pub fn add_veth(
+        &self,
+        name: &IfName,
+        peer: &IfName,
+        peer_ns: Option<&NetNs>,
+    ) -> Result<(), Error> {
         let fd = peer_ns.map(|ns| ns.as_fd().as_raw_fd());
-        let req = new_veth_request(name, peer, fd)?;
-        let target = LinkRef::Name(name.to_string());
+        let req = new_veth_request(name, peer, fd);
+        let target = LinkRef::from(name);
         self.request_ack(
             Op::on("create veth pair", &target),
             req,
@@ -636,31 +748,29 @@ impl Netlink {
 
     /// Creates a link of a kind that needs no options, such as `"bridge"`
     /// or `"dummy"` (if the kernel has it). It starts down.
-    pub fn add_link(&self, name: &str, kind: &str) -> Result<(), Error> {
+    pub fn add_link(&self, name: &IfName, kind: &str) -> Result<(), Error> {
         let req = new_link_request(name, kind)?;
-        let target = LinkRef::Name(name.to_string());
+        let target = LinkRef::from(name);
         let what = format!("create {kind} link");
         self.request_ack(Op::on(&what, &target), req, NLM_F_CREATE | NLM_F_EXCL)
     }
-
-    fn set_link(&self, what: &str, link: LinkRef, change: LinkChange) -> Result<(), Error> {
-        let req = set_link_request(&link, &change)?;
-        self.request_ack(Op::on(what, &link), req, 0)
-    }
 }
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::netlink::{decode_request, encode_request, split_messages};
     use netlink_packet_core::{NLM_F_ACK, NLM_F_DUMP};
+    use netlink_packet_route::link::{
+        InfoBond, InfoBondPort, InfoPortData, InfoPortKind, LinkFlags,
+    };
 
-    /// Encodes `msg`, checks it decodes back to itself, returns the bytes.
+    /// Encodes `msg`, checks that what netlink-packet-route decodes from the
+    /// bytes encodes to the same bytes, and returns them.
     fn round_trip(msg: RouteNetlinkMessage, flags: u16) -> Vec<u8> {
-        let bytes = encode_request(msg.clone(), flags, 1);
+        let bytes = encode_request(msg, flags, 1);
         let (header, decoded) = decode_request(&bytes);
         assert_eq!(header.flags, netlink_packet_core::NLM_F_REQUEST | flags);
-        assert_eq!(decoded, msg);
+        assert_eq!(encode_request(decoded, flags, 1), bytes);
         bytes
     }
 
@@ -674,6 +784,10 @@ mod tests {
             | RouteNetlinkMessage::DelLinkProp(m) => &m.attributes,
             other => panic!("not a link message: {other:?}"),
         }
+    }
+
+    fn name(text: &str) -> IfName {
+        text.parse().unwrap()
     }
 
     #[test]
@@ -703,21 +817,12 @@ mod tests {
         let long = "an-alternative-name-longer-than-15";
         let req = get_link_request(&LinkRef::from(long)).unwrap();
         let bytes = round_trip(req, 0);
-        let (_, decoded) = decode_request(&bytes);
-        let alt = attrs_of(&decoded)
-            .iter()
-            .find_map(|a| match a {
-                LinkAttribute::Other(nla)
-                    if netlink_packet_core::Nla::kind(nla) == IFLA_ALT_IFNAME =>
-                {
-                    Some(nla.clone())
-                }
-                _ => None,
-            })
-            .expect("IFLA_ALT_IFNAME present");
-        let mut value = vec![0; netlink_packet_core::Nla::value_len(&alt)];
-        netlink_packet_core::Nla::emit_value(&alt, &mut value);
-        assert_eq!(value, format!("{long}\0").as_bytes());
+        let mut want = vec![(4 + long.len() + 1) as u8, 0, 53, 0];
+        want.extend_from_slice(long.as_bytes());
+        want.push(0);
+        assert!(bytes.windows(want.len()).any(|w| w == want), "{bytes:?}");
+        assert!(get_link_request(&LinkRef::from("a b")).is_err());
+        assert!(get_link_request(&LinkRef::from("x".repeat(128))).is_err());
     }
 
     #[test]
@@ -736,116 +841,8 @@ mod tests {
     }
 
     #[test]
-    fn set_mtu_payload_matches_ip_link_set() {
-        // Payload of `ip link set dev d0 mtu 1400` (ifindex 3); ip sends it
-        // as RTM_NEWLINK, we as RTM_SETLINK.
-        let ip_payload: &[u8] = &[
-            0x00, 0x00, 0x00, 0x00, 0x03, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
-            0x00, 0x00, 0x08, 0x00, 0x04, 0x00, 0x78, 0x05, 0x00, 0x00,
-        ];
-        let req = set_link_request(&LinkRef::Index(3), &LinkChange::Mtu(1400)).unwrap();
-        let bytes = round_trip(req, NLM_F_ACK);
-        let m = &split_messages(&bytes).unwrap()[0];
-        assert_eq!(m.kind, 19); // RTM_SETLINK
-        assert_eq!(m.payload(), ip_payload);
-    }
-
-    #[test]
-    fn set_alias_payload_matches_ip_link_set() {
-        // Payload of `ip link set dev d0 alias "to the pod"` (ifindex 3):
-        // the alias goes without a NUL (length 14 = 4 + 10).
-        let ip_payload: &[u8] = &[
-            0x00, 0x00, 0x00, 0x00, 0x03, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
-            0x00, 0x00, 0x0e, 0x00, 0x14, 0x00, 0x74, 0x6f, 0x20, 0x74, 0x68, 0x65, 0x20, 0x70,
-            0x6f, 0x64, 0x00, 0x00,
-        ];
-        let req =
-            set_link_request(&LinkRef::Index(3), &LinkChange::Alias("to the pod".into())).unwrap();
-        let bytes = encode_request(req, NLM_F_ACK, 1);
-        let m = &split_messages(&bytes).unwrap()[0];
-        assert_eq!(m.payload(), ip_payload);
-        let (_, decoded) = decode_request(&bytes);
-        assert_eq!(
-            attrs_of(&decoded),
-            &[LinkAttribute::IfAlias("to the pod".into())]
-        );
-    }
-
-    #[test]
-    fn every_link_change_round_trips() {
-        let mac = MacAddr([2, 0, 0, 0, 0, 9]);
-        for change in [
-            LinkChange::Up,
-            LinkChange::Down,
-            LinkChange::Mtu(9000),
-            LinkChange::Mac(mac),
-            LinkChange::Name("net1".into()),
-            LinkChange::Controller(4),
-            LinkChange::NoController,
-        ] {
-            for link in [LinkRef::Index(3), LinkRef::from("eth0")] {
-                if matches!((&link, &change), (LinkRef::Name(_), LinkChange::Name(_))) {
-                    match set_link_request(&link, &change) {
-                        Err(Error::InvalidArgument { field, .. }) => {
-                            assert_eq!(field, "link to rename")
-                        }
-                        other => panic!("two IFLA_IFNAME: {other:?}"),
-                    }
-                    continue;
-                }
-                let req = set_link_request(&link, &change).unwrap();
-                let bytes = round_trip(req, NLM_F_ACK);
-                let (_, decoded) = decode_request(&bytes);
-                let RouteNetlinkMessage::SetLink(m) = decoded else {
-                    panic!("not SETLINK")
-                };
-                match &change {
-                    LinkChange::Up => {
-                        assert_eq!(m.header.flags, LinkFlags::Up);
-                        assert_eq!(m.header.change_mask, LinkFlags::Up);
-                    }
-                    LinkChange::Down => {
-                        assert!(m.header.flags.is_empty());
-                        assert_eq!(m.header.change_mask, LinkFlags::Up);
-                    }
-                    LinkChange::Mac(_) => {
-                        assert!(m
-                            .attributes
-                            .contains(&LinkAttribute::Address(mac.0.to_vec())))
-                    }
-                    LinkChange::NoController => {
-                        assert!(m.attributes.contains(&LinkAttribute::Controller(0)))
-                    }
-                    _ => assert!(!m.attributes.is_empty()),
-                }
-            }
-        }
-    }
-
-    #[test]
-    fn move_and_rename_is_one_message_with_both_attributes() {
-        let req = move_link_request(12, 5, Some("net1")).unwrap();
-        let bytes = round_trip(req, NLM_F_ACK);
-        let (_, decoded) = decode_request(&bytes);
-        let RouteNetlinkMessage::SetLink(m) = decoded else {
-            panic!("not SETLINK")
-        };
-        assert_eq!(m.header.index, 12);
-        assert_eq!(
-            m.attributes,
-            vec![
-                LinkAttribute::NetNsFd(5),
-                LinkAttribute::IfName("net1".into())
-            ]
-        );
-        let no_rename = move_link_request(12, 5, None).unwrap();
-        assert_eq!(attrs_of(&no_rename), &[LinkAttribute::NetNsFd(5)]);
-        assert!(move_link_request(12, 5, Some("bad name")).is_err());
-    }
-
-    #[test]
     fn veth_and_plain_link_creation_round_trip() {
-        let req = new_veth_request("va", "vb", Some(9)).unwrap();
+        let req = new_veth_request(&name("va"), &name("vb"), Some(9));
         let bytes = round_trip(req, NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL);
         let (_, decoded) = decode_request(&bytes);
         let info = attrs_of(&decoded)
@@ -867,9 +864,9 @@ mod tests {
             ]
         );
 
-        let req = new_link_request("br0", "bridge").unwrap();
+        let req = new_link_request(&name("br0"), "bridge").unwrap();
         round_trip(req, NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL);
-        assert!(new_link_request("br0", "").is_err());
+        assert!(new_link_request(&name("br0"), "").is_err());
     }
 
     #[test]
@@ -883,8 +880,9 @@ mod tests {
         let mut want = vec![0, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
         want.extend_from_slice(&[24, 0, 52, 0x80, 19, 0, 53, 0]); // 0x8000: NLA_F_NESTED
         want.extend_from_slice(b"uplink-altname\0\0");
+        let altname: AltName = "uplink-altname".parse().unwrap();
         for (add, kind) in [(true, 108), (false, 109)] {
-            let req = altname_request(&LinkRef::Index(2), "uplink-altname", add).unwrap();
+            let req = altname_request(&LinkRef::Index(2), &altname, add).unwrap();
             let bytes = encode_request(req, NLM_F_ACK, 1);
             let m = split_messages(&bytes).unwrap()[0];
             assert_eq!(m.kind, kind); // RTM_NEWLINKPROP / RTM_DELLINKPROP
@@ -898,6 +896,10 @@ mod tests {
         // Replies carry no NLM_F_REQUEST; the decoder must not care.
         bytes[6] = 0;
         bytes
+    }
+
+    fn decoded(msg: LinkMessage) -> Result<LinkInfo, String> {
+        parse_link(&split_messages(&reply(msg)).unwrap()[0])
     }
 
     #[test]
@@ -915,13 +917,14 @@ mod tests {
             LinkAttribute::IfAlias("uplink".into()),
             LinkAttribute::NumVf(0),
             LinkAttribute::PropList(vec![Prop::AltIfName("enp1s0f0".into())]),
+            LinkAttribute::ParentDevName("0000:01:10.2".into()),
+            LinkAttribute::ParentDevBusName("pci".into()),
             LinkAttribute::LinkInfo(vec![
                 NlLinkInfo::Kind(InfoKind::Veth),
-                NlLinkInfo::PortKind(netlink_packet_route::link::InfoPortKind::Bond),
+                NlLinkInfo::PortKind(InfoPortKind::Bond),
             ]),
         ];
-        let bytes = reply(msg);
-        let link = parse_link(&split_messages(&bytes).unwrap()[0]).unwrap();
+        let link = decoded(msg).unwrap();
         assert_eq!(link.index, 5);
         assert_eq!(link.name, "eth3");
         assert_eq!(link.mtu, 9000);
@@ -929,13 +932,121 @@ mod tests {
         assert_eq!(link.permanent_mac, Some(MacAddr([2, 0, 0, 0, 0, 2])));
         assert_eq!(link.controller, Some(9));
         assert_eq!(link.oper_state, OperState::Up);
-        assert_eq!(link.alias.as_deref(), Some("uplink"));
+        assert_eq!(link.alias, Some(Alias::new("uplink").unwrap()));
         assert_eq!(link.num_vfs, Some(0));
-        assert_eq!(link.alt_names, vec!["enp1s0f0".to_string()]);
+        assert_eq!(link.alt_names, vec!["enp1s0f0".parse::<AltName>().unwrap()]);
         assert_eq!(link.kind.as_deref(), Some("veth"));
         assert_eq!(link.port_kind.as_deref(), Some("bond"));
+        assert!(link.is_on_pci_device("0000:01:10.2"));
+        assert!(!link.is_on_pci_device("0000:01:10.3"));
         assert!(link.is_up() && link.is_lower_up());
         assert!(link.vfs.is_empty());
+        assert_eq!((link.bond, link.bond_port), (None, None));
+    }
+
+    #[test]
+    fn names_and_aliases_that_are_not_utf8_are_read_as_bytes() {
+        let mut msg = LinkMessage::default();
+        msg.header.index = 8;
+        msg.attributes = vec![
+            LinkAttribute::Other(DefaultNla::new(IFLA_IFNAME, b"pod\xff\0".to_vec())),
+            LinkAttribute::Other(DefaultNla::new(IFLA_IFALIAS, b"alias \xfe".to_vec())),
+            LinkAttribute::PropList(vec![Prop::Other(DefaultNla::new(
+                IFLA_ALT_IFNAME,
+                b"alt\xfd\0".to_vec(),
+            ))]),
+        ];
+        let link = decoded(msg).unwrap();
+        assert_eq!(link.name.as_bytes(), b"pod\xff");
+        assert_eq!(link.alias.unwrap().as_bytes(), b"alias \xfe");
+        assert_eq!(link.alt_names[0].as_bytes(), b"alt\xfd");
+    }
+
+    #[test]
+    fn attributes_no_one_knows_are_skipped() {
+        let mut msg = LinkMessage::default();
+        msg.header.index = 3;
+        msg.attributes = vec![
+            LinkAttribute::Other(DefaultNla::new(999, vec![1, 2, 3])),
+            LinkAttribute::IfName("x".into()),
+            LinkAttribute::LinkInfo(vec![NlLinkInfo::Kind(InfoKind::Other(
+                "brand-new-kind".into(),
+            ))]),
+        ];
+        let link = decoded(msg).unwrap();
+        assert_eq!(link.name, "x");
+        assert_eq!(link.kind.as_deref(), Some("brand-new-kind"));
+    }
+
+    #[test]
+    fn bond_and_bond_port_data_are_read() {
+        let mut bond = LinkMessage::default();
+        bond.header.index = 10;
+        bond.attributes = vec![
+            LinkAttribute::IfName("bond0".into()),
+            LinkAttribute::LinkInfo(vec![
+                NlLinkInfo::Kind(InfoKind::Bond),
+                NlLinkInfo::Data(InfoData::Bond(vec![
+                    InfoBond::Mode(netlink_packet_route::link::BondMode::ActiveBackup),
+                    InfoBond::ActivePort(11),
+                    InfoBond::MiiMon(100),
+                    InfoBond::UpDelay(200),
+                    InfoBond::DownDelay(300),
+                    InfoBond::Primary(11),
+                    InfoBond::FailOverMac(netlink_packet_route::link::BondFailOverMac::Active),
+                    InfoBond::XmitHashPolicy(
+                        netlink_packet_route::link::BondXmitHashPolicy::Layer34,
+                    ),
+                    InfoBond::AllPortsActive(
+                        netlink_packet_route::link::BondAllPortActive::Delivered,
+                    ),
+                    InfoBond::TlbDynamicLb(true),
+                ])),
+            ]),
+        ];
+        let data = decoded(bond).unwrap().bond.unwrap();
+        assert_eq!(
+            data,
+            BondData {
+                mode: Some(1),
+                miimon: Some(100),
+                updelay: Some(200),
+                downdelay: Some(300),
+                fail_over_mac: Some(1),
+                xmit_hash_policy: Some(1),
+                all_slaves_active: Some(1),
+                tlb_dynamic_lb: Some(1),
+                primary: Some(11),
+                active_port: Some(11),
+            }
+        );
+
+        let mut port = LinkMessage::default();
+        port.header.index = 11;
+        port.attributes = vec![
+            LinkAttribute::IfName("net1".into()),
+            LinkAttribute::LinkInfo(vec![
+                NlLinkInfo::PortKind(InfoPortKind::Bond),
+                NlLinkInfo::PortData(InfoPortData::BondPort(vec![
+                    InfoBondPort::BondPortState(netlink_packet_route::link::BondPortState::Backup),
+                    InfoBondPort::MiiStatus(netlink_packet_route::link::MiiStatus::Down),
+                    InfoBondPort::LinkFailureCount(2),
+                    InfoBondPort::PermHwaddr(vec![2, 0, 0, 0, 0, 7]),
+                    InfoBondPort::QueueId(0),
+                ])),
+            ]),
+        ];
+        let data = decoded(port).unwrap().bond_port.unwrap();
+        assert_eq!(
+            data,
+            BondPortData {
+                state: Some(1),
+                mii_status: Some(2),
+                link_failure_count: Some(2),
+                permanent_mac: Some(MacAddr([2, 0, 0, 0, 0, 7])),
+                queue_id: Some(0),
+            }
+        );
     }
 
     #[test]
@@ -946,6 +1057,88 @@ mod tests {
         short.truncate(24);
         short[0] = 24;
         assert!(parse_link(&split_messages(&short).unwrap()[0]).is_err());
+        // A link without a name cannot be told apart in a dump.
+        assert!(decoded(LinkMessage::default()).is_err());
+    }
+
+    /// The link a move starts from: index 7, `eth3`, with a MAC.
+    fn eth3(index: u32) -> LinkInfo {
+        let mut link = LinkInfo::new(index, name("eth3"));
+        link.mac = Some(MacAddr([2, 0, 0, 0, 0, 3]));
+        link
+    }
+
+    #[test]
+    fn a_half_done_move_that_cannot_be_undone_says_where_the_link_is() {
+        use crate::testing::{Answer, FakeKernel, Request};
+        use nix::errno::Errno;
+        let kernel = FakeKernel::new();
+        kernel
+            // The read of the link and the move, in one round trip.
+            .expect(Request::GetLink, Answer::link(eth3(7)))
+            .expect(Request::SetLink, Answer::error(Errno::EEXIST, "name taken"))
+            // Gone from here: the kernel moved it and failed to rename it.
+            .expect(
+                Request::GetLink,
+                Answer::error(Errno::ENODEV, "no such device"),
+            )
+            // There under its old name, with its MAC.
+            .expect(Request::GetLink, Answer::link(eth3(4)))
+            // Moving it back fails, with its old index and without.
+            .expect(Request::SetLink, Answer::error(Errno::EBUSY, "busy"))
+            .expect(Request::SetLink, Answer::error(Errno::EBUSY, "busy"));
+        let host = kernel.netlink();
+        let pod = kernel.namespace("/run/netns/pod");
+        let err = host.move_link(7, &pod, Some(&name("net1"))).unwrap_err();
+        kernel.finish();
+        let Error::MovedNotRenamed {
+            name_now,
+            index_now,
+            error,
+            move_back_error,
+            ..
+        } = &err
+        else {
+            panic!("{err:?}")
+        };
+        assert_eq!((*name_now, *index_now), (name("eth3"), 4));
+        assert_eq!(error.errno(), Some(Errno::EEXIST));
+        assert_eq!(move_back_error.errno(), Some(Errno::EBUSY));
+        assert_eq!(err.errno(), Some(Errno::EEXIST), "the move's errno");
+        let text = err.to_string();
+        assert!(
+            text.contains("it is now eth3 (index 4) in that namespace"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn a_half_done_move_is_undone() {
+        use crate::testing::{Answer, FakeKernel, Request};
+        use nix::errno::Errno;
+        let kernel = FakeKernel::new();
+        kernel
+            .expect(Request::GetLink, Answer::link(eth3(7)))
+            .expect(Request::SetLink, Answer::error(Errno::EEXIST, "name taken"))
+            .expect(
+                Request::GetLink,
+                Answer::error(Errno::ENODEV, "no such device"),
+            )
+            .expect(Request::GetLink, Answer::link(eth3(4)))
+            .expect(Request::SetLink, Answer::Ack);
+        let host = kernel.netlink();
+        let pod = kernel.namespace("/run/netns/pod");
+        let err = host.move_link(7, &pod, Some(&name("net1"))).unwrap_err();
+        kernel.finish();
+        assert!(
+            matches!(err, Error::Kernel { .. }),
+            "the kernel's own error: {err:?}"
+        );
+        assert!(err.is_already_exists());
+        // The move back asked for the link's old index.
+        let back = &kernel.sent()[4].bytes;
+        let new_ifindex = [8, 0, 49, 0, 7, 0, 0, 0];
+        assert!(back.windows(8).any(|w| w == new_ifindex), "{back:?}");
     }
 
     proptest::proptest! {

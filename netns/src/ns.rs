@@ -10,7 +10,7 @@ use nix::mount::{mount, umount2, MntFlags, MsFlags};
 use nix::sched::{setns, unshare, CloneFlags};
 use nix::sys::statfs::{fstatfs, NSFS_MAGIC};
 
-use crate::netlink::open_socket_here;
+use crate::netlink::{open_socket_here, Channel};
 use crate::{Error, Netlink};
 
 /// Where named namespaces live, as `ip netns` keeps them.
@@ -31,6 +31,10 @@ pub struct NetNs {
     fd: OwnedFd,
     path: PathBuf,
     id: NsId,
+    /// The fake kernel a test put behind this handle: its clients talk to
+    /// it instead of the kernel.
+    #[cfg(feature = "test-support")]
+    fake: Option<crate::testing::Wire>,
 }
 
 /// The identity of a namespace: the device and inode of its nsfs file.
@@ -235,21 +239,27 @@ impl NetNs {
     /// (or directly, when the caller is already in it) and keeps the
     /// namespace from then on; the client is usable from any thread.
     pub fn netlink(&self) -> Result<Netlink, Error> {
-        let socket = self.open_socket()?;
-        Ok(Netlink::new(self.duplicate()?, socket))
+        let channel = self.open_channel()?;
+        Ok(Netlink::new(self.duplicate()?, channel))
     }
 
-    /// Opens an rtnetlink socket inside this namespace.
-    pub(crate) fn open_socket(&self) -> Result<netlink_sys::Socket, Error> {
-        if self.is_current()? {
-            open_socket_here()
-        } else {
-            self.run(open_socket_here)?
+    /// Opens a channel to this namespace's kernel: an rtnetlink socket
+    /// inside it, or the fake kernel a test made it with.
+    pub(crate) fn open_channel(&self) -> Result<Channel, Error> {
+        #[cfg(feature = "test-support")]
+        if let Some(wire) = &self.fake {
+            return Ok(Channel::Fake(wire.clone()));
         }
+        let socket = if self.is_current()? {
+            open_socket_here()?
+        } else {
+            self.run(open_socket_here)??
+        };
+        Ok(Channel::Kernel(socket))
     }
 
     /// A second handle on the same namespace.
-    fn duplicate(&self) -> Result<NetNs, Error> {
+    pub(crate) fn duplicate(&self) -> Result<NetNs, Error> {
         let fd = self.fd.try_clone().map_err(|source| Error::OpenNamespace {
             path: self.path.clone(),
             source,
@@ -258,6 +268,8 @@ impl NetNs {
             fd,
             path: self.path.clone(),
             id: self.id,
+            #[cfg(feature = "test-support")]
+            fake: self.fake.clone(),
         })
     }
 
@@ -290,7 +302,25 @@ impl NetNs {
             dev: meta.dev(),
             ino: meta.ino(),
         };
-        Ok(NetNs { fd, path, id })
+        Ok(NetNs {
+            fd,
+            path,
+            id,
+            #[cfg(feature = "test-support")]
+            fake: None,
+        })
+    }
+}
+
+impl NetNs {
+    /// A handle on the calling thread's namespace whose clients talk to
+    /// `wire` (a test's fake kernel) instead of the kernel.
+    #[cfg(feature = "test-support")]
+    pub(crate) fn faked(wire: crate::testing::Wire, path: &str) -> Result<NetNs, Error> {
+        let mut ns = NetNs::current()?;
+        ns.path = PathBuf::from(path);
+        ns.fake = Some(wire);
+        Ok(ns)
     }
 }
 
@@ -447,12 +477,12 @@ mod tests {
         }
         without_capability(Capability::SysAdmin, || match NetNs::new_unnamed() {
             Err(e @ Error::CreateNamespace { .. }) => {
-                assert_eq!(e.errno(), Some(libc::EPERM));
-                let text = e.to_string();
-                assert!(
-                    text.starts_with("cannot create a new network namespace: "),
-                    "{text}"
-                );
+                assert_eq!(e.errno(), Some(nix::errno::Errno::EPERM));
+                assert_eq!(e.to_string(), "cannot create a new network namespace");
+                let source = std::error::Error::source(&e)
+                    .expect("the OS error")
+                    .to_string();
+                assert!(source.contains("not permitted"), "{source}");
             }
             other => panic!("expected CreateNamespace, got {other:?}"),
         });

@@ -12,7 +12,7 @@ use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
 use crate::addr::{family_of, ip_of};
 use crate::attr::{attributes, u32_of};
 use crate::netlink::{Op, RawMessage};
-use crate::{Error, Netlink, Scope};
+use crate::{Error, LinkRef, Netlink, Scope};
 
 const RTM_NEWROUTE: u16 = 24;
 const RTMSG_LEN: usize = 12;
@@ -34,7 +34,8 @@ pub const MAIN_TABLE: u32 = 254;
 /// A unicast route.
 ///
 /// Build one with [`Route::new`] and the setters:
-/// `Route::new(dst).via(gw).dev(index).metric(100)`. A multipath route has
+/// `Route::new(dst).via(gw).dev("net1").metric(100)`; a link may be named
+/// by index or by name. A multipath route has
 /// its gateways and links in [`next_hops`](Route::next_hops) instead:
 /// `Route::new(dst).next_hop(NextHop::via(gw1)).next_hop(NextHop::via(gw2))`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -44,8 +45,9 @@ pub struct Route {
     pub destination: IpNetwork,
     /// The next hop, if the route is not directly connected.
     pub gateway: Option<IpAddr>,
-    /// Index of the outgoing link.
-    pub link: Option<u32>,
+    /// The outgoing link. Routes read from the kernel name it by index; a
+    /// route given by name costs one round trip to look the index up.
+    pub link: Option<LinkRef>,
     /// The metric (priority); `None` lets the kernel choose (0 for IPv4,
     /// 1024 for IPv6).
     pub metric: Option<u32>,
@@ -68,8 +70,8 @@ pub struct Route {
 pub struct NextHop {
     /// The gateway, if the next hop is not directly connected.
     pub gateway: Option<IpAddr>,
-    /// Index of the outgoing link.
-    pub link: Option<u32>,
+    /// The outgoing link, by index or name.
+    pub link: Option<LinkRef>,
     /// The share of traffic this next hop gets relative to the others, 1
     /// to 256.
     pub weight: u16,
@@ -85,18 +87,18 @@ impl NextHop {
         }
     }
 
-    /// A directly connected next hop out of link `link`, with weight 1.
-    pub fn through(link: u32) -> NextHop {
+    /// A directly connected next hop out of `link`, with weight 1.
+    pub fn through(link: impl Into<LinkRef>) -> NextHop {
         NextHop {
             gateway: None,
-            link: Some(link),
+            link: Some(link.into()),
             weight: 1,
         }
     }
 
-    /// Sets the outgoing link (by index).
-    pub fn dev(mut self, link: u32) -> NextHop {
-        self.link = Some(link);
+    /// Sets the outgoing link.
+    pub fn dev(mut self, link: impl Into<LinkRef>) -> NextHop {
+        self.link = Some(link.into());
         self
     }
 
@@ -128,9 +130,9 @@ impl Route {
         self
     }
 
-    /// Sets the outgoing link (by index).
-    pub fn dev(mut self, link: u32) -> Route {
-        self.link = Some(link);
+    /// Sets the outgoing link.
+    pub fn dev(mut self, link: impl Into<LinkRef>) -> Route {
+        self.link = Some(link.into());
         self
     }
 
@@ -267,29 +269,43 @@ pub(crate) fn route_request(route: &Route, add: bool) -> Result<RouteNetlinkMess
     if let Some(metric) = route.metric {
         msg.attributes.push(RouteAttribute::Priority(metric));
     }
-    if let Some(link) = route.link {
-        msg.attributes.push(RouteAttribute::Oif(link));
+    if let Some(link) = &route.link {
+        msg.attributes.push(RouteAttribute::Oif(index(link)?));
     }
     if !route.next_hops.is_empty() {
         let hops = route.next_hops.iter().map(|hop| {
             let mut nh = RouteNextHop::default();
             // The kernel keeps weight - 1; validate() kept it in 1..=256.
             nh.hops = u8::try_from(hop.weight.saturating_sub(1)).unwrap_or(u8::MAX);
-            nh.interface_index = hop.link.unwrap_or(0);
+            nh.interface_index = hop.link.as_ref().map(index).transpose()?.unwrap_or(0);
             nh.attributes.extend(
                 hop.gateway
                     .map(|gw| RouteAttribute::Gateway(route_address(gw))),
             );
-            nh
+            Ok(nh)
         });
-        msg.attributes
-            .push(RouteAttribute::MultiPath(hops.collect()));
+        msg.attributes.push(RouteAttribute::MultiPath(
+            hops.collect::<Result<_, Error>>()?,
+        ));
     }
     Ok(if add {
         RouteNetlinkMessage::NewRoute(msg)
     } else {
         RouteNetlinkMessage::DelRoute(msg)
     })
+}
+
+/// The index of a link a route names; names were looked up before the
+/// request is built ([`Netlink::with_indexes`]).
+fn index(link: &LinkRef) -> Result<u32, Error> {
+    match link {
+        LinkRef::Index(index) => Ok(*index),
+        LinkRef::Name(_) => Err(Error::InvalidArgument {
+            field: "route link",
+            value: link.to_string(),
+            expected: "an interface index: names are looked up before the request is built",
+        }),
+    }
 }
 
 fn route_address(ip: IpAddr) -> RouteAddress {
@@ -339,7 +355,7 @@ pub(crate) fn parse_route(msg: &RawMessage<'_>) -> Result<Option<Route>, String>
             RTA_DST => destination = ip_of(family, value)?,
             RTA_GATEWAY => route.gateway = Some(ip_of(family, value)?),
             RTA_PREFSRC => route.source = Some(ip_of(family, value)?),
-            RTA_OIF => route.link = Some(u32_of(value, "RTA_OIF")?),
+            RTA_OIF => route.link = Some(LinkRef::Index(u32_of(value, "RTA_OIF")?)),
             RTA_PRIORITY => route.metric = Some(u32_of(value, "RTA_PRIORITY")?),
             RTA_TABLE => route.table = u32_of(value, "RTA_TABLE")?,
             RTA_MULTIPATH => route.next_hops = parse_next_hops(family, value)?,
@@ -373,7 +389,7 @@ fn parse_next_hops(family: u8, bytes: &[u8]) -> Result<Vec<NextHop>, String> {
         let link = u32::from_ne_bytes([head[4], head[5], head[6], head[7]]);
         let mut hop = NextHop {
             gateway: None,
-            link: Some(link).filter(|&l| l != 0),
+            link: Some(link).filter(|&l| l != 0).map(LinkRef::Index),
             weight: u16::from(head[3]) + 1,
         };
         for attr in attributes(attrs) {
@@ -392,7 +408,7 @@ impl Netlink {
     /// Adds a route. Adding one that exists fails with `EEXIST`.
     pub fn add_route(&self, route: &Route) -> Result<(), Error> {
         let what = format!("add route {}", route.destination);
-        let req = route_request(route, true)?;
+        let req = route_request(&self.with_indexes(route)?, true)?;
         self.request_ack(Op::new(&what), req, NLM_F_CREATE | NLM_F_EXCL)
     }
 
@@ -400,8 +416,25 @@ impl Netlink {
     /// its gateway, link and metric where given, in any scope.
     pub fn delete_route(&self, route: &Route) -> Result<(), Error> {
         let what = format!("delete route {}", route.destination);
-        let req = route_request(route, false)?;
+        let req = route_request(&self.with_indexes(route)?, false)?;
         self.request_ack(Op::new(&what), req, 0)
+    }
+
+    /// `route` with the links it names by name named by index.
+    fn with_indexes(&self, route: &Route) -> Result<Route, Error> {
+        let mut route = route.clone();
+        let links = route.link.iter_mut().chain(
+            route
+                .next_hops
+                .iter_mut()
+                .filter_map(|hop| hop.link.as_mut()),
+        );
+        for link in links {
+            if let LinkRef::Name(_) = link {
+                *link = LinkRef::Index(self.index_of(&*link)?);
+            }
+        }
+        Ok(route)
     }
 
     /// Lists the IPv4 and IPv6 unicast routes of every table.
@@ -620,7 +653,7 @@ mod tests {
             let mut route = Route::new(dst).table(table).scope(Scope::from(scope));
             route.gateway = gw.map(IpAddr::from);
             route.metric = metric;
-            route.link = link;
+            route.link = link.map(LinkRef::Index);
             let RouteNetlinkMessage::NewRoute(msg) = route_request(&route, true).unwrap() else {
                 panic!("not RTM_NEWROUTE")
             };

@@ -10,7 +10,7 @@
 //! at all (no VF number anywhere in it) is left out.
 
 use crate::attr::attributes;
-use crate::MacAddr;
+use crate::{MacAddr, VfLinkState, VlanProto};
 
 const IFLA_VF_INFO: u16 = 1;
 const IFLA_VF_MAC: u16 = 1;
@@ -34,9 +34,6 @@ const VF_STRUCTS: [u16; 7] = [
     IFLA_VF_RATE,
     IFLA_VF_TRUST,
 ];
-
-const ETH_P_8021Q: u16 = 0x8100;
-const ETH_P_8021AD: u16 = 0x88a8;
 
 /// One VF as its PF reports it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -67,72 +64,22 @@ pub struct VfInfo {
     pub max_tx_rate: u32,
 }
 
-/// A VF's VLAN protocol.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
-pub enum VlanProto {
-    /// 802.1Q (`0x8100`).
-    #[default]
-    Dot1Q,
-    /// 802.1ad (`0x88a8`).
-    Dot1Ad,
-    /// Another ethertype.
-    Other(u16),
-}
-
-impl VlanProto {
-    /// The ethertype.
-    pub fn ethertype(self) -> u16 {
-        match self {
-            VlanProto::Dot1Q => ETH_P_8021Q,
-            VlanProto::Dot1Ad => ETH_P_8021AD,
-            VlanProto::Other(v) => v,
-        }
-    }
-
-    /// The protocol for an ethertype.
-    pub fn from_ethertype(v: u16) -> VlanProto {
-        match v {
-            ETH_P_8021Q => VlanProto::Dot1Q,
-            ETH_P_8021AD => VlanProto::Dot1Ad,
-            v => VlanProto::Other(v),
-        }
-    }
-}
-
-/// A VF's administrative link state (`IFLA_VF_LINK_STATE_*`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
-pub enum VfLinkState {
-    /// Follows the PF's link (0).
-    #[default]
-    Auto,
-    /// Always up (1).
-    Enable,
-    /// Always down (2).
-    Disable,
-    /// Any other value.
-    Other(u32),
-}
-
-impl VfLinkState {
-    /// The kernel's value.
-    pub fn as_u32(self) -> u32 {
-        match self {
-            VfLinkState::Auto => 0,
-            VfLinkState::Enable => 1,
-            VfLinkState::Disable => 2,
-            VfLinkState::Other(v) => v,
-        }
-    }
-
-    /// The state for a kernel value.
-    pub fn from_u32(v: u32) -> VfLinkState {
-        match v {
-            0 => VfLinkState::Auto,
-            1 => VfLinkState::Enable,
-            2 => VfLinkState::Disable,
-            v => VfLinkState::Other(v),
+impl VfInfo {
+    /// VF `index` as a driver reports a fresh one: no administrative MAC,
+    /// no VLAN, spoof checking and trust not reported, link state auto, no
+    /// rate limits. For tests and fake kernels to start from.
+    pub fn new(index: u32) -> VfInfo {
+        VfInfo {
+            index,
+            mac: MacAddr::default(),
+            vlan: 0,
+            qos: 0,
+            vlan_proto: VlanProto::Dot1Q,
+            spoofchk: None,
+            trust: None,
+            link_state: VfLinkState::Auto,
+            min_tx_rate: 0,
+            max_tx_rate: 0,
         }
     }
 }
@@ -154,18 +101,7 @@ pub(crate) fn parse_vf_list(bytes: &[u8]) -> Vec<VfInfo> {
 /// VF it is.
 fn parse_vf(bytes: &[u8]) -> Option<VfInfo> {
     let mut index = None;
-    let mut vf = VfInfo {
-        index: 0,
-        mac: MacAddr::default(),
-        vlan: 0,
-        qos: 0,
-        vlan_proto: VlanProto::Dot1Q,
-        spoofchk: None,
-        trust: None,
-        link_state: VfLinkState::Auto,
-        min_tx_rate: 0,
-        max_tx_rate: 0,
-    };
+    let mut vf = VfInfo::new(0);
     let mut vlan_from_list = false;
     let mut have_rate = false;
     for (kind, value) in attributes(bytes).map_while(Result::ok) {

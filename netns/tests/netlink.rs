@@ -5,12 +5,13 @@ mod common;
 
 use std::net::IpAddr;
 
-use common::{root_or_skip, unique};
+use common::{root_or_skip, unique_name};
 use ipnetwork::IpNetwork;
 use netplumb_netns::{
-    Error, LinkRef, MacAddr, NetNs, Netlink, NextHop, OperState, Route, Scope, INITIAL_RECV_BUFFER,
-    MAX_ALIAS_LEN,
+    Alias, AltName, Error, IfName, LinkChange, LinkRef, MacAddr, NetNs, Netlink, NextHop,
+    OperState, Route, Scope, INITIAL_RECV_BUFFER,
 };
+use nix::errno::Errno;
 
 /// A fresh unnamed namespace and a client in it.
 fn private_ns() -> (NetNs, Netlink) {
@@ -59,14 +60,22 @@ fn assert_routes_gone(nl: &Netlink, routes: &[Route]) {
 }
 
 /// Creates a veth pair with unique names and returns them.
-fn veth_pair(nl: &Netlink) -> (String, String) {
-    let (a, b) = (unique("va"), unique("vb"));
+fn veth_pair(nl: &Netlink) -> (IfName, IfName) {
+    let (a, b) = (unique_name("va"), unique_name("vb"));
     nl.add_veth(&a, &b, None).unwrap();
     (a, b)
 }
 
 fn net(s: &str) -> IpNetwork {
     s.parse().unwrap()
+}
+
+fn name(s: &str) -> IfName {
+    s.parse().unwrap()
+}
+
+fn alias(s: &str) -> Alias {
+    Alias::new(s).unwrap()
 }
 
 fn ip(s: &str) -> IpAddr {
@@ -81,7 +90,7 @@ fn veth_pair_is_created_read_changed_and_deleted() {
     };
     let (a, b) = veth_pair(&nl);
 
-    let link = nl.link(a.as_str()).unwrap();
+    let link = nl.link(a).unwrap();
     assert_eq!(link.name, a);
     assert_eq!(link.kind.as_deref(), Some("veth"));
     assert!(!link.is_up());
@@ -90,15 +99,15 @@ fn veth_pair_is_created_read_changed_and_deleted() {
     assert_eq!(nl.link(link.index).unwrap().name, a, "get by index");
 
     let mac: MacAddr = "02:00:5e:10:00:01".parse().unwrap();
-    nl.set_mtu(a.as_str(), 9000).unwrap();
-    nl.set_mac(a.as_str(), mac).unwrap();
-    nl.set_alias(a.as_str(), "uplink to the pod").unwrap();
-    nl.set_up(a.as_str()).unwrap();
-    nl.set_up(b.as_str()).unwrap();
-    let link = nl.link(a.as_str()).unwrap();
+    nl.set_mtu(a, 9000).unwrap();
+    nl.set_mac(a, mac).unwrap();
+    nl.set_alias(a, &alias("uplink to the pod")).unwrap();
+    nl.set_up(a).unwrap();
+    nl.set_up(b).unwrap();
+    let link = nl.link(a).unwrap();
     assert_eq!(link.mtu, 9000);
     assert_eq!(link.mac, Some(mac));
-    assert_eq!(link.alias.as_deref(), Some("uplink to the pod"));
+    assert_eq!(link.alias, Some(alias("uplink to the pod")));
     assert!(link.is_up());
     // With both ends up, the veth gets carrier.
     assert!(
@@ -106,15 +115,15 @@ fn veth_pair_is_created_read_changed_and_deleted() {
         "{link:?}"
     );
 
-    nl.set_down(a.as_str()).unwrap();
-    let renamed = unique("vr");
-    nl.set_name(a.as_str(), &renamed).unwrap();
-    let link = nl.link(renamed.as_str()).unwrap();
+    nl.set_down(a).unwrap();
+    let renamed = unique_name("vr");
+    nl.set_name(a, &renamed).unwrap();
+    let link = nl.link(renamed).unwrap();
     assert!(!link.is_up());
     assert_eq!(link.mac, Some(mac));
 
-    nl.delete_link(renamed.as_str()).unwrap();
-    let gone = nl.link(b.as_str()).unwrap_err();
+    nl.delete_link(renamed).unwrap();
+    let gone = nl.link(b).unwrap_err();
     assert!(gone.is_no_such_link(), "{gone}");
     let text = gone.to_string();
     assert!(text.contains(&format!("get link on link {b}")), "{text}");
@@ -127,18 +136,15 @@ fn an_alias_of_the_longest_length_is_set_and_cleared() {
         return;
     };
     let (a, _b) = veth_pair(&nl);
-    let longest = "a".repeat(MAX_ALIAS_LEN);
-    nl.set_alias(a.as_str(), &longest).unwrap();
-    assert_eq!(nl.link(a.as_str()).unwrap().alias, Some(longest));
-    let too_long = nl
-        .set_alias(a.as_str(), &"a".repeat(MAX_ALIAS_LEN + 1))
-        .unwrap_err();
-    assert!(
-        matches!(too_long, Error::InvalidArgument { field: "alias", .. }),
-        "{too_long:?}"
-    );
-    nl.set_alias(a.as_str(), "").unwrap();
-    assert_eq!(nl.link(a.as_str()).unwrap().alias, None);
+    let longest = alias(&"a".repeat(Alias::MAX_LEN));
+    nl.set_alias(a, &longest).unwrap();
+    assert_eq!(nl.link(a).unwrap().alias, Some(longest.clone()));
+    // Set exactly: with a NUL the kernel would keep 254 bytes of it.
+    let odd = Alias::new([b"\xff".as_slice(), &[b'b'; 254]].concat()).unwrap();
+    nl.set_alias(a, &odd).unwrap();
+    assert_eq!(nl.link(a).unwrap().alias, Some(odd));
+    nl.set_alias(a, &Alias::default()).unwrap();
+    assert_eq!(nl.link(a).unwrap().alias, None);
 }
 
 #[test]
@@ -148,14 +154,11 @@ fn veth_peer_can_be_created_in_another_namespace() {
         return;
     };
     let (peer_ns, peer_nl) = private_ns();
-    let (a, b) = (unique("va"), unique("vb"));
+    let (a, b) = (unique_name("va"), unique_name("vb"));
     nl.add_veth(&a, &b, Some(&peer_ns)).unwrap();
-    assert!(nl.link(b.as_str()).unwrap_err().is_no_such_link());
-    assert_eq!(
-        peer_nl.link(b.as_str()).unwrap().kind.as_deref(),
-        Some("veth")
-    );
-    assert_eq!(nl.link(a.as_str()).unwrap().kind.as_deref(), Some("veth"));
+    assert!(nl.link(b).unwrap_err().is_no_such_link());
+    assert_eq!(peer_nl.link(b).unwrap().kind.as_deref(), Some("veth"));
+    assert_eq!(nl.link(a).unwrap().kind.as_deref(), Some("veth"));
 }
 
 #[test]
@@ -165,18 +168,18 @@ fn move_and_rename_is_one_round_trip() {
     };
     let (pod, pod_nl) = private_ns();
     let (a, b) = veth_pair(&nl);
-    let index = nl.link(b.as_str()).unwrap().index;
+    let index = nl.link(b).unwrap().index;
     // A link with the target name already exists here; the rename happens
     // in the pod, so there is no clash.
-    nl.set_name(a.as_str(), "net1").unwrap();
+    nl.set_name(a, &name("net1")).unwrap();
 
     let before = nl.round_trips();
-    nl.move_link(index, &pod, Some("net1")).unwrap();
+    nl.move_link(index, &pod, Some(&name("net1"))).unwrap();
     assert_eq!(nl.round_trips() - before, 1);
 
     let moved = pod_nl.link("net1").unwrap();
     assert_eq!(moved.kind.as_deref(), Some("veth"));
-    assert!(nl.link(b.as_str()).unwrap_err().is_no_such_link());
+    assert!(nl.link(b).unwrap_err().is_no_such_link());
     assert_eq!(nl.link("net1").unwrap().name, "net1");
 
     // And back again without renaming, by name (one lookup plus the move).
@@ -199,28 +202,31 @@ fn a_move_whose_rename_fails_leaves_the_link_where_it_was() {
     };
     let (pod, pod_nl) = private_ns();
     let (_a, b) = veth_pair(&nl);
-    let before = nl.link(b.as_str()).unwrap();
+    let before = nl.link(b).unwrap();
     // The new name is taken in the pod, and the old one is not: the kernel
     // moves the link first, then fails to rename it.
-    pod_nl.add_veth("net1", &unique("vp"), None).unwrap();
+    pod_nl
+        .add_veth(&name("net1"), &unique_name("vp"), None)
+        .unwrap();
     let pod_links = pod_nl.links().unwrap().len();
 
-    for link in [LinkRef::Index(before.index), LinkRef::from(b.as_str())] {
-        let err = nl.move_link(&link, &pod, Some("net1")).unwrap_err();
+    for link in [LinkRef::Index(before.index), LinkRef::from(b)] {
+        let err = nl.move_link(&link, &pod, Some(&name("net1"))).unwrap_err();
         assert!(err.is_already_exists(), "{link}: {err}");
         assert!(
             matches!(err, Error::Kernel { .. }),
             "{link}: the kernel's own error: {err:?}"
         );
-        let after = nl.link(b.as_str()).unwrap();
+        let after = nl.link(b).unwrap();
         assert_eq!(after.index, before.index, "{link}: back under its index");
         assert_eq!(after.name, before.name);
         assert_eq!(pod_nl.links().unwrap().len(), pod_links, "{link}");
-        assert!(pod_nl.link(b.as_str()).unwrap_err().is_no_such_link());
+        assert!(pod_nl.link(b).unwrap_err().is_no_such_link());
     }
 
     // The same move with a free name works afterwards.
-    nl.move_link(before.index, &pod, Some("net2")).unwrap();
+    nl.move_link(before.index, &pod, Some(&name("net2")))
+        .unwrap();
     assert_eq!(pod_nl.link("net2").unwrap().kind.as_deref(), Some("veth"));
 }
 
@@ -231,15 +237,15 @@ fn addresses_v4_and_v6_are_added_listed_and_deleted() {
         return;
     };
     let (a, b) = veth_pair(&nl);
-    let index = nl.index_of(a.as_str()).unwrap();
+    let index = nl.index_of(a).unwrap();
     let v4 = net("192.0.2.10/24");
     let v6 = net("2001:db8::10/64");
     nl.add_address(index, v4).unwrap();
-    nl.add_address(a.as_str(), v6).unwrap();
-    nl.add_address(b.as_str(), net("198.51.100.1/24")).unwrap();
+    nl.add_address(a, v6).unwrap();
+    nl.add_address(b, net("198.51.100.1/24")).unwrap();
 
     let mut on_a: Vec<IpNetwork> = nl
-        .addresses(Some(LinkRef::from(a.as_str())))
+        .addresses(a)
         .unwrap()
         .into_iter()
         .map(|x| {
@@ -254,23 +260,20 @@ fn addresses_v4_and_v6_are_added_listed_and_deleted() {
         "the link is down, so no link-local address yet"
     );
     let v4_entry = nl
-        .addresses(None)
+        .all_addresses()
         .unwrap()
         .into_iter()
         .find(|x| x.address == v4)
         .unwrap();
     assert_eq!(v4_entry.scope, Scope::Universe);
-    assert_eq!(v4_entry.label.as_deref(), Some(a.as_str()));
-    assert_eq!(nl.addresses(None).unwrap().len(), 3);
+    assert_eq!(v4_entry.label.as_deref(), a.to_str());
+    assert_eq!(nl.all_addresses().unwrap().len(), 3);
 
-    nl.delete_address(a.as_str(), v4).unwrap();
-    nl.delete_address(a.as_str(), v6).unwrap();
-    assert!(nl
-        .addresses(Some(LinkRef::Index(index)))
-        .unwrap()
-        .is_empty());
-    let again = nl.delete_address(a.as_str(), v4).unwrap_err();
-    assert_eq!(again.errno(), Some(libc::EADDRNOTAVAIL), "{again}");
+    nl.delete_address(a, v4).unwrap();
+    nl.delete_address(a, v6).unwrap();
+    assert!(nl.addresses(index).unwrap().is_empty());
+    let again = nl.delete_address(a, v4).unwrap_err();
+    assert_eq!(again.errno(), Some(Errno::EADDRNOTAVAIL), "{again}");
 }
 
 #[test]
@@ -280,8 +283,8 @@ fn duplicate_address_error_carries_the_kernels_text() {
         return;
     };
     let (a, _b) = veth_pair(&nl);
-    nl.add_address(a.as_str(), net("192.0.2.1/24")).unwrap();
-    let err = nl.add_address(a.as_str(), net("192.0.2.1/24")).unwrap_err();
+    nl.add_address(a, net("192.0.2.1/24")).unwrap();
+    let err = nl.add_address(a, net("192.0.2.1/24")).unwrap_err();
     match &err {
         Error::Kernel {
             op,
@@ -291,7 +294,7 @@ fn duplicate_address_error_carries_the_kernels_text() {
             ..
         } => {
             assert_eq!(op, "add address 192.0.2.1/24");
-            assert_eq!(link.as_deref(), Some(a.as_str()));
+            assert_eq!(link.clone(), Some(a.to_string()));
             assert_eq!(*errno, libc::EEXIST);
             assert_eq!(ext_ack.as_deref(), Some("ipv4: Address already assigned"));
         }
@@ -309,8 +312,8 @@ fn routes_with_gateway_metric_table_and_scope() {
         return;
     };
     let (a, _b) = veth_pair(&nl);
-    let index = nl.index_of(a.as_str()).unwrap();
-    nl.set_up(a.as_str()).unwrap();
+    let index = nl.index_of(a).unwrap();
+    nl.set_up(a).unwrap();
     nl.add_address(index, net("192.0.2.10/24")).unwrap();
     nl.add_address(index, net("2001:db8::10/64")).unwrap();
 
@@ -335,7 +338,7 @@ fn routes_with_gateway_metric_table_and_scope() {
     for (want, got) in routes.iter().zip(routes_after_adding(&nl, &routes)) {
         assert_eq!(got.gateway, want.gateway, "{got:?}");
         assert_eq!(got.metric, want.metric, "{got:?}");
-        assert_eq!(got.link, Some(index), "{got:?}");
+        assert_eq!(got.link, Some(LinkRef::Index(index)), "{got:?}");
         if want.destination.is_ipv4() {
             assert_eq!(got.scope, want.scope, "{got:?}");
         }
@@ -355,7 +358,7 @@ fn routes_with_gateway_metric_table_and_scope() {
     }
     assert_routes_gone(&nl, &routes);
     let missing = nl.delete_route(&routes[0]).unwrap_err();
-    assert_eq!(missing.errno(), Some(libc::ESRCH), "{missing}");
+    assert_eq!(missing.errno(), Some(Errno::ESRCH), "{missing}");
 }
 
 #[test]
@@ -366,10 +369,7 @@ fn multipath_routes_are_added_listed_and_deleted() {
     };
     let (a, _) = veth_pair(&nl);
     let (c, _) = veth_pair(&nl);
-    let (a, c) = (
-        nl.index_of(a.as_str()).unwrap(),
-        nl.index_of(c.as_str()).unwrap(),
-    );
+    let (a, c) = (nl.index_of(a).unwrap(), nl.index_of(c).unwrap());
     for (link, v4, v6) in [
         (a, "192.0.2.10/24", "2001:db8:a::10/64"),
         (c, "198.51.100.10/24", "2001:db8:c::10/64"),
@@ -432,40 +432,28 @@ fn bad_link_input_is_rejected_before_the_kernel() {
         return;
     };
     let before = nl.round_trips();
+    // Names, aliases and alternative names are refused where they are made
+    // (IfName, Alias, AltName); what is left is checked before sending.
     for (err, field) in [
-        (
-            nl.add_veth("this-name-is-too-long", "ok", None)
-                .unwrap_err(),
-            "interface name",
-        ),
         (nl.set_up("a/b").unwrap_err(), "link name"),
-        (nl.set_name(1, "has space").unwrap_err(), "interface name"),
-        // The kernel would take these as patterns and pick another name.
-        (nl.set_name(1, "net%d").unwrap_err(), "interface name"),
-        (
-            nl.add_veth("va%d", "ok", None).unwrap_err(),
-            "interface name",
-        ),
-        (nl.add_link("br%d", "bridge").unwrap_err(), "interface name"),
-        (nl.set_alias(1, &"x".repeat(256)).unwrap_err(), "alias"),
+        (nl.link("x".repeat(128)).unwrap_err(), "link name"),
+        (nl.add_link(&name("br0"), "").unwrap_err(), "link kind"),
         (
             nl.set_mac(1, MacAddr([1, 0, 0, 0, 0, 1])).unwrap_err(),
             "MAC address",
         ),
         (
-            nl.add_altname(1, &"y".repeat(128)).unwrap_err(),
-            "alternative name",
+            nl.change_link("lo", &LinkChange::new().name(name("x")))
+                .unwrap_err(),
+            "link to rename",
         ),
     ] {
         match err {
-            Error::InvalidArgument { field: f, .. } => assert_eq!(f, field),
+            Error::InvalidArgument { field: f, .. } | Error::Value { what: f, .. } => {
+                assert_eq!(f, field)
+            }
             other => panic!("expected InvalidArgument for {field}, got {other:?}"),
         }
-    }
-    let other = NetNs::new_unnamed().unwrap();
-    match nl.move_link(1, &other, Some("eth%d")) {
-        Err(Error::InvalidArgument { field, .. }) => assert_eq!(field, "interface name"),
-        other => panic!("expected InvalidArgument, got {other:?}"),
     }
     assert_eq!(nl.round_trips(), before);
     assert_eq!(nl.links().unwrap().len(), 1, "nothing was created");
@@ -477,23 +465,28 @@ fn links_are_found_by_alternative_name() {
         return;
     };
     let (a, _b) = veth_pair(&nl);
-    let short = unique("alt");
-    let long = format!("{}-an-alternative-name-longer-than-ifnamsiz", unique("alt"));
-    nl.add_altname(a.as_str(), &short).unwrap();
-    nl.add_altname(a.as_str(), &long).unwrap();
+    let short = AltName::from(unique_name("alt"));
+    let long: AltName = format!(
+        "{}-an-alternative-name-longer-than-ifnamsiz",
+        unique_name("alt")
+    )
+    .parse()
+    .unwrap();
+    nl.add_altname(a, &short).unwrap();
+    nl.add_altname(a, &long).unwrap();
 
-    let by_short = nl.link(short.as_str()).unwrap();
-    let by_long = nl.link(long.as_str()).unwrap();
+    let by_short = nl.link(&short).unwrap();
+    let by_long = nl.link(&long).unwrap();
     assert_eq!(by_short.name, a);
     assert_eq!(by_long.index, by_short.index);
     assert_eq!(by_long.alt_names, vec![short.clone(), long.clone()]);
     // Changes can address the link by alternative name too.
-    nl.set_mtu(long.as_str(), 1400).unwrap();
-    assert_eq!(nl.link(a.as_str()).unwrap().mtu, 1400);
+    nl.set_mtu(&long, 1400).unwrap();
+    assert_eq!(nl.link(a).unwrap().mtu, 1400);
 
-    nl.delete_altname(a.as_str(), &short).unwrap();
-    assert!(nl.link(short.as_str()).unwrap_err().is_no_such_link());
-    assert_eq!(nl.link(a.as_str()).unwrap().alt_names, vec![long]);
+    nl.delete_altname(a, &short).unwrap();
+    assert!(nl.link(&short).unwrap_err().is_no_such_link());
+    assert_eq!(nl.link(a).unwrap().alt_names, vec![long]);
 }
 
 #[test]
@@ -501,29 +494,29 @@ fn controller_is_set_and_released() {
     let Some((_ns, nl)) = private_ns_or_skip("controller_is_set_and_released") else {
         return;
     };
-    let bridge = unique("br");
+    let bridge = unique_name("br");
     match nl.add_link(&bridge, "bridge") {
         Ok(()) => {}
-        Err(e) if e.errno() == Some(libc::EOPNOTSUPP) => {
+        Err(e) if e.errno() == Some(Errno::EOPNOTSUPP) => {
             eprintln!("skipped: controller_is_set_and_released needs the bridge module");
             return;
         }
         Err(e) => panic!("{e}"),
     }
     let (a, _b) = veth_pair(&nl);
-    let bridge_index = nl.index_of(bridge.as_str()).unwrap();
+    let bridge_index = nl.index_of(bridge).unwrap();
     assert_eq!(
         nl.link(bridge_index).unwrap().kind.as_deref(),
         Some("bridge")
     );
 
-    nl.set_controller(a.as_str(), bridge.as_str()).unwrap();
-    let port = nl.link(a.as_str()).unwrap();
+    nl.set_controller(a, bridge).unwrap();
+    let port = nl.link(a).unwrap();
     assert_eq!(port.controller, Some(bridge_index));
     assert_eq!(port.port_kind.as_deref(), Some("bridge"));
 
-    nl.set_no_controller(a.as_str()).unwrap();
-    let port = nl.link(a.as_str()).unwrap();
+    nl.set_no_controller(a).unwrap();
+    let port = nl.link(a).unwrap();
     assert_eq!(port.controller, None);
     assert_eq!(port.port_kind, None);
 }
@@ -536,18 +529,18 @@ fn a_dump_of_many_links_is_read_whole_and_grows_the_buffer() {
     const PAIRS: usize = 300;
     let (_ns, nl) = private_ns();
     for i in 0..PAIRS {
-        nl.add_veth(&format!("da{i}"), &format!("db{i}"), None)
+        nl.add_veth(&name(&format!("da{i}")), &name(&format!("db{i}")), None)
             .unwrap();
     }
     // One link whose message alone is larger than the initial buffer: many
     // long alternative names. Only acks are read while setting it up.
-    let big = unique("big");
-    nl.add_veth(&big, &format!("{big}p"), None).unwrap();
-    let altnames: Vec<String> = (0..48)
-        .map(|i| format!("{big}-{i:02}-{}", "n".repeat(100)))
+    let big = unique_name("big");
+    nl.add_veth(&big, &unique_name("bp"), None).unwrap();
+    let altnames: Vec<AltName> = (0..48)
+        .map(|i| format!("{big}-{i:02}-{}", "n".repeat(100)).parse().unwrap())
         .collect();
     for alt in &altnames {
-        nl.add_altname(big.as_str(), alt).unwrap();
+        nl.add_altname(big, alt).unwrap();
     }
     assert_eq!(
         nl.recv_buffer_len(),
@@ -564,8 +557,8 @@ fn a_dump_of_many_links_is_read_whole_and_grows_the_buffer() {
         "lo, the pairs, and the big pair"
     );
     for i in 0..PAIRS {
-        for name in [format!("da{i}"), format!("db{i}")] {
-            assert!(links.iter().any(|l| l.name == name), "{name} missing");
+        for n in [format!("da{i}"), format!("db{i}")] {
+            assert!(links.iter().any(|l| l.name == n.as_str()), "{n} missing");
         }
     }
     let big_info = links.iter().find(|l| l.name == big).unwrap();
@@ -590,9 +583,9 @@ fn one_client_is_usable_from_many_threads() {
             let nl = &nl;
             s.spawn(move || {
                 for i in 0..10 {
-                    let (a, b) = (format!("t{t}a{i}"), format!("t{t}b{i}"));
+                    let (a, b) = (name(&format!("t{t}a{i}")), name(&format!("t{t}b{i}")));
                     nl.add_veth(&a, &b, None).unwrap();
-                    assert_eq!(nl.link(a.as_str()).unwrap().name, a);
+                    assert_eq!(nl.link(a).unwrap().name, a);
                 }
             });
         }
@@ -611,7 +604,7 @@ fn a_client_keeps_its_namespace_after_the_handle_is_gone() {
     assert_eq!(nl.links().unwrap().len(), 3);
     // The caller's own namespace did not see any of it.
     let host = NetNs::current().unwrap().netlink().unwrap();
-    assert!(host.link(a.as_str()).unwrap_err().is_no_such_link());
+    assert!(host.link(a).unwrap_err().is_no_such_link());
 }
 
 #[cfg(feature = "raw")]
@@ -628,36 +621,36 @@ fn raw_requests_share_the_machinery() {
     };
     let (a, _b) = veth_pair(&nl);
 
-    let mut msg = link_message(&LinkRef::from(a.as_str())).unwrap();
+    let mut msg = link_message(&LinkRef::from(a)).unwrap();
     msg.attributes.push(LinkAttribute::Mtu(1280));
     let before = nl.round_trips();
     let replies = nl
         .raw_request(
             "set MTU",
-            Some(&LinkRef::from(a.as_str())),
+            Some(&LinkRef::from(a)),
             RouteNetlinkMessage::SetLink(msg),
             0,
         )
         .unwrap();
     assert!(replies.is_empty());
     assert_eq!(nl.round_trips() - before, 1);
-    assert_eq!(nl.link(a.as_str()).unwrap().mtu, 1280);
+    assert_eq!(nl.link(a).unwrap().mtu, 1280);
 
-    let mut get = link_message(&LinkRef::from(a.as_str())).unwrap();
+    let mut get = link_message(&LinkRef::from(a)).unwrap();
     get.attributes.clear();
-    get.header.index = nl.index_of(a.as_str()).unwrap();
+    get.header.index = nl.index_of(a).unwrap();
     match nl
         .raw_get("get link", None, RouteNetlinkMessage::GetLink(get))
         .unwrap()
     {
         RouteNetlinkMessage::NewLink(m) => {
-            assert!(m.attributes.contains(&LinkAttribute::IfName(a.clone())))
+            assert!(m.attributes.contains(&LinkAttribute::IfName(a.to_string())))
         }
         other => panic!("{other:?}"),
     }
     // A message that gets no reply, only the ack, ends with an error
     // rather than waiting for a reply that never comes.
-    let mut no_reply = link_message(&LinkRef::from(a.as_str())).unwrap();
+    let mut no_reply = link_message(&LinkRef::from(a)).unwrap();
     no_reply.attributes.push(LinkAttribute::Mtu(1300));
     match nl.raw_get("set MTU", None, RouteNetlinkMessage::SetLink(no_reply)) {
         Err(Error::Decode { op, detail }) => {
@@ -666,7 +659,7 @@ fn raw_requests_share_the_machinery() {
         }
         other => panic!("expected a decode error, got {other:?}"),
     }
-    assert_eq!(nl.link(a.as_str()).unwrap().mtu, 1300);
+    assert_eq!(nl.link(a).unwrap().mtu, 1300);
 
     let dumped = nl
         .raw_dump(
@@ -678,7 +671,7 @@ fn raw_requests_share_the_machinery() {
 
     // Kernel errors keep their context and extended ack.
     let mut bad = LinkMessage::default();
-    bad.attributes.push(LinkAttribute::IfName(a.clone()));
+    bad.attributes.push(LinkAttribute::IfName(a.to_string()));
     bad.attributes
         .push(LinkAttribute::LinkInfo(vec![LinkInfo::Kind(
             InfoKind::Veth,
@@ -686,7 +679,7 @@ fn raw_requests_share_the_machinery() {
     let err = nl
         .raw_request(
             "create link",
-            Some(&LinkRef::from(a.as_str())),
+            Some(&LinkRef::from(a)),
             RouteNetlinkMessage::NewLink(bad),
             netlink_packet_core::NLM_F_CREATE | netlink_packet_core::NLM_F_EXCL,
         )
@@ -712,7 +705,7 @@ fn the_kernel_points_at_the_attribute_it_rejects() {
         return;
     };
     let (a, _b) = veth_pair(&nl);
-    let link = LinkRef::from(a.as_str());
+    let link = LinkRef::from(a);
     // IFLA_MTU (type 4) is a u32; two bytes fail the kernel's policy
     // check, and its extended ack gives the attribute's offset.
     let mut msg = link_message(&link).unwrap();
@@ -735,5 +728,33 @@ fn the_kernel_points_at_the_attribute_it_rejects() {
         other => panic!("expected a kernel error, got {other:?}"),
     }
     assert!(err.to_string().ends_with("(attribute type 4)"), "{err}");
-    assert_eq!(nl.link(a.as_str()).unwrap().mtu, 1500, "nothing changed");
+    assert_eq!(nl.link(a).unwrap().mtu, 1500, "nothing changed");
+}
+
+#[test]
+fn a_link_named_and_aliased_in_bytes_that_are_not_utf8_is_read_like_any_other() {
+    let Some((_ns, nl)) = private_ns_or_skip(
+        "a_link_named_and_aliased_in_bytes_that_are_not_utf8_is_read_like_any_other",
+    ) else {
+        return;
+    };
+    let (a, _b) = veth_pair(&nl);
+    let index = nl.index_of(a).unwrap();
+    // What a pod with CAP_NET_ADMIN may do to a link it was given.
+    let odd = IfName::new(b"pod\xff\xfe").unwrap();
+    let odd_alias = Alias::new(b"alias \xff").unwrap();
+    let odd_alt = AltName::new(b"alt\xfd-name").unwrap();
+    nl.set_name(index, &odd).unwrap();
+    nl.set_alias(index, &odd_alias).unwrap();
+    nl.add_altname(index, &odd_alt).unwrap();
+
+    let links = nl.links().unwrap();
+    assert_eq!(links.len(), 3, "lo and both ends: no link left out");
+    let found = links.iter().find(|l| l.index == index).unwrap();
+    assert_eq!(found.name, odd);
+    assert_eq!(found.alias, Some(odd_alias));
+    assert_eq!(found.alt_names, vec![odd_alt.clone()]);
+    // And it can be looked up by those bytes.
+    assert_eq!(nl.link(odd).unwrap().index, index);
+    assert_eq!(nl.link(&odd_alt).unwrap().index, index);
 }

@@ -216,3 +216,41 @@ impl fmt::Display for ErrorKind {
         })
     }
 }
+
+/// An error and its chain of sources, displayed as one line: the error's
+/// message, then each source's, joined by `": "`.
+///
+/// netplumb's errors follow one convention: a message says what failed
+/// and never repeats its source's text, which is reached through
+/// [`source`](std::error::Error::source). Where the whole story goes on one
+/// line (a CNI error reply, a log line, an error listed inside another),
+/// this writes it.
+///
+/// ```
+/// use netplumb_types::Chain;
+/// let io = std::io::Error::other("disk on fire");
+/// #[derive(Debug, thiserror::Error)]
+/// #[error("cannot write the journal")]
+/// struct Write(#[source] std::io::Error);
+/// assert_eq!(Chain(&Write(io)).to_string(), "cannot write the journal: disk on fire");
+/// ```
+#[derive(Clone, Copy)]
+pub struct Chain<'a>(pub &'a (dyn std::error::Error + 'static));
+
+impl fmt::Display for Chain<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)?;
+        let mut next = self.0.source();
+        while let Some(source) = next {
+            write!(f, ": {source}")?;
+            next = source.source();
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Debug for Chain<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}

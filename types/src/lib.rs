@@ -57,7 +57,7 @@ pub use alias::Alias;
 pub use altname::AltName;
 pub use bond::{BondMode, BondOption, BondOptions, FailOverMac, XmitHashPolicy, MAX_BOND_MS};
 pub use bytes::Escaped;
-pub use error::{Error, ErrorKind, IfNameRule};
+pub use error::{Chain, Error, ErrorKind, IfNameRule};
 pub use ifname::IfName;
 pub use mac::MacAddr;
 pub use pci::PciAddr;

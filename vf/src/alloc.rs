@@ -108,7 +108,7 @@ impl ClaimUndo {
 /// let allocator = Allocator::new("/var/lib/cni/netplumb", Sysfs::default())?;
 /// let claim = allocator.claim_free(&"enp1s0f0".parse()?, &Holder::new(NsRef::of(&pod), "c1/net1"))?;
 /// println!("got {}", claim.vf.addr);
-/// # Ok::<(), netplumb_vf::Error>(())
+/// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Clone, Debug)]
 pub struct Allocator {
@@ -214,7 +214,7 @@ impl Allocator {
             return Ok(claim(vf, holder, previous));
         }
         Err(Error::NoFreeVf {
-            pf: pf.clone(),
+            pf: *pf,
             total: nic.num_vfs,
             held,
             elsewhere,

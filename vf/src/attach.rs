@@ -1,19 +1,15 @@
 //! Moving a VF's netdev into a pod, and bringing it back.
 
-use std::os::fd::{AsFd, AsRawFd};
 use std::os::unix::fs::MetadataExt;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use netplumb_netns::raw::netlink_packet_route::link::{LinkAttribute, LinkFlags, LinkMessage};
-use netplumb_netns::raw::netlink_packet_route::RouteNetlinkMessage;
-use netplumb_netns::{LinkRef, MacAddr, NetNs, Netlink};
+use netplumb_netns::{LinkChange, LinkInfo, MacAddr, NetNs, Netlink};
 
-use crate::error::kernel_error;
-use crate::state::{netdev_request, Found, NetdevChange};
+use crate::error::{kernel_error, namespace_error};
+use crate::state::{host_alias, remembering, Found};
 use crate::{
-    Error, Host, IfName, NetdevState, PciAddr, Returned, VfId, VfSettings, VfState,
-    HOST_NAME_ALIAS_PREFIX,
+    Alias, Error, Host, IfName, NetdevState, PciAddr, Returned, Step, VfId, VfSettings, VfState,
 };
 
 /// How long [`Host::detach`] waits for a netdev whose namespace was deleted
@@ -73,7 +69,7 @@ impl NsRef {
             Ok(_)
             | Err(netplumb_netns::Error::NamespaceGone { .. })
             | Err(netplumb_netns::Error::NotNamespace { .. }) => Ok(None),
-            Err(e) => Err(e.into()),
+            Err(e) => Err(namespace_error(&self.path)(e)),
         }
     }
 }
@@ -165,7 +161,7 @@ impl AttachUndo {
         Ok(AttachUndo {
             vf: vf.clone(),
             pod: NsRef::of(pod),
-            pod_name: spec.name.clone(),
+            pod_name: spec.name,
             host: host.clone(),
             pf_side,
         })
@@ -197,29 +193,28 @@ impl Host {
         let undo = AttachUndo::new(state, pod, spec)?;
         let vf = &state.vf;
         let host = &undo.host;
-        let alias = format!("{HOST_NAME_ALIAS_PREFIX}{}", host.name);
-        let change = NetdevChange {
-            ns_fd: Some(pod.as_fd().as_raw_fd()),
-            name: Some(spec.name.as_str()),
-            mac: spec.mac.filter(|m| *m != host.mac),
-            mtu: spec.mtu.filter(|m| *m != host.mtu),
-            alias: Some(&alias),
-            up: Some(true),
-        };
-        // By index: the request's IFLA_IFNAME is the new name.
-        let moved = netdev_request(&LinkRef::Index(host.index), &change)
-            .and_then(|req| {
-                self.netlink()
-                    .raw_request("move netdev into a pod", None, req, 0)
-            })
+        let mut change = LinkChange::new()
+            .namespace(pod)
+            .name(spec.name)
+            .alias(remembering(&host.name))
+            .up(true);
+        if let Some(mac) = spec.mac.filter(|m| *m != host.mac) {
+            change = change.mac(mac);
+        }
+        if let Some(mtu) = spec.mtu.filter(|m| *m != host.mtu) {
+            change = change.mtu(mtu);
+        }
+        // By index: the request's name slot carries the new name.
+        let moved = self
+            .netlink()
+            .change_link(host.index, &change)
             .map_err(kernel_error(
                 vf,
-                format!(
-                    "moving netdev {} into {} as {}",
-                    host.name,
-                    pod.path().display(),
-                    spec.name
-                ),
+                Step::MoveIntoPod {
+                    netdev: host.name,
+                    pod: pod.path().to_path_buf(),
+                    name: spec.name,
+                },
             ));
         // The VF sets its own MAC (in the move) before the PF sets it as
         // the administrative one: igb refuses a VF's own MAC change once
@@ -236,14 +231,17 @@ impl Host {
         });
         match pf_side {
             Ok(()) => Ok(undo),
-            Err(e) => {
-                // The kernel moves the netdev before anything else in the
-                // message, so a later refusal (MTU, MAC, name) leaves it in
-                // the pod; bring it back. Best effort: the first error is
-                // the one to report.
-                let _ = self.detach_in(&undo, Some(pod));
-                Err(e)
-            }
+            // The kernel moves the netdev before anything else in the
+            // message, so a later refusal (MTU, MAC, name) leaves it in the
+            // pod; bring it back, and say so when that fails too.
+            Err(failure) => match self.detach_in(&undo, Some(pod)) {
+                Ok(_) => Err(failure),
+                Err(undo_error) => Err(Error::AttachUndoFailed {
+                    failure: Box::new(failure),
+                    undo_error: Box::new(undo_error),
+                    undo: Box::new(undo),
+                }),
+            },
         }
     }
 
@@ -278,13 +276,17 @@ impl Host {
         let vf = &undo.vf;
         let in_pod = match pod {
             Some(pod) => {
-                let netlink = pod.netlink()?;
-                find_netdev(&netlink, vf, &undo.pod_name, &undo.host)
-                    .map_err(kernel_error(
-                        vf,
-                        format!("looking for its netdev in {}", pod.path().display()),
-                    ))?
-                    .map(|found| (netlink, found))
+                let find_in_pod = || {
+                    let netlink = pod.netlink()?;
+                    let found = find_netdev(&netlink, vf, &undo.pod_name, &undo.host)?;
+                    Ok(found.map(|found| (netlink, found)))
+                };
+                find_in_pod().map_err(kernel_error(
+                    vf,
+                    Step::FindInPod {
+                        pod: pod.path().to_path_buf(),
+                    },
+                ))?
             }
             None => None,
         };
@@ -311,44 +313,42 @@ impl Host {
     ) -> Result<Returned, Error> {
         let host = &undo.host;
         let name_free = self.name_is_free(&undo.vf, &host.name, None)?;
-        let alias = if name_free {
-            host.alias.clone().unwrap_or_default()
+        let change = LinkChange::new()
+            .namespace(self.ns())
+            .mac(host.mac)
+            .mtu(host.mtu)
+            .alias(host_alias(host, name_free))
+            .up(host.up);
+        // Without its own name, the kernel picks a free devN, as it does
+        // for devices of a deleted namespace.
+        let (change, name) = if name_free {
+            (change.name(host.name), host.name)
         } else {
-            format!("{HOST_NAME_ALIAS_PREFIX}{}", host.name)
+            (change.numbered_name(dev_prefix()), dev_prefix())
         };
-        // A pattern makes the kernel pick a free devN, as it does for
-        // devices of a deleted namespace.
-        let name = if name_free {
-            host.name.as_str()
-        } else {
-            "dev%d"
-        };
-        let change = NetdevChange {
-            ns_fd: Some(self.ns().as_fd().as_raw_fd()),
-            name: Some(name),
-            mac: Some(host.mac),
-            mtu: Some(host.mtu),
-            alias: Some(&alias),
-            up: Some(host.up),
-        };
-        netdev_request(&LinkRef::Index(found.index), &change)
-            .and_then(|req| netlink.raw_request("move netdev back to the host", None, req, 0))
+        netlink
+            .change_link(found.index, &change)
             .map_err(kernel_error(
                 &undo.vf,
-                format!(
-                    "moving netdev {} back to the host namespace as {name}",
-                    found.name
-                ),
+                Step::MoveToHost {
+                    netdev: found.name,
+                    name,
+                },
             ))?;
         if name_free {
             return Ok(Returned::AsBefore);
         }
         let now = self.wait_in_host(&undo.vf, Duration::ZERO)?;
         Ok(Returned::NameTaken {
-            wanted: host.name.clone(),
-            got: IfName::new(now.name)?,
+            wanted: host.name,
+            got: now.name,
         })
     }
+}
+
+/// `dev`, the prefix the kernel names homeless devices with.
+fn dev_prefix() -> IfName {
+    IfName::new("dev").expect("a valid name")
 }
 
 /// The VF's netdev among the links `netlink` sees: the link named `name`
@@ -364,25 +364,22 @@ fn find_netdev(
 ) -> Result<Option<Found>, netplumb_netns::Error> {
     let marks = Marks {
         addr: vf.addr,
-        alias: format!("{HOST_NAME_ALIAS_PREFIX}{}", host.name),
+        alias: remembering(&host.name),
         permanent_mac: host.permanent_mac,
     };
-    let by_name = LinkRef::from(name);
-    let request = RouteNetlinkMessage::GetLink(netplumb_netns::raw::link_message(&by_name)?);
-    match netlink.raw_get("get link", Some(&by_name), request) {
-        Ok(reply) => {
-            if let Some(found) = vf_link(&reply, &marks) {
+    match netlink.link(name) {
+        Ok(link) => {
+            if let Some(found) = vf_link(&link, &marks) {
                 return Ok(Some(found));
             }
         }
         Err(e) if e.is_no_such_link() => {}
         Err(e) => return Err(e),
     }
-    let all = netlink.raw_dump(
-        "dump links",
-        RouteNetlinkMessage::GetLink(LinkMessage::default()),
-    )?;
-    Ok(all.iter().find_map(|reply| vf_link(reply, &marks)))
+    Ok(netlink
+        .links()?
+        .iter()
+        .find_map(|link| vf_link(link, &marks)))
 }
 
 /// What tells a VF's netdev from other links.
@@ -391,96 +388,67 @@ struct Marks {
     /// The VF's PCI address: the netdev's parent device.
     addr: PciAddr,
     /// The alias attach gives the netdev.
-    alias: String,
+    alias: Alias,
     /// The netdev's permanent MAC when it was recorded.
     permanent_mac: Option<MacAddr>,
 }
 
-/// `reply` as a [`Found`], when it is the link of the VF `marks` describe.
-fn vf_link(reply: &RouteNetlinkMessage, marks: &Marks) -> Option<Found> {
-    let RouteNetlinkMessage::NewLink(link) = reply else {
-        return None;
-    };
-    let mut name = None;
-    let mut parent = None;
-    let mut alias = None;
-    let mut permanent = None;
-    for attr in &link.attributes {
-        match attr {
-            LinkAttribute::IfName(n) => name = Some(n.clone()),
-            LinkAttribute::ParentDevName(p) => parent = Some(p.clone()),
-            LinkAttribute::IfAlias(a) => alias = Some(a.clone()),
-            LinkAttribute::PermAddress(bytes) => permanent = MacAddr::from_slice(bytes),
-            _ => {}
-        }
-    }
-    let ours = match parent {
-        Some(parent) => parent == marks.addr.to_string(),
+/// `link` as a [`Found`], when it is the link of the VF `marks` describe.
+fn vf_link(link: &LinkInfo, marks: &Marks) -> Option<Found> {
+    let ours = match &link.parent_device {
+        Some(_) => link.is_on_pci_device(&marks.addr.to_string()),
         None => {
-            alias.as_deref() == Some(marks.alias.as_str())
-                || (permanent.is_some() && permanent == marks.permanent_mac)
+            link.alias.as_ref() == Some(&marks.alias)
+                || (link.permanent_mac.is_some() && link.permanent_mac == marks.permanent_mac)
         }
     };
-    ours.then(|| Found {
-        index: link.header.index,
-        name: name.unwrap_or_default(),
-        up: link.header.flags.contains(LinkFlags::Up),
-    })
+    ours.then(|| Found::from_link(link))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::VfConfig;
-    use netplumb_netns::raw::netlink_packet_route::link::LinkHeader;
+    use netplumb_netns::LinkInfo;
 
-    fn reply(attributes: Vec<LinkAttribute>, index: u32, up: bool) -> RouteNetlinkMessage {
-        let mut link = LinkMessage::default();
-        link.header = LinkHeader::default();
-        link.header.index = index;
-        if up {
-            link.header.flags = LinkFlags::Up;
-        }
-        link.attributes = attributes;
-        RouteNetlinkMessage::NewLink(link)
+    fn link(index: u32, name: &str, up: bool) -> LinkInfo {
+        let mut link = LinkInfo::new(index, name.parse().unwrap());
+        link.flags = if up { libc_iff_up() } else { 0 };
+        link
+    }
+
+    fn libc_iff_up() -> u32 {
+        1
+    }
+
+    fn on_pci(mut link: LinkInfo, addr: &str) -> LinkInfo {
+        link.parent_bus = Some("pci".into());
+        link.parent_device = Some(addr.into());
+        link
     }
 
     fn marks(permanent_mac: Option<MacAddr>) -> Marks {
         Marks {
             addr: "0000:01:10.2".parse().unwrap(),
-            alias: "netplumb-host-name:eth4".into(),
+            alias: Alias::new("netplumb-host-name:eth4").unwrap(),
             permanent_mac,
         }
     }
 
     #[test]
     fn a_vf_link_is_known_by_its_parent_device() {
-        let ours = reply(
-            vec![
-                LinkAttribute::IfName("net1".into()),
-                LinkAttribute::ParentDevName("0000:01:10.2".into()),
-            ],
-            9,
-            true,
-        );
+        let ours = on_pci(link(9, "net1", true), "0000:01:10.2");
         assert_eq!(
             vf_link(&ours, &marks(None)),
             Some(Found {
                 index: 9,
-                name: "net1".into(),
+                name: "net1".parse().unwrap(),
                 up: true
             })
         );
-        let other = reply(
-            vec![
-                LinkAttribute::IfName("net1".into()),
-                LinkAttribute::ParentDevName("0000:01:10.4".into()),
-                LinkAttribute::IfAlias("netplumb-host-name:eth4".into()),
-                LinkAttribute::PermAddress(vec![2, 0, 0, 0, 0, 1]),
-            ],
-            9,
-            true,
-        );
+        let mut other = on_pci(link(9, "net1", true), "0000:01:10.4");
+        other.alias = Some(Alias::new("netplumb-host-name:eth4").unwrap());
+        other.permanent_mac = Some(MacAddr([2, 0, 0, 0, 0, 1]));
         // The parent decides when the kernel reports it, even if the alias
         // and permanent MAC match.
         assert_eq!(
@@ -492,34 +460,20 @@ mod tests {
     #[test]
     fn without_a_parent_the_alias_or_the_permanent_mac_decides() {
         let perm = MacAddr([2, 0, 0, 0, 0, 1]);
-        let old_kernel = reply(
-            vec![
-                LinkAttribute::IfName("dev3".into()),
-                LinkAttribute::PermAddress(perm.octets().to_vec()),
-            ],
-            4,
-            false,
-        );
+        let mut old_kernel = link(4, "dev3", false);
+        old_kernel.permanent_mac = Some(perm);
         assert_eq!(
             vf_link(&old_kernel, &marks(Some(perm))).map(|f| f.name),
-            Some("dev3".into())
+            Some("dev3".parse().unwrap())
         );
         assert_eq!(vf_link(&old_kernel, &marks(None)), None);
         assert_eq!(
             vf_link(&old_kernel, &marks(Some(MacAddr([2, 0, 0, 0, 0, 2])))),
             None
         );
-        let marked = reply(
-            vec![
-                LinkAttribute::IfName("net1".into()),
-                LinkAttribute::IfAlias("netplumb-host-name:eth4".into()),
-            ],
-            5,
-            true,
-        );
+        let mut marked = link(5, "net1", true);
+        marked.alias = Some(Alias::new("netplumb-host-name:eth4").unwrap());
         assert_eq!(vf_link(&marked, &marks(None)).map(|f| f.index), Some(5));
-        let not_a_link = RouteNetlinkMessage::GetLink(LinkMessage::default());
-        assert_eq!(vf_link(&not_a_link, &marks(Some(perm))), None);
     }
 
     fn state(config: bool, netdev: bool) -> VfState {
@@ -554,8 +508,8 @@ mod tests {
         let spec = AttachSpec::new("net1".parse().unwrap()).mac(MacAddr([2, 0, 0, 0, 0, 9]));
         let undo = AttachUndo::new(&state(true, true), &pod, &spec).unwrap();
         assert_eq!(undo.pod, NsRef::of(&pod));
-        assert_eq!(undo.pod_name.as_str(), "net1");
-        assert_eq!(undo.host.name.as_str(), "eth4");
+        assert_eq!(undo.pod_name, "net1");
+        assert_eq!(undo.host.name, "eth4");
         assert_eq!(undo.pf_side.mac, Some(MacAddr([2, 0, 0, 0, 0, 7])));
         let in_a_vm = AttachUndo::new(&state(false, true), &pod, &spec).unwrap();
         assert!(in_a_vm.pf_side.is_empty());
@@ -588,7 +542,7 @@ mod tests {
             },
             pod_name: "net1".parse().unwrap(),
             host: NetdevState {
-                alias: Some("uplink".into()),
+                alias: Some(Alias::new("uplink").unwrap()),
                 ..state(true, true).netdev.unwrap()
             },
             pf_side: VfSettings {
@@ -600,5 +554,69 @@ mod tests {
         assert_eq!(serde_json::from_str::<AttachUndo>(&json).unwrap(), undo);
         let bad = json.replace("\"eth4\"", "\"eth/4\"");
         assert!(serde_json::from_str::<AttachUndo>(&bad).is_err());
+    }
+
+    #[test]
+    fn an_attach_whose_undo_fails_too_says_the_netdev_may_be_in_the_pod() {
+        use netplumb_netns::testing::{Answer, FakeKernel, Request};
+        use netplumb_netns::{Errno, VfInfo};
+        let kernel = FakeKernel::new();
+        let before = state(true, true);
+        let mut pf = LinkInfo::new(2, "eth0".parse().unwrap());
+        pf.vfs = vec![VfInfo::new(0), {
+            let mut vf1 = VfInfo::new(1);
+            vf1.mac = before.config.as_ref().unwrap().mac;
+            vf1
+        }];
+        kernel
+            // The move into the pod, with the MAC, in one message.
+            .expect(Request::SetLink, Answer::Ack)
+            // The PF refuses the administrative MAC.
+            .expect(
+                Request::SetLink,
+                Answer::error(Errno::EPERM, "admin MAC refused"),
+            )
+            // Undo: the PF side is still as it was ...
+            .expect(Request::GetLink, Answer::link(pf))
+            // ... but the pod cannot be read to find the netdev in.
+            .expect(
+                Request::GetLink,
+                Answer::error(Errno::EIO, "pod unreadable"),
+            );
+        let host = Host::new(
+            crate::Sysfs::new("/nonexistent"),
+            kernel.namespace("/proc/self/ns/net"),
+            kernel.netlink(),
+        );
+        let pod = kernel.namespace("/run/netns/pod");
+        let spec = AttachSpec::new("net1".parse().unwrap()).mac(MacAddr([2, 0, 0, 0, 0, 9]));
+        let err = host.attach(&before, &pod, &spec).unwrap_err();
+        kernel.finish();
+        let Error::AttachUndoFailed {
+            failure,
+            undo_error,
+            undo,
+        } = &err
+        else {
+            panic!("{err:?}")
+        };
+        assert_eq!(failure.attribute(), Some(crate::VfAttribute::Mac));
+        assert!(matches!(
+            undo_error.step(),
+            Some(Step::FindInPod { pod }) if pod.as_os_str() == "/run/netns/pod"
+        ));
+        assert_eq!(undo.pod_name, "net1");
+        assert_eq!(
+            err.attribute(),
+            Some(crate::VfAttribute::Mac),
+            "looks through"
+        );
+        let text = err.to_string();
+        assert!(text.contains("admin MAC refused"), "{text}");
+        assert!(text.contains("pod unreadable"), "{text}");
+        assert!(
+            text.ends_with("its netdev may still be in /run/netns/pod"),
+            "{text}"
+        );
     }
 }

@@ -50,9 +50,9 @@ impl Sysfs {
         let mut errors = Vec::new();
         let mut addrs = Vec::new();
         for name in &names {
-            match name.parse::<PciAddr>() {
-                Ok(addr) => addrs.push(addr),
-                Err(_) => errors.push(Error::UnexpectedEntry {
+            match name.to_str().map(str::parse::<PciAddr>) {
+                Some(Ok(addr)) => addrs.push(addr),
+                _ => errors.push(Error::UnexpectedEntry {
                     path: self.full(&devices.join(name)),
                 }),
             }
@@ -99,7 +99,7 @@ impl Sysfs {
     /// ([`Error::Representor`], naming the uplink to use instead).
     pub fn pf(&self, name: &IfName) -> Result<Nic, Error> {
         let addr = self.pf_netdev_pci_addr(name)?;
-        self.sriov_nic(addr, &Device::PfNetdev(name.clone()), Some(name))
+        self.sriov_nic(addr, &Device::PfNetdev(*name), Some(name))
     }
 
     /// The SR-IOV physical function at `addr`, with its VFs. Its netdev is
@@ -163,7 +163,7 @@ impl Sysfs {
     pub fn vf_by_index(&self, pf: &IfName, index: u32) -> Result<Vf, Error> {
         let pf_addr = self.pf_netdev_pci_addr(pf)?;
         let pf_dir = pci_dir(pf_addr);
-        let pf_device = Device::PfNetdev(pf.clone());
+        let pf_device = Device::PfNetdev(*pf);
         let Some(addr) = self.virtfn_target(&pf_device, &pf_dir, index)? else {
             let numvfs = pf_dir.join("sriov_numvfs");
             let num_vfs = self
@@ -174,7 +174,7 @@ impl Sysfs {
                     reason: "it has no sriov_numvfs",
                 })?;
             return Err(Error::NoSuchVf {
-                pf: pf.clone(),
+                pf: *pf,
                 index,
                 num_vfs,
                 path: self.full(&virtfn(&pf_dir, index)),
@@ -194,7 +194,7 @@ impl Sysfs {
         }
         let pf_link = PfLink {
             addr: pf_addr,
-            name: Some(pf.clone()),
+            name: Some(*pf),
             index,
         };
         self.read_vf(addr, Some(pf_link), None)
@@ -211,7 +211,7 @@ impl Sysfs {
     /// virtio-net netdevs hang off a virtio device one level below the PCI
     /// function; that function is the answer for them too.
     pub(crate) fn netdev_pci_addr(&self, name: &IfName) -> Result<PciAddr, Error> {
-        let device = Device::Netdev(name.clone());
+        let device = Device::Netdev(*name);
         let link = netdev_dir(name).join("device");
         match self.resolve_raw(&link) {
             Ok(path) => addr_of(&path)
@@ -220,7 +220,7 @@ impl Sysfs {
                     below_pci.then(|| addr_of(path.parent()?)).flatten()
                 })
                 .ok_or_else(|| Error::NotPci {
-                    name: name.clone(),
+                    name: *name,
                     path: self.full(&link),
                     target: Some(path),
                 }),
@@ -234,13 +234,13 @@ impl Sysfs {
                 }
                 if self.is_dir(&device, &netdev_dir(name))? {
                     Err(Error::NotPci {
-                        name: name.clone(),
+                        name: *name,
                         path: self.full(&link),
                         target: None,
                     })
                 } else {
                     Err(Error::NoSuchNetdev {
-                        name: name.clone(),
+                        name: *name,
                         path: self.full(&netdev_dir(name)),
                     })
                 }
@@ -390,7 +390,7 @@ impl Sysfs {
             }
             let pf = PfLink {
                 addr,
-                name: netdev.as_ref().map(|n| n.name.clone()),
+                name: netdev.as_ref().map(|n| n.name),
                 index: 0,
             };
             let mut seen = HashMap::new();
@@ -512,7 +512,7 @@ impl Sysfs {
             .map_err(|e| self.read_error(&device, pf_dir, e))?;
         let mut indices: Vec<u32> = entries
             .iter()
-            .filter_map(|entry| entry.strip_prefix("virtfn")?.parse().ok())
+            .filter_map(|entry| entry.to_str()?.strip_prefix("virtfn")?.parse().ok())
             .collect();
         indices.sort_unstable();
         for index in indices {

@@ -4,7 +4,9 @@ use std::fmt;
 use std::io;
 use std::path::PathBuf;
 
-use crate::{IfName, PciAddr, VfAttribute, VfId};
+use netplumb_types::{Chain, ErrorKind};
+
+use crate::{AttachUndo, IfName, PciAddr, VfAttribute, VfId};
 
 /// The device an error is about, as the caller would recognise it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -37,27 +39,29 @@ impl fmt::Display for Device {
 /// Everything that can go wrong in this crate.
 ///
 /// Sysfs errors name the device and the file involved, so that a message
-/// alone tells which device and which file to look at.
+/// alone tells which device and which file to look at; kernel errors name
+/// the VF and the [`Step`]. A message never repeats its source: the
+/// kernel's errno and extended-ack text, or the OS error, are the
+/// [`source`](std::error::Error::source) (see [`Chain`] to print both).
+/// [`Error::kind`] classes the error.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
-    /// Text that is not a PCI address.
-    #[error(
-        "invalid PCI address {input:?}: {reason}; expected domain:bus:device.function \
-         like 0000:01:10.0 (or 01:10.0 for domain 0000)"
-    )]
-    InvalidPciAddr {
-        /// The text given.
-        input: String,
-        /// What is wrong with it.
-        reason: &'static str,
-    },
-
-    /// A namespace or rtnetlink call failed, or a name was refused, outside
-    /// any one VF setting. The wrapped error names the operation, the link,
-    /// the errno and the kernel's extended-ack text.
+    /// A value its type refuses: a PCI address, an interface name, a MAC.
+    /// Its message says what is wrong and what would be right.
     #[error(transparent)]
-    Netns(#[from] netplumb_netns::Error),
+    Value(#[from] netplumb_types::Error),
+
+    /// A network namespace could not be opened or used outside any one VF:
+    /// the host's, or a pod's recorded in an undo record.
+    #[error("network namespace {}", path.display())]
+    Namespace {
+        /// The namespace's path.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: Box<netplumb_netns::Error>,
+    },
 
     /// A setting holds a value the kernel cannot take; nothing was sent.
     #[error("invalid {field} {value}: expected {expected}")]
@@ -99,7 +103,7 @@ pub enum Error {
     /// The driver refused a PF-side setting. Every setting of the same
     /// request applied before it was put back, except those listed in
     /// `not_restored`.
-    #[error("{vf}: the PF refused {value}: {source}{}", restore_note(not_restored))]
+    #[error("{vf}: the PF refused {value}{}", restore_note(not_restored))]
     VfSetting {
         /// The VF.
         vf: VfId,
@@ -128,14 +132,33 @@ pub enum Error {
     /// A netlink step about the VF failed (reading its PF's VF table,
     /// reading its netdev, moving it into or out of a namespace, restoring
     /// its name, MAC or MTU).
-    #[error("{vf}: {step}: {source}")]
+    #[error("{vf}: {step}")]
     Kernel {
         /// The VF.
         vf: VfId,
-        /// The step, e.g. `moving netdev eth3 into /run/netns/pod as net1`.
-        step: String,
+        /// What was being done.
+        step: Step,
         /// The kernel's error: errno and extended-ack text.
         source: Box<netplumb_netns::Error>,
+    },
+
+    /// Moving the VF's netdev into a pod failed, and bringing it back failed
+    /// too: the netdev may still be in the pod. `undo` says where it went
+    /// and how it was; [`Host::detach`](crate::Host::detach) with it
+    /// finishes the job once what stopped it is gone.
+    #[error(
+        "{}; bringing it back failed too ({}): its netdev may still be in {}",
+        Chain(&**failure),
+        Chain(&**undo_error),
+        undo.pod.path.display()
+    )]
+    AttachUndoFailed {
+        /// Why the attach failed.
+        failure: Box<Error>,
+        /// Why bringing the netdev back failed.
+        undo_error: Box<Error>,
+        /// What undoes the attach.
+        undo: Box<AttachUndo>,
     },
 
     /// The data directory given for allocation records cannot be used.
@@ -149,7 +172,7 @@ pub enum Error {
 
     /// A file under the data directory could not be created, locked,
     /// read, written or removed.
-    #[error("cannot {action} {path}: {source}")]
+    #[error("cannot {action} {}", path.display())]
     State {
         /// What was being done, e.g. `"lock"`.
         action: &'static str,
@@ -364,7 +387,7 @@ pub enum Error {
     },
 
     /// A sysfs file, link or directory could not be read.
-    #[error("{device}: reading {path}: {source}")]
+    #[error("{device}: reading {}", path.display())]
     Read {
         /// The device the file belongs to.
         device: Device,
@@ -375,7 +398,7 @@ pub enum Error {
     },
 
     /// A sysfs directory listing could not be read.
-    #[error("listing {path}: {source}")]
+    #[error("listing {}", path.display())]
     List {
         /// The directory.
         path: PathBuf,
@@ -409,11 +432,13 @@ pub enum Error {
         path: PathBuf,
     },
 
-    /// Writing `sriov_numvfs` failed.
+    /// Writing `sriov_numvfs` failed. The message says what count the PF
+    /// is left with; the source is the write's error.
     #[error(
-        "{pf}: changing numvfs from {from} to {to}: writing {written} to {path}: {source}{}; {}",
-        restore_error.as_ref().map(|e| format!("; writing {from} back failed too: {e}")).unwrap_or_default(),
-        left_with_note(*left_with)
+        "{pf}: changing numvfs from {from} to {to} {}{}; writing {written} to {} failed",
+        left_with_note(*left_with),
+        restore_error.as_ref().map(|e| format!(", as writing {from} back failed too ({e})")).unwrap_or_default(),
+        path.display()
     )]
     SetNumVfs {
         /// The PF.
@@ -437,16 +462,166 @@ pub enum Error {
     },
 }
 
+/// A step of VF work that talks to the kernel, as [`Error::Kernel`] names
+/// it, with the objects it worked on.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Step {
+    /// Reading the VF table of its PF.
+    ReadVfTable,
+    /// Reading its netdev.
+    ReadNetdev(IfName),
+    /// Looking a name up in the host namespace (is it free?).
+    LookUpName(IfName),
+    /// Setting its netdev down, which renaming needs.
+    SetDown(IfName),
+    /// Putting its netdev's name, MAC, MTU, alias and up state back.
+    RestoreNetdev(IfName),
+    /// Moving its netdev into a pod's namespace.
+    MoveIntoPod {
+        /// The netdev, by its host name.
+        netdev: IfName,
+        /// The pod's namespace.
+        pod: PathBuf,
+        /// Its name in the pod.
+        name: IfName,
+    },
+    /// Looking for its netdev among a pod's links.
+    FindInPod {
+        /// The pod's namespace.
+        pod: PathBuf,
+    },
+    /// Moving its netdev from a pod back to the host namespace.
+    MoveToHost {
+        /// The netdev, by its name in the pod.
+        netdev: IfName,
+        /// Its name in the host namespace.
+        name: IfName,
+    },
+}
+
+impl fmt::Display for Step {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Step::ReadVfTable => f.write_str("reading its PF's VF table"),
+            Step::ReadNetdev(name) => write!(f, "reading netdev {name}"),
+            Step::LookUpName(name) => write!(f, "looking up {name} in the host namespace"),
+            Step::SetDown(name) => write!(f, "setting netdev {name} down"),
+            Step::RestoreNetdev(name) => write!(f, "restoring netdev {name}"),
+            Step::MoveIntoPod { netdev, pod, name } => {
+                write!(f, "moving netdev {netdev} into {} as {name}", pod.display())
+            }
+            Step::FindInPod { pod } => write!(f, "looking for its netdev in {}", pod.display()),
+            Step::MoveToHost { netdev, name } => {
+                write!(
+                    f,
+                    "moving netdev {netdev} back to the host namespace as {name}"
+                )
+            }
+        }
+    }
+}
+
+impl Error {
+    /// The class of the error, for a caller that must decide what it means
+    /// (a CNI plugin picking its error code, say): a value or setting
+    /// refused before anything was sent is [`Invalid`](ErrorKind::Invalid),
+    /// a setting the driver refused [`Refused`](ErrorKind::Refused), a VF
+    /// another holder has or no free VF [`Busy`](ErrorKind::Busy), a device
+    /// that does not exist [`NotFound`](ErrorKind::NotFound); a kernel
+    /// error is classed as netns classes it.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            Error::Value(_)
+            | Error::InvalidSetting { .. }
+            | Error::InvalidDataDir { .. }
+            | Error::InvalidHwAddr { .. }
+            | Error::NoPf { .. }
+            | Error::NotPci { .. }
+            | Error::NotVf { .. }
+            | Error::NotPf { .. }
+            | Error::Representor { .. }
+            | Error::TooManyVfs { .. } => ErrorKind::Invalid,
+            Error::VfSetting { .. } => ErrorKind::Refused,
+            Error::VfHeld { .. } | Error::NoFreeVf { .. } => ErrorKind::Busy,
+            Error::NotInVfTable { .. }
+            | Error::NoNetdev { .. }
+            | Error::NoSuchPciDevice { .. }
+            | Error::NoSuchNetdev { .. }
+            | Error::NoSuchVf { .. } => ErrorKind::NotFound,
+            Error::Kernel { source, .. } | Error::Namespace { source, .. } => source.kind(),
+            Error::AttachUndoFailed { failure, .. } => failure.kind(),
+            Error::SetNumVfs { source, .. } if source.raw_os_error() == Some(libc_ebusy()) => {
+                ErrorKind::Busy
+            }
+            _ => ErrorKind::Other,
+        }
+    }
+
+    /// The VF the error is about, when it is about one.
+    pub fn vf(&self) -> Option<&VfId> {
+        match self {
+            Error::NoPf { vf, .. }
+            | Error::NotInVfTable { vf, .. }
+            | Error::VfSetting { vf, .. }
+            | Error::NoNetdev { vf, .. }
+            | Error::Kernel { vf, .. } => Some(vf),
+            Error::AttachUndoFailed { failure, .. } => failure.vf(),
+            _ => None,
+        }
+    }
+
+    /// The step a kernel error happened in.
+    pub fn step(&self) -> Option<&Step> {
+        match self {
+            Error::Kernel { step, .. } => Some(step),
+            Error::AttachUndoFailed { failure, .. } => failure.step(),
+            _ => None,
+        }
+    }
+
+    /// The PF-side setting the driver refused, for [`Error::VfSetting`].
+    pub fn attribute(&self) -> Option<VfAttribute> {
+        match self {
+            Error::VfSetting { attribute, .. } => Some(*attribute),
+            Error::AttachUndoFailed { failure, .. } => failure.attribute(),
+            _ => None,
+        }
+    }
+
+    /// The kernel's error behind this one: its errno and extended-ack text.
+    pub fn netlink_error(&self) -> Option<&netplumb_netns::Error> {
+        match self {
+            Error::VfSetting { source, .. }
+            | Error::Kernel { source, .. }
+            | Error::Namespace { source, .. } => Some(source),
+            Error::AttachUndoFailed { failure, .. } => failure.netlink_error(),
+            _ => None,
+        }
+    }
+}
+
+/// `EBUSY`, which a PF's driver answers while it cannot change its VFs.
+fn libc_ebusy() -> i32 {
+    nix::errno::Errno::EBUSY as i32
+}
+
 /// A `map_err` adapter: the kernel's error about `vf`, during `step`.
-pub(crate) fn kernel_error(
-    vf: &VfId,
-    step: impl Into<String>,
-) -> impl FnOnce(netplumb_netns::Error) -> Error {
+pub(crate) fn kernel_error(vf: &VfId, step: Step) -> impl FnOnce(netplumb_netns::Error) -> Error {
     let vf = vf.clone();
-    let step = step.into();
     move |source| Error::Kernel {
         vf,
         step,
+        source: Box::new(source),
+    }
+}
+
+/// A `map_err` adapter: the error opening or using the namespace at `path`.
+pub(crate) fn namespace_error(
+    path: &std::path::Path,
+) -> impl FnOnce(netplumb_netns::Error) -> Error + '_ {
+    move |source| Error::Namespace {
+        path: path.to_path_buf(),
         source: Box::new(source),
     }
 }
@@ -471,8 +646,8 @@ fn uplink_note(uplink: &Option<IfName>) -> String {
 
 fn left_with_note(left_with: Option<u32>) -> String {
     match left_with {
-        Some(count) => format!("the PF is left with {count} VFs"),
-        None => "sriov_numvfs could not be read back, so the PF's VF count is unknown".to_owned(),
+        Some(count) => format!("left the PF with {count} VFs"),
+        None => "left the PF's VF count unknown (sriov_numvfs could not be read back)".to_owned(),
     }
 }
 
@@ -487,5 +662,67 @@ fn physfn_note(found: &Option<PciAddr>) -> String {
     match found {
         Some(pf) => format!("names PF {pf}"),
         None => "does not exist".to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::error::Error as _;
+
+    #[test]
+    fn no_message_repeats_its_source() {
+        let vf = VfId::new("0000:01:10.2".parse().unwrap());
+        let kernel = || {
+            Box::new(netplumb_netns::Error::Kernel {
+                op: "set link up".into(),
+                link: Some("#7".into()),
+                errno: libc_ebusy(),
+                ext_ack: Some("device busy".into()),
+                attribute: None,
+            })
+        };
+        let io = || io::Error::from_raw_os_error(libc_ebusy());
+        let errors = [
+            Error::Kernel {
+                vf: vf.clone(),
+                step: Step::ReadVfTable,
+                source: kernel(),
+            },
+            Error::Namespace {
+                path: "/run/netns/pod".into(),
+                source: kernel(),
+            },
+            Error::VfSetting {
+                vf: vf.clone(),
+                attribute: VfAttribute::Trust,
+                value: "trust on".into(),
+                source: kernel(),
+                not_restored: vec![],
+            },
+            Error::State {
+                action: "lock",
+                path: "/var/lib/cni/netplumb/vfs/x.lock".into(),
+                source: io(),
+            },
+            Error::Read {
+                device: Device::Vf(vf.addr),
+                path: "/sys/bus/pci/devices/x".into(),
+                source: io(),
+            },
+            Error::List {
+                path: "/sys/bus/pci/devices".into(),
+                source: io(),
+            },
+        ];
+        for e in &errors {
+            let source = e.source().expect("has a source").to_string();
+            assert!(!e.to_string().contains(&source), "{e} repeats {source}");
+            assert!(Chain(e).to_string().ends_with(&source), "{}", Chain(e));
+        }
+        assert_eq!(errors[0].kind(), ErrorKind::Busy, "as netns classes EBUSY");
+        assert_eq!(errors[2].kind(), ErrorKind::Refused);
+        assert_eq!(errors[0].step(), Some(&Step::ReadVfTable));
+        assert_eq!(errors[2].vf(), Some(&vf));
     }
 }

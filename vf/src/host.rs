@@ -2,9 +2,9 @@
 
 use netplumb_netns::{LinkRef, NetNs, Netlink};
 
-use crate::error::kernel_error;
+use crate::error::{kernel_error, namespace_error};
 use crate::settings::{apply, set_vf_request, Refused, VfAttr, VfSink};
-use crate::{Error, IfName, Sysfs, VfConfig, VfId, VfSettings};
+use crate::{Error, IfName, Step, Sysfs, VfConfig, VfId, VfSettings};
 
 /// The host side of VF work: the sysfs tree VFs are discovered in, the
 /// host network namespace (where VF netdevs live when no pod has them and
@@ -34,8 +34,9 @@ impl Host {
     /// The calling thread's network namespace as the host, with VFs found
     /// in `sysfs`.
     pub fn open(sysfs: Sysfs) -> Result<Host, Error> {
-        let ns = NetNs::current()?;
-        let netlink = ns.netlink()?;
+        let here = std::path::Path::new("/proc/thread-self/ns/net");
+        let ns = NetNs::current().map_err(namespace_error(here))?;
+        let netlink = ns.netlink().map_err(namespace_error(ns.path()))?;
         Ok(Host { sysfs, ns, netlink })
     }
 
@@ -70,14 +71,14 @@ impl Host {
         let table = self
             .netlink
             .vfs(pf)
-            .map_err(kernel_error(vf, format!("reading the VF table of PF {pf}")))?;
+            .map_err(kernel_error(vf, Step::ReadVfTable))?;
         table
             .iter()
             .find(|info| info.index == index)
             .map(VfConfig::from_info)
             .ok_or_else(|| Error::NotInVfTable {
                 vf: vf.clone(),
-                pf: pf.clone(),
+                pf: *pf,
                 index,
                 entries: table.len(),
             })
@@ -128,7 +129,12 @@ impl Host {
             }),
             Err(Refused { index, source }) => {
                 let (revert, mut not_restored) = VfSettings::reverting(&changes[..index], current);
-                if let Err(refused) = apply(&sink, &revert) {
+                // Nothing applied before the refused one: nothing to send.
+                let reverted = match revert.is_empty() {
+                    true => Ok(()),
+                    false => apply(&sink, &revert),
+                };
+                if let Err(refused) = reverted {
                     not_restored.extend(revert[refused.index..].iter().map(VfAttr::attribute));
                 }
                 not_restored.sort();
@@ -206,5 +212,71 @@ impl VfSink for PfSink<'_> {
         self.netlink
             .raw_request(&what, Some(&self.pf), request, 0)
             .map(drop)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{VfAttribute, Vlan};
+    use netplumb_netns::testing::{Answer, FakeKernel, Request};
+    use netplumb_netns::{Errno, VfInfo};
+
+    #[test]
+    fn a_refused_setting_whose_revert_fails_names_what_was_not_restored() {
+        let kernel = FakeKernel::new();
+        kernel
+            // All at once: refused.
+            .expect(
+                Request::SetLink,
+                Answer::error(Errno::EINVAL, "bad combination"),
+            )
+            // One by one: VLAN and spoof check go through, trust is refused.
+            .expect(Request::SetLink, Answer::Ack)
+            .expect(Request::SetLink, Answer::Ack)
+            .expect(
+                Request::SetLink,
+                Answer::error(Errno::EOPNOTSUPP, "no trust here"),
+            )
+            // Putting VLAN and spoof check back: together, then alone; the
+            // spoof check will not go back.
+            .expect(Request::SetLink, Answer::error(Errno::EIO, "PF busy"))
+            .expect(Request::SetLink, Answer::Ack)
+            .expect(Request::SetLink, Answer::error(Errno::EIO, "PF busy"));
+        let host = Host::new(
+            Sysfs::new("/nonexistent"),
+            kernel.namespace("/proc/self/ns/net"),
+            kernel.netlink(),
+        );
+        let vf = VfId::on_pf("0000:01:10.2".parse().unwrap(), "eth0".parse().unwrap(), 1);
+        let mut before = VfInfo::new(1);
+        before.spoofchk = Some(true);
+        before.trust = Some(false);
+        let current = VfConfig::from_info(&before);
+        let settings = VfSettings {
+            vlan: Some(Vlan::tag(100).unwrap()),
+            spoofchk: Some(false),
+            trust: Some(true),
+            ..Default::default()
+        };
+        let err = host.configure_from(&vf, &current, &settings).unwrap_err();
+        kernel.finish();
+        let Error::VfSetting {
+            attribute,
+            not_restored,
+            ..
+        } = &err
+        else {
+            panic!("{err:?}")
+        };
+        assert_eq!(*attribute, VfAttribute::Trust);
+        assert_eq!(not_restored, &[VfAttribute::SpoofChk]);
+        assert_eq!(err.kind(), netplumb_types::ErrorKind::Refused);
+        assert_eq!(
+            err.netlink_error().and_then(|e| e.ext_ack()),
+            Some("no trust here")
+        );
+        let text = err.to_string();
+        assert!(text.ends_with("failed for spoofchk"), "{text}");
     }
 }

@@ -54,14 +54,17 @@
 //! // ... and when the pod is gone:
 //! host.detach(&moved)?;
 //! host.restore(&before)?;
-//! # Ok::<(), netplumb_vf::Error>(())
+//! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
-//! Validated types keep bad values out: [`PciAddr`], [`IfName`], [`HwAddr`],
-//! [`Vlan`]. Every error is an [`Error`] naming the device, the sysfs path
-//! or the setting involved, with the kernel's extended-ack text when the
-//! kernel refused something.
+//! Validated types keep bad values out: [`PciAddr`], [`IfName`] and
+//! [`MacAddr`] are the workspace's shared types (`netplumb-types`, re-exported
+//! here), [`HwAddr`] and [`Vlan`] this crate's. Every error is an [`Error`]
+//! naming the device, the sysfs path or the VF and the [`Step`] involved;
+//! when the kernel refused something, its errno and extended-ack text are
+//! the error's source, and [`Error::kind`] classes it.
 
+#![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 mod alloc;
@@ -73,7 +76,6 @@ mod hwaddr;
 mod model;
 mod netdev;
 mod numvfs;
-mod pci;
 #[cfg(feature = "serde")]
 mod serde_impl;
 mod settings;
@@ -85,16 +87,16 @@ mod text_serde;
 
 pub use alloc::{Allocator, Claim, ClaimUndo, Holder};
 pub use attach::{AttachSpec, AttachUndo, NsRef, RETURN_WAIT};
-pub use error::{Device, Error};
+pub use error::{Device, Error, Step};
 pub use host::{Host, SettingsUndo};
 pub use hwaddr::HwAddr;
 pub use model::{
     is_userspace_driver, Inventory, Netdev, Nic, PfLink, Vf, VfId, VfNetdev, USERSPACE_DRIVERS,
 };
-pub use netplumb_netns::{IfName, MAX_IFNAME_LEN as IFNAME_MAX_LEN};
-pub use netplumb_netns::{MacAddr, VfLinkState, VlanProto};
+/// The shared value types this crate's API uses.
+pub use netplumb_types as types;
+pub use netplumb_types::{Alias, ErrorKind, IfName, MacAddr, PciAddr, VfLinkState, VlanProto};
 pub use numvfs::NumVfsChange;
-pub use pci::PciAddr;
 pub use settings::{VfAttribute, VfConfig, VfSettings, Vlan};
 pub use state::{NetdevState, Returned, VfState, HOST_NAME_ALIAS_PREFIX};
 pub use sysfs::{Access, Observer, Sysfs};

@@ -83,7 +83,10 @@ impl Sysfs {
         let entries = self
             .read_dir_raw(dir)
             .map_err(|e| self.read_error(device, dir, e))?;
-        for entry in entries.iter().filter(|e| is_virtio_child(e)) {
+        for entry in entries
+            .iter()
+            .filter(|e| e.to_str().is_some_and(is_virtio_child))
+        {
             let net = dir.join(entry).join("net");
             if self.exists(device, &net)? {
                 return Ok(Some(net));
@@ -100,8 +103,10 @@ impl Sysfs {
         names
             .iter()
             .map(|name| {
-                IfName::new(name.as_str()).map_err(|_| {
-                    self.malformed(device, &net_dir.join(name), name, "a valid interface name")
+                use std::os::unix::ffi::OsStrExt;
+                IfName::new(name.as_bytes()).map_err(|_| {
+                    let text = name.to_string_lossy();
+                    self.malformed(device, &net_dir.join(name), &text, "a valid interface name")
                 })
             })
             .collect()
@@ -130,7 +135,7 @@ impl Sysfs {
         let roles: Vec<PortRole> = names
             .iter()
             .map(|name| {
-                self.port_role_at(&net_dir.join(name.as_str()).join("phys_port_name"))
+                self.port_role_at(&net_dir.join(name_path(name)).join("phys_port_name"))
                     .0
             })
             .collect();
@@ -187,7 +192,7 @@ impl Sysfs {
 
     /// The attributes of netdev `name` in `net_dir`.
     fn read_netdev(&self, device: &Device, net_dir: &Path, name: IfName) -> Result<Netdev, Error> {
-        let dir = net_dir.join(name.as_str());
+        let dir = net_dir.join(name_path(&name));
         let address = dir.join("address");
         let text = self.read_attr(device, &address)?;
         let mac = if text.is_empty() {
@@ -241,12 +246,19 @@ impl Sysfs {
             .flatten()
             .filter(|uplink| uplink != name);
         Err(Error::Representor {
-            name: name.clone(),
+            name: *name,
             path: self.full(&rel),
             port_name,
             uplink,
         })
     }
+}
+
+/// A netdev's name as a path component: its bytes, which need not be
+/// UTF-8.
+fn name_path(name: &IfName) -> &std::path::Path {
+    use std::os::unix::ffi::OsStrExt;
+    std::path::Path::new(std::ffi::OsStr::from_bytes(name.as_bytes()))
 }
 
 /// `virtio` followed by digits: the virtio device under a virtio-pci function.

@@ -47,7 +47,7 @@ impl Sysfs {
         // Resolving the netdev first gives "no such interface", "not a PCI
         // device" or "a representor" rather than a bare missing file.
         let addr = self.pf_netdev_pci_addr(pf)?;
-        self.set_num_vfs_at(addr, Some(pf), Device::PfNetdev(pf.clone()), count)
+        self.set_num_vfs_at(addr, Some(pf), Device::PfNetdev(*pf), count)
     }
 
     /// Sets the number of enabled VFs on the PF at `addr`, as

@@ -96,12 +96,7 @@ impl Vlan {
 
 impl fmt::Display for Vlan {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let proto = match self.proto {
-            VlanProto::Dot1Q => "802.1Q".to_owned(),
-            VlanProto::Dot1Ad => "802.1ad".to_owned(),
-            VlanProto::Other(ethertype) => format!("{ethertype:#06x}"),
-        };
-        write!(f, "{} qos {} proto {proto}", self.id, self.qos)
+        write!(f, "{} qos {} proto {}", self.id, self.qos, self.proto)
     }
 }
 
@@ -400,7 +395,8 @@ impl VfAttr {
                 // The list form is the one that carries the protocol.
                 let proto = match vlan.proto {
                     VlanProto::Dot1Ad => VlanProtocol::Ieee8021Ad,
-                    VlanProto::Dot1Q | VlanProto::Other(_) => VlanProtocol::Ieee8021Q,
+                    // Vlan::new admits no other protocol.
+                    _ => VlanProtocol::Ieee8021Q,
                 };
                 NlVfInfo::VlanList(vec![VfVlan::Info(VfVlanInfo::new(
                     index,
@@ -430,15 +426,7 @@ impl fmt::Display for VfAttr {
                 write!(f, "min_tx_rate {min} max_tx_rate {max}")
             }
             VfAttr::SpoofChk(on) => write!(f, "spoofchk {}", on_off(*on)),
-            VfAttr::LinkState(state) => {
-                let state = match state {
-                    VfLinkState::Auto => "auto".to_owned(),
-                    VfLinkState::Enable => "enable".to_owned(),
-                    VfLinkState::Disable => "disable".to_owned(),
-                    VfLinkState::Other(v) => v.to_string(),
-                };
-                write!(f, "link_state {state}")
-            }
+            VfAttr::LinkState(state) => write!(f, "link_state {state}"),
             VfAttr::Trust(on) => write!(f, "trust {}", on_off(*on)),
         }
     }
@@ -555,8 +543,12 @@ mod tests {
             VfAttr::Trust(true),
         ];
         let req = set_vf_request(&LinkRef::from("eth0"), 5, &attrs).unwrap();
-        let (_, decoded) = through_the_wire(req.clone());
-        assert_eq!(decoded, req);
+        let (bytes, decoded) = through_the_wire(req);
+        assert_eq!(
+            through_the_wire(decoded.clone()).0,
+            bytes,
+            "decodes to what was sent"
+        );
         let RouteNetlinkMessage::SetLink(link) = &decoded else {
             unreachable!()
         };
@@ -793,7 +785,10 @@ mod tests {
         let driver = FakeDriver::refusing(&[VfAttribute::LinkState]);
         let refused = apply(&driver, &all_attrs()).unwrap_err();
         assert_eq!(refused.index, 4);
-        assert_eq!(refused.source.errno(), Some(EOPNOTSUPP));
+        assert_eq!(
+            refused.source.errno(),
+            Some(nix::errno::Errno::from_raw(EOPNOTSUPP))
+        );
         let requests = driver.requests.borrow();
         // Combined, then mac, vlan, rate, spoofchk, link_state alone.
         assert_eq!(requests.len(), 6);

@@ -1,15 +1,12 @@
 //! What a VF was before anything changed, and putting it back in the host
 //! namespace.
 
-use std::os::fd::RawFd;
 use std::time::{Duration, Instant};
 
-use netplumb_netns::raw::netlink_packet_route::link::{LinkAttribute, LinkFlags};
-use netplumb_netns::raw::netlink_packet_route::RouteNetlinkMessage;
-use netplumb_netns::{LinkInfo, LinkRef, MacAddr};
+use netplumb_netns::{LinkChange, LinkInfo, MacAddr};
 
 use crate::error::kernel_error;
-use crate::{Error, Host, IfName, Vf, VfConfig, VfId, VfNetdev, VfSettings};
+use crate::{Alias, Error, Host, IfName, Step, Vf, VfConfig, VfId, VfNetdev, VfSettings};
 
 /// How often a netdev expected back in the host namespace is looked for.
 const RETURN_POLL: Duration = Duration::from_millis(20);
@@ -45,7 +42,7 @@ pub struct NetdevState {
     /// Whether it was administratively up.
     pub up: bool,
     /// Its alias, if it had one.
-    pub alias: Option<String>,
+    pub alias: Option<Alias>,
 }
 
 /// Everything about a VF that putting it back restores: its PF-side
@@ -104,8 +101,8 @@ impl Host {
             VfNetdev::Host(netdev) => {
                 let link = self
                     .netlink()
-                    .link(&netdev.name)
-                    .map_err(kernel_error(&id, format!("reading netdev {}", netdev.name)))?;
+                    .link(netdev.name)
+                    .map_err(kernel_error(&id, Step::ReadNetdev(netdev.name)))?;
                 Some(netdev_state(&id, &link)?)
             }
             VfNetdev::Moved => {
@@ -181,8 +178,8 @@ impl Host {
                 VfNetdev::Host(netdev) => {
                     let link = self
                         .netlink()
-                        .link(&netdev.name)
-                        .map_err(kernel_error(vf, format!("reading netdev {}", netdev.name)))?;
+                        .link(netdev.name)
+                        .map_err(kernel_error(vf, Step::ReadNetdev(netdev.name)))?;
                     return Ok(Found::from_link(&link));
                 }
                 // Both can end by themselves: the netdev's namespace goes
@@ -229,37 +226,31 @@ impl Host {
         host: &NetdevState,
         found: &Found,
     ) -> Result<Returned, Error> {
-        let rename = found.name != host.name.as_str();
+        let rename = found.name != host.name;
         let name_free = !rename || self.name_is_free(vf, &host.name, Some(found.index))?;
         if rename && name_free && found.up {
             // The kernel renames only a netdev that is down.
-            self.netlink().set_down(found.index).map_err(kernel_error(
-                vf,
-                format!("setting netdev {} down", found.name),
-            ))?;
+            self.netlink()
+                .set_down(found.index)
+                .map_err(kernel_error(vf, Step::SetDown(found.name)))?;
         }
-        let alias = if name_free {
-            host.alias.clone().unwrap_or_default()
-        } else {
-            format!("{HOST_NAME_ALIAS_PREFIX}{}", host.name)
-        };
-        let change = NetdevChange {
-            ns_fd: None,
-            name: (rename && name_free).then_some(host.name.as_str()),
-            mac: Some(host.mac),
-            mtu: Some(host.mtu),
-            alias: Some(&alias),
-            up: Some(host.up),
-        };
-        netdev_request(&LinkRef::Index(found.index), &change)
-            .and_then(|req| self.netlink().raw_request("restore netdev", None, req, 0))
-            .map_err(kernel_error(vf, format!("restoring netdev {}", found.name)))?;
+        let mut change = LinkChange::new()
+            .mac(host.mac)
+            .mtu(host.mtu)
+            .alias(host_alias(host, name_free))
+            .up(host.up);
+        if rename && name_free {
+            change = change.name(host.name);
+        }
+        self.netlink()
+            .change_link(found.index, &change)
+            .map_err(kernel_error(vf, Step::RestoreNetdev(found.name)))?;
         if name_free {
             Ok(Returned::AsBefore)
         } else {
             Ok(Returned::NameTaken {
-                wanted: host.name.clone(),
-                got: IfName::new(found.name.as_str())?,
+                wanted: host.name,
+                got: found.name,
             })
         }
     }
@@ -275,38 +266,51 @@ impl Host {
         match self.netlink().link(name) {
             Ok(link) => Ok(Some(link.index) == ours),
             Err(e) if e.is_no_such_link() => Ok(true),
-            Err(e) => Err(kernel_error(
-                vf,
-                format!("looking up {name} in the host namespace"),
-            )(e)),
+            Err(e) => Err(kernel_error(vf, Step::LookUpName(*name))(e)),
         }
     }
 }
 
 /// The saved state of a VF netdev read as `link`.
 pub(crate) fn netdev_state(vf: &VfId, link: &LinkInfo) -> Result<NetdevState, Error> {
-    let name = IfName::new(link.name.as_str())?;
     let mac = link.mac.ok_or_else(|| Error::NoNetdev {
         vf: vf.clone(),
         what: "record its state",
-        reason: format!("netdev {name} has no 6-byte Ethernet MAC"),
+        reason: format!("netdev {} has no 6-byte Ethernet MAC", link.name),
     })?;
     Ok(NetdevState {
-        name,
+        name: link.name,
         index: link.index,
         mac,
         permanent_mac: link.permanent_mac,
         mtu: link.mtu,
         up: link.is_up(),
-        alias: link.alias.clone().filter(|a| !a.is_empty()),
+        alias: link.alias.clone(),
     })
+}
+
+/// The alias a netdev gets when it comes back: its own, or, when it comes
+/// back under another name, one that remembers its name.
+pub(crate) fn host_alias(host: &NetdevState, name_free: bool) -> Alias {
+    if name_free {
+        host.alias.clone().unwrap_or_default()
+    } else {
+        remembering(&host.name)
+    }
+}
+
+/// The alias that remembers the host name `name` ([`HOST_NAME_ALIAS_PREFIX`]).
+pub(crate) fn remembering(name: &IfName) -> Alias {
+    let alias = [HOST_NAME_ALIAS_PREFIX.as_bytes(), name.as_bytes()].concat();
+    // The prefix and at most 15 bytes of a name without NUL fit in 255.
+    Alias::new(alias).expect("prefix and name fit an alias")
 }
 
 /// A VF netdev found in some namespace.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Found {
     pub index: u32,
-    pub name: String,
+    pub name: IfName,
     pub up: bool,
 }
 
@@ -314,134 +318,39 @@ impl Found {
     pub(crate) fn from_link(link: &LinkInfo) -> Found {
         Found {
             index: link.index,
-            name: link.name.clone(),
+            name: link.name,
             up: link.is_up(),
         }
     }
 }
 
-/// What one `RTM_SETLINK` changes on a netdev. The kernel applies a move
-/// to another namespace first, then MAC, MTU, name, alias and flags, in
-/// that order, in the netdev's new namespace.
-#[derive(Debug, Default)]
-pub(crate) struct NetdevChange<'a> {
-    pub ns_fd: Option<RawFd>,
-    pub name: Option<&'a str>,
-    pub mac: Option<MacAddr>,
-    pub mtu: Option<u32>,
-    pub alias: Option<&'a str>,
-    pub up: Option<bool>,
-}
-
-pub(crate) fn netdev_request(
-    link: &LinkRef,
-    change: &NetdevChange<'_>,
-) -> Result<RouteNetlinkMessage, netplumb_netns::Error> {
-    let mut msg = netplumb_netns::raw::link_message(link)?;
-    if let Some(fd) = change.ns_fd {
-        msg.attributes.push(LinkAttribute::NetNsFd(fd));
-    }
-    if let Some(mac) = change.mac {
-        msg.attributes
-            .push(LinkAttribute::Address(mac.octets().to_vec()));
-    }
-    if let Some(mtu) = change.mtu {
-        msg.attributes.push(LinkAttribute::Mtu(mtu));
-    }
-    if let Some(name) = change.name {
-        msg.attributes.push(LinkAttribute::IfName(name.to_owned()));
-    }
-    if let Some(alias) = change.alias {
-        msg.attributes
-            .push(LinkAttribute::IfAlias(alias.to_owned()));
-    }
-    if let Some(up) = change.up {
-        msg.header.change_mask = LinkFlags::Up;
-        msg.header.flags = if up {
-            LinkFlags::Up
-        } else {
-            LinkFlags::empty()
-        };
-    }
-    Ok(RouteNetlinkMessage::SetLink(msg))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use netplumb_netns::raw::netlink_packet_core::{NetlinkHeader, NetlinkMessage, NetlinkPayload};
-    use netplumb_netns::raw::netlink_packet_route::link::LinkMessage;
-
-    /// Serialises `msg` as the kernel would receive it and parses it back.
-    fn through_the_wire(msg: RouteNetlinkMessage) -> RouteNetlinkMessage {
-        let mut message = NetlinkMessage::new(NetlinkHeader::default(), NetlinkPayload::from(msg));
-        message.finalize();
-        let mut bytes = vec![0; message.buffer_len()];
-        message.serialize(&mut bytes);
-        match NetlinkMessage::<RouteNetlinkMessage>::deserialize(&bytes)
-            .unwrap()
-            .payload
-        {
-            NetlinkPayload::InnerMessage(inner) => inner,
-            other => panic!("{other:?}"),
-        }
-    }
-
-    fn link_of(msg: &RouteNetlinkMessage) -> &LinkMessage {
-        match msg {
-            RouteNetlinkMessage::SetLink(link) | RouteNetlinkMessage::NewLink(link) => link,
-            other => panic!("{other:?}"),
-        }
-    }
 
     #[test]
-    fn move_request_carries_everything_in_one_message() {
-        let mac = MacAddr([2, 0, 0, 0, 0, 9]);
-        let change = NetdevChange {
-            ns_fd: Some(7),
-            name: Some("net1"),
-            mac: Some(mac),
-            mtu: Some(9000),
-            alias: Some("netplumb-host-name:eth3"),
-            up: Some(true),
+    fn a_netdev_back_under_another_name_remembers_its_own() {
+        let host = NetdevState {
+            name: "enp1s0f0v3".parse().unwrap(),
+            index: 7,
+            mac: MacAddr([2, 0, 0, 0, 0, 1]),
+            permanent_mac: None,
+            mtu: 1500,
+            up: false,
+            alias: Some(Alias::new("uplink").unwrap()),
         };
-        let req = netdev_request(&LinkRef::Index(12), &change).unwrap();
-        let decoded = through_the_wire(req.clone());
-        assert_eq!(decoded, req);
-        let link = link_of(&decoded);
-        assert_eq!(link.header.index, 12);
-        assert_eq!(link.header.flags, LinkFlags::Up);
-        assert_eq!(link.header.change_mask, LinkFlags::Up);
+        assert_eq!(host_alias(&host, true), Alias::new("uplink").unwrap());
         assert_eq!(
-            link.attributes,
-            [
-                LinkAttribute::NetNsFd(7),
-                LinkAttribute::Address(mac.octets().to_vec()),
-                LinkAttribute::Mtu(9000),
-                LinkAttribute::IfName("net1".into()),
-                LinkAttribute::IfAlias("netplumb-host-name:eth3".into()),
-            ]
+            host_alias(&host, false),
+            Alias::new("netplumb-host-name:enp1s0f0v3").unwrap()
         );
-    }
-
-    #[test]
-    fn down_changes_only_the_up_flag_and_nothing_else_goes_unasked() {
-        let req = netdev_request(
-            &LinkRef::Index(3),
-            &NetdevChange {
-                up: Some(false),
-                ..Default::default()
-            },
-        )
-        .unwrap();
-        let decoded = through_the_wire(req);
-        let link = link_of(&decoded);
-        assert!(link.attributes.is_empty());
-        assert_eq!(link.header.flags, LinkFlags::empty());
-        assert_eq!(link.header.change_mask, LinkFlags::Up);
-
-        let req = netdev_request(&LinkRef::Index(3), &NetdevChange::default()).unwrap();
-        let link = link_of(&req);
-        assert_eq!(link.header.change_mask, LinkFlags::empty());
+        let bare = NetdevState {
+            alias: None,
+            ..host
+        };
+        assert!(
+            host_alias(&bare, true).is_empty(),
+            "an empty alias clears the pod's"
+        );
     }
 }

@@ -1,5 +1,6 @@
 //! The sysfs handle: where the tree is, and every filesystem call made on it.
 
+use std::ffi::OsString;
 use std::fmt;
 use std::fs;
 use std::io::{self, Read, Write};
@@ -124,11 +125,12 @@ impl Sysfs {
         fs::read_link(self.full(rel))
     }
 
-    /// The entry names of a directory, sorted, or the raw I/O error.
-    pub(crate) fn read_dir_raw(&self, rel: &Path) -> io::Result<Vec<String>> {
+    /// The entry names of a directory, sorted, or the raw I/O error. Names
+    /// are bytes: a netdev's need not be UTF-8.
+    pub(crate) fn read_dir_raw(&self, rel: &Path) -> io::Result<Vec<OsString>> {
         self.observe(Access::ReadDir(rel));
         let mut names = fs::read_dir(self.full(rel))?
-            .map(|entry| entry.map(|e| e.file_name().to_string_lossy().into_owned()))
+            .map(|entry| entry.map(|e| e.file_name()))
             .collect::<io::Result<Vec<_>>>()?;
         names.sort();
         Ok(names)

@@ -1,11 +1,11 @@
-//! Serde for the validated text types: stored as their text and read back
+//! Serde for this crate's validated text types: stored as their text and read back
 //! through their parsers, so a bad value in a stored record is refused when
 //! it is read rather than reaching the kernel.
 
 use serde::de::{self, Deserialize, Deserializer};
 use serde::ser::{Serialize, Serializer};
 
-use crate::{HwAddr, PciAddr};
+use crate::HwAddr;
 
 macro_rules! as_text {
     ($($ty:ty),*) => {$(
@@ -24,4 +24,4 @@ macro_rules! as_text {
     )*};
 }
 
-as_text!(PciAddr, HwAddr);
+as_text!(HwAddr);

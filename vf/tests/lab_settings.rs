@@ -77,7 +77,7 @@ fn lab_refused_link_state_is_named_and_nothing_stays_applied() {
     };
     assert_eq!(*attribute, VfAttribute::LinkState);
     assert_eq!(id, &vf.id());
-    assert_eq!(source.errno(), Some(95), "EOPNOTSUPP");
+    assert_eq!(source.errno(), Some(nix::errno::Errno::EOPNOTSUPP));
     assert!(not_restored.is_empty(), "{err}");
     let text = err.to_string();
     assert!(text.contains("link_state"), "{text}");

@@ -240,7 +240,9 @@ fn failed_write_after_reset_restores_the_old_count() {
     assert_eq!((failed.written, failed.left_with), (6, Some(2)));
     assert!(!failed.restore_failed);
     assert!(
-        failed.message.ends_with("the PF is left with 2 VFs"),
+        failed
+            .message
+            .contains("left the PF with 2 VFs; writing 6 to "),
         "{failed:?}"
     );
     assert_eq!(failed.content.trim(), "2");
@@ -252,8 +254,14 @@ fn failed_restore_keeps_both_errors_and_reads_what_is_left() {
     assert_eq!((failed.written, failed.left_with), (6, Some(0)));
     assert!(failed.restore_failed);
     let text = &failed.message;
-    assert!(text.contains("; writing 2 back failed too: "), "{text}");
-    assert!(text.ends_with("the PF is left with 0 VFs"), "{text}");
+    assert!(
+        text.contains("left the PF with 0 VFs, as writing 2 back failed too ("),
+        "{text}"
+    );
+    assert!(
+        text.ends_with(" failed"),
+        "the write's own error is the source: {text}"
+    );
     assert_eq!(failed.content.trim(), "0");
 }
 
@@ -271,7 +279,7 @@ fn unreadable_count_after_a_failure_is_said_to_be_unknown() {
     assert!(
         failed
             .message
-            .ends_with("sriov_numvfs could not be read back, so the PF's VF count is unknown"),
+            .contains("left the PF's VF count unknown (sriov_numvfs could not be read back)"),
         "{failed:?}"
     );
 }

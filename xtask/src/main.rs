@@ -10,6 +10,7 @@
     clippy::print_stdout,
     reason = "a command-line tool: its output is the point"
 )]
+#![deny(clippy::undocumented_unsafe_blocks)]
 
 mod ci;
 mod demo;

@@ -4,8 +4,8 @@
 
 use std::sync::atomic::{AtomicU32, Ordering};
 
-use netplumb_bond::{IfName, MacAddr};
-use netplumb_netns::{LinkInfo, Netlink};
+use netplumb_bond::{IfName, LinkInfo, MacAddr};
+use netplumb_netns::Netlink;
 
 /// True when running as root; otherwise prints the skip line the test
 /// conventions ask for.
@@ -47,7 +47,7 @@ pub fn unique(prefix: &str) -> String {
 /// What release must put back on a link, as the kernel reports it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Snapshot {
-    pub name: String,
+    pub name: IfName,
     pub mac: Option<MacAddr>,
     pub mtu: u32,
     pub up: bool,
@@ -57,7 +57,7 @@ pub struct Snapshot {
 impl From<&LinkInfo> for Snapshot {
     fn from(l: &LinkInfo) -> Snapshot {
         Snapshot {
-            name: l.name.clone(),
+            name: l.name,
             mac: l.mac,
             mtu: l.mtu,
             up: l.is_up(),
@@ -76,7 +76,12 @@ pub fn snapshots(nl: &Netlink, names: &[&str]) -> Vec<Snapshot> {
 
 /// Every link's name in the namespace of `nl`, sorted.
 pub fn link_names(nl: &Netlink) -> Vec<String> {
-    let mut names: Vec<String> = nl.links().unwrap().into_iter().map(|l| l.name).collect();
+    let mut names: Vec<String> = nl
+        .links()
+        .unwrap()
+        .into_iter()
+        .map(|l| l.name.to_string())
+        .collect();
     names.sort();
     names
 }

@@ -7,6 +7,8 @@
 //! when nothing could be read at all (the device list, or every network
 //! device found) or the output cannot be written, and 2 for bad usage.
 
+#![forbid(unsafe_code)]
+
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;

@@ -27,7 +27,7 @@ use netlink_sys::{protocols::NETLINK_ROUTE, Socket, SocketAddr};
 
 use crate::{Error, NetNs};
 
-use buffer::RecvBuffer;
+pub(crate) use buffer::RecvBuffer;
 pub use buffer::INITIAL_RECV_BUFFER;
 
 /// How often a dump is retried when the kernel reports that the objects
@@ -54,7 +54,7 @@ pub struct Netlink {
 
 #[derive(Debug)]
 struct Transport {
-    socket: Socket,
+    channel: Channel,
     seq: u32,
     recv: RecvBuffer,
     send: Vec<u8>,
@@ -72,6 +72,24 @@ struct Transport {
     /// the next one could not be split into messages.
     #[cfg(test)]
     abandon_after: Option<u32>,
+}
+
+/// Where requests go: the kernel's socket, or a scripted fake kernel.
+#[derive(Debug)]
+pub(crate) enum Channel {
+    Kernel(Socket),
+    #[cfg(feature = "test-support")]
+    Fake(crate::testing::Wire),
+}
+
+impl Channel {
+    fn send(&self, bytes: &[u8]) -> std::io::Result<()> {
+        match self {
+            Channel::Kernel(socket) => socket.send(bytes, 0).map(drop),
+            #[cfg(feature = "test-support")]
+            Channel::Fake(wire) => wire.send(bytes),
+        }
+    }
 }
 
 /// What one request is, for error messages: the operation and the link it
@@ -233,12 +251,12 @@ fn set_receive_timeout(socket: &Socket, timeout: Duration) -> std::io::Result<()
 }
 
 impl Netlink {
-    /// A client on `socket`, which was opened inside `ns`.
-    pub(crate) fn new(ns: NetNs, socket: Socket) -> Netlink {
+    /// A client on `channel`, which leads into `ns`.
+    pub(crate) fn new(ns: NetNs, channel: Channel) -> Netlink {
         Netlink {
             ns,
             transport: Mutex::new(Transport {
-                socket,
+                channel,
                 seq: 0,
                 recv: RecvBuffer::new(),
                 send: Vec::new(),
@@ -425,7 +443,7 @@ impl Netlink {
         let mut guard = self.lock();
         let t = &mut *guard;
         if t.mid_answer {
-            t.socket = self.ns.open_socket()?;
+            t.channel = self.ns.open_channel()?;
             t.answer_timeout = ANSWER_TIMEOUT;
             t.mid_answer = false;
         }
@@ -443,8 +461,8 @@ impl Netlink {
                 request.on_msg,
             ));
         }
-        t.socket
-            .send(&t.send, 0)
+        t.channel
+            .send(&t.send)
             .map_err(|source| op.socket_error("send", source))?;
         self.round_trips.fetch_add(1, Ordering::Relaxed);
         t.mid_answer = true;
@@ -594,18 +612,20 @@ impl Transport {
     /// Receives one datagram whole: peek at its size, grow the buffer to
     /// fit, then read it.
     fn recv_datagram(&mut self) -> std::io::Result<usize> {
+        let socket = match &self.channel {
+            Channel::Kernel(socket) => socket,
+            #[cfg(feature = "test-support")]
+            Channel::Fake(wire) => return wire.recv(&mut self.recv),
+        };
         loop {
             let mut probe: &mut [u8] = &mut [];
-            let size = match self
-                .socket
-                .recv(&mut probe, libc::MSG_PEEK | libc::MSG_TRUNC)
-            {
+            let size = match socket.recv(&mut probe, libc::MSG_PEEK | libc::MSG_TRUNC) {
                 Ok(size) => size,
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
                 Err(e) => return Err(e),
             };
             let mut room = self.recv.room_for(size);
-            match self.socket.recv(&mut room, 0) {
+            match socket.recv(&mut room, 0) {
                 Ok(got) => return Ok(got),
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
                 Err(e) => return Err(e),
@@ -763,7 +783,10 @@ mod tests {
     #[test]
     fn errors_end_the_answer_and_later_messages_are_not_decoded() {
         let (a, _) = answer(&[done_msg(0, libc::EOPNOTSUPP)]);
-        assert_eq!(a.finish().unwrap_err().errno(), Some(libc::EOPNOTSUPP));
+        assert_eq!(
+            a.finish().unwrap_err().errno(),
+            Some(nix::errno::Errno::EOPNOTSUPP)
+        );
 
         let (a, seen) = answer(&[
             (99, NLM_F_MULTIPART, 7, vec![]),
@@ -804,16 +827,18 @@ mod tests {
         {
             let mut t = nl.lock();
             let short = Duration::from_millis(100);
-            set_receive_timeout(&t.socket, short).unwrap();
+            let Channel::Kernel(socket) = &t.channel else {
+                unreachable!("a kernel client")
+            };
+            set_receive_timeout(socket, short).unwrap();
             t.answer_timeout = short;
         }
         // A change sent without NLM_F_ACK: the kernel makes it and sends
         // nothing back.
-        let req = crate::link::set_link_request(
-            &crate::LinkRef::Index(1),
-            &crate::link::LinkChange::Mtu(1280),
-        )
-        .unwrap();
+        let req = crate::LinkChange::new()
+            .mtu(1280)
+            .request(&crate::LinkRef::Index(1))
+            .unwrap();
         let lo = crate::LinkRef::Index(1);
         let err = nl
             .exchange(Op::on("set MTU", &lo), req, 0, &mut |_| Ok(()))
@@ -884,8 +909,8 @@ mod tests {
         let ns = NetNs::new_unnamed().unwrap();
         let nl = ns.netlink().unwrap();
         for i in 0..pairs {
-            nl.add_veth(&format!("va{i}"), &format!("vb{i}"), None)
-                .unwrap();
+            let name = |side: &str| format!("v{side}{i}").parse().unwrap();
+            nl.add_veth(&name("a"), &name("b"), None).unwrap();
         }
         Some((ns, nl))
     }

@@ -23,6 +23,11 @@ pub fn unique(prefix: &str) -> String {
     format!("{prefix}{}x{n}", std::process::id() % 10_000_000)
 }
 
+/// [`unique`] as an interface name.
+pub fn unique_name(prefix: &str) -> netplumb_netns::IfName {
+    unique(prefix).parse().expect("a valid name")
+}
+
 /// The inode of the calling thread's network namespace.
 pub fn thread_netns_inode() -> u64 {
     use std::os::unix::fs::MetadataExt;
