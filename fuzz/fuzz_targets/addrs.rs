@@ -1,10 +1,12 @@
-//! PCI and hardware addresses, as netplumb-vf parses them from sysfs and
-//! configs: parsing never panics, and what parses prints back, in canonical
-//! form, to an equal value.
+//! PCI addresses (netplumb-types, as configs and sysfs write them) and
+//! hardware addresses (netplumb-vf, as sysfs writes them): parsing never
+//! panics, and what parses prints back, in canonical form, to an equal
+//! value.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use netplumb_vf::{Error, HwAddr, MacAddr, PciAddr};
+use netplumb_types::{Error, MacAddr, PciAddr};
+use netplumb_vf::HwAddr;
 
 fn check_pci(text: &str) {
     match text.parse::<PciAddr>() {
@@ -13,14 +15,16 @@ fn check_pci(text: &str) {
             assert_eq!(printed.parse::<PciAddr>().ok(), Some(addr));
             assert_eq!(printed, printed.to_ascii_lowercase());
             assert_eq!(
-                PciAddr::new(addr.domain(), addr.bus(), addr.device(), addr.function()),
+                PciAddr::new(addr.domain(), addr.bus(), addr.device(), addr.function()).ok(),
                 Some(addr),
                 "the parts are in range"
             );
             assert_eq!(addr.with_routing_id(addr.routing_id()), addr);
+            let json = serde_json::to_string(&addr).unwrap();
+            assert_eq!(serde_json::from_str::<PciAddr>(&json).unwrap(), addr);
         }
         Err(err) => assert!(
-            matches!(&err, Error::InvalidPciAddr { input, .. } if input == text),
+            matches!(&err, Error::PciAddr { value, .. } if value == text),
             "the error holds the input: {err:?}"
         ),
     }
@@ -34,13 +38,14 @@ fn check_hwaddr(text: &str) {
             assert_eq!(printed.parse::<HwAddr>().ok(), Some(addr.clone()));
             // Only the case of the digits may differ.
             assert_eq!(printed, text.to_ascii_lowercase());
-            // An Ethernet address reads the same through netns's parser.
+            // An Ethernet address reads the same as a MacAddr.
             if let Some(mac) = MacAddr::from_slice(addr.as_bytes()) {
                 assert_eq!(text.parse::<MacAddr>().ok(), Some(mac));
+                assert_eq!(addr.to_mac(), Some(mac));
             }
         }
         Err(err) => assert!(
-            matches!(&err, Error::InvalidHwAddr { input } if input == text),
+            matches!(&err, netplumb_vf::Error::InvalidHwAddr { input } if input == text),
             "the error holds the input: {err:?}"
         ),
     }
