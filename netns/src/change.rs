@@ -49,6 +49,8 @@ pub struct LinkChange<'a> {
     mtu: Option<u32>,
     alias: Option<Alias>,
     up: Option<bool>,
+    promisc: Option<bool>,
+    allmulti: Option<bool>,
     /// 0 releases the link from its controller.
     controller: Option<u32>,
 }
@@ -129,6 +131,19 @@ impl<'a> LinkChange<'a> {
         self
     }
 
+    /// Turns promiscuous mode on or off (`IFF_PROMISC`), as set with
+    /// `ip link set ... promisc`.
+    pub fn promisc(mut self, on: bool) -> Self {
+        self.promisc = Some(on);
+        self
+    }
+
+    /// Turns all-multicast mode on or off (`IFF_ALLMULTI`).
+    pub fn allmulti(mut self, on: bool) -> Self {
+        self.allmulti = Some(on);
+        self
+    }
+
     /// Makes the link a port of the controller (bond, bridge) with index
     /// `controller`.
     pub fn controller(mut self, controller: u32) -> Self {
@@ -150,6 +165,8 @@ impl<'a> LinkChange<'a> {
             && self.mtu.is_none()
             && self.alias.is_none()
             && self.up.is_none()
+            && self.promisc.is_none()
+            && self.allmulti.is_none()
             && self.controller.is_none()
     }
 
@@ -186,6 +203,12 @@ impl<'a> LinkChange<'a> {
         if let Some(alias) = &self.alias {
             parts.push(one().alias(alias.clone()));
         }
+        if let Some(on) = self.promisc {
+            parts.push(one().promisc(on));
+        }
+        if let Some(on) = self.allmulti {
+            parts.push(one().allmulti(on));
+        }
         if let Some(up) = self.up {
             parts.push(one().up(up));
         }
@@ -210,7 +233,8 @@ impl<'a> LinkChange<'a> {
                            would go",
             });
         }
-        if self.controller.is_some() && self.up.is_some() {
+        let flags = self.up.is_some() || self.promisc.is_some() || self.allmulti.is_some();
+        if self.controller.is_some() && flags {
             return Err(Error::InvalidArgument {
                 field: "link change",
                 value: self.to_string(),
@@ -269,13 +293,17 @@ impl<'a> LinkChange<'a> {
         if let Some(controller) = self.controller {
             msg.attributes.push(LinkAttribute::Controller(controller));
         }
-        if let Some(up) = self.up {
-            msg.header.flags = if up {
-                LinkFlags::Up
-            } else {
-                LinkFlags::empty()
-            };
-            msg.header.change_mask = LinkFlags::Up;
+        // The flags go in the header: `change_mask` says which are set,
+        // `flags` to what.
+        for (flag, on) in [
+            (LinkFlags::Up, self.up),
+            (LinkFlags::Promisc, self.promisc),
+            (LinkFlags::Allmulti, self.allmulti),
+        ] {
+            if let Some(on) = on {
+                msg.header.change_mask |= flag;
+                msg.header.flags.set(flag, on);
+            }
         }
         Ok(RouteNetlinkMessage::SetLink(msg))
     }
@@ -306,6 +334,13 @@ impl fmt::Display for LinkChange<'_> {
         }
         if let Some(alias) = &self.alias {
             parts.push(format!("set alias {alias:?}"));
+        }
+        let on_off = |on: bool| if on { "on" } else { "off" };
+        if let Some(on) = self.promisc {
+            parts.push(format!("set promisc {}", on_off(on)));
+        }
+        if let Some(on) = self.allmulti {
+            parts.push(format!("set allmulticast {}", on_off(on)));
         }
         if let Some(up) = self.up {
             parts.push(if up { "set link up" } else { "set link down" }.to_owned());
@@ -462,6 +497,37 @@ mod tests {
         assert_eq!(&bytes[24..26], &[b'd', 0]);
         let long = LinkChange::new().numbered_name("abcdefghijklm".parse().unwrap());
         assert!(long.request(&LinkRef::Index(3)).is_err());
+    }
+
+    #[test]
+    fn promisc_and_allmulti_ride_in_the_header_with_up() {
+        let req = LinkChange::new()
+            .promisc(true)
+            .allmulti(false)
+            .up(true)
+            .request(&LinkRef::Index(3))
+            .unwrap();
+        let RouteNetlinkMessage::SetLink(m) = req else {
+            panic!()
+        };
+        assert_eq!(
+            m.header.change_mask,
+            LinkFlags::Up | LinkFlags::Promisc | LinkFlags::Allmulti
+        );
+        assert_eq!(m.header.flags, LinkFlags::Up | LinkFlags::Promisc);
+        // Payload bytes 8..12 are ifi_flags, 12..16 ifi_change.
+        let bytes = payload(
+            LinkChange::new()
+                .promisc(true)
+                .request(&LinkRef::Index(3))
+                .unwrap(),
+        );
+        assert_eq!(&bytes[8..16], &[0x00, 0x01, 0, 0, 0x00, 0x01, 0, 0]);
+        assert!(LinkChange::new()
+            .controller(2)
+            .promisc(true)
+            .request(&LinkRef::Index(3))
+            .is_err());
     }
 
     #[test]

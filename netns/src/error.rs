@@ -4,10 +4,17 @@ use std::fmt;
 use std::io;
 use std::path::PathBuf;
 
-use netplumb_types::{ErrorKind, IfName};
+use std::net::IpAddr;
+use std::time::Duration;
+
+use ipnetwork::IpNetwork;
+use netplumb_types::{ErrorKind, IfName, MacAddr};
 use nix::errno::Errno;
 
 use crate::caps::Capability;
+use crate::ipconf::IpStep;
+use crate::sysctl::{IpFamily, SysctlName};
+use crate::LinkRef;
 
 /// Everything that can go wrong in this crate.
 ///
@@ -210,6 +217,95 @@ pub enum Error {
         attempts: u32,
     },
 
+    /// Reading or writing a per-link sysctl failed.
+    #[error(
+        "cannot {} sysctl {}{}",
+        if value.is_some() { "set" } else { "read" },
+        SysctlName { family: *family, link, setting },
+        value.as_ref().map(|v| format!(" to {v:?}")).unwrap_or_default()
+    )]
+    Sysctl {
+        /// The family whose settings it is in.
+        family: IpFamily,
+        /// The link (or `all`, `default`).
+        link: IfName,
+        /// The setting, e.g. `"disable_ipv6"`.
+        setting: String,
+        /// The value being written; `None` for a read.
+        value: Option<String>,
+        /// The underlying error.
+        #[source]
+        source: io::Error,
+    },
+
+    /// Configuring addresses and routes on a link
+    /// ([`NetNs::configure_ip`](crate::NetNs::configure_ip)) failed at
+    /// `step`. What the steps before it did is left in place.
+    #[error("configure IP on link {link}: {step}")]
+    ConfigureIp {
+        /// The link being configured.
+        link: IfName,
+        /// The step that failed (boxed: a route is large).
+        step: Box<IpStep>,
+        /// Why it failed.
+        #[source]
+        source: Box<Error>,
+    },
+
+    /// IPv6 duplicate address detection failed for an address: another
+    /// node on the link uses it.
+    #[error("address {address} on link {link} failed IPv6 duplicate address detection")]
+    DuplicateAddress {
+        /// The link.
+        link: LinkRef,
+        /// The address the kernel marked `IFA_F_DADFAILED`.
+        address: IpNetwork,
+    },
+
+    /// IPv6 addresses were still tentative (duplicate address detection had
+    /// not finished) when the wait ended, on a link that is up and has
+    /// carrier.
+    #[error(
+        "IPv6 addresses on link {link} still tentative after {} ms: {}",
+        waited.as_millis(),
+        NetworkList(addresses)
+    )]
+    StillTentative {
+        /// The link.
+        link: LinkRef,
+        /// The addresses still tentative.
+        addresses: Vec<IpNetwork>,
+        /// How long the wait lasted.
+        waited: Duration,
+    },
+
+    /// A link on which addresses cannot be announced: it is not Ethernet,
+    /// or it has no MAC to announce.
+    #[error("cannot announce addresses on link {link}: {}", NotAnnounceableReason(*link_type, *mac))]
+    NotAnnounceable {
+        /// The link.
+        link: IfName,
+        /// Its link-layer type (`ARPHRD_*`).
+        link_type: u16,
+        /// Its link-layer address, when it is a 6-byte one.
+        mac: Option<MacAddr>,
+    },
+
+    /// Sending a gratuitous ARP or an unsolicited neighbour advertisement
+    /// failed.
+    #[error("announce {address} on link {link}: cannot {action}")]
+    Announce {
+        /// The link.
+        link: IfName,
+        /// The address being announced.
+        address: IpAddr,
+        /// What failed, e.g. `"send a gratuitous ARP"`.
+        action: &'static str,
+        /// The underlying error.
+        #[source]
+        source: io::Error,
+    },
+
     /// The calling thread lacks capabilities the caller asked for.
     #[error(
         "missing {}: run as root or grant them to the process",
@@ -246,6 +342,12 @@ impl Error {
             Error::DumpInterrupted { .. } => ErrorKind::Busy,
             Error::Kernel { errno, .. } => kind_of_errno(Errno::from_raw(*errno)),
             Error::MovedNotRenamed { error, .. } => error.kind(),
+            Error::ConfigureIp { source, .. } => source.kind(),
+            Error::Sysctl { source, .. } => source
+                .raw_os_error()
+                .map_or(ErrorKind::Other, |e| kind_of_errno(Errno::from_raw(e))),
+            Error::DuplicateAddress { .. } => ErrorKind::AlreadyExists,
+            Error::NotAnnounceable { .. } => ErrorKind::Invalid,
             Error::OpenNamespace { source, .. } if source.kind() == io::ErrorKind::NotFound => {
                 ErrorKind::NotFound
             }
@@ -259,6 +361,10 @@ impl Error {
         match self {
             Error::Kernel { errno, .. } => Some(Errno::from_raw(*errno)),
             Error::MovedNotRenamed { error, .. } => error.errno(),
+            Error::ConfigureIp { source, .. } => source.errno(),
+            Error::Sysctl { source, .. } | Error::Announce { source, .. } => {
+                source.raw_os_error().map(Errno::from_raw)
+            }
             Error::OpenNamespace { source, .. }
             | Error::EnterNamespace { source, .. }
             | Error::NamedNamespace { source, .. }
@@ -275,6 +381,16 @@ impl Error {
         match self {
             Error::Kernel { ext_ack, .. } => ext_ack.as_deref(),
             Error::MovedNotRenamed { error, .. } => error.ext_ack(),
+            Error::ConfigureIp { source, .. } => source.ext_ack(),
+            _ => None,
+        }
+    }
+
+    /// The step of [`NetNs::configure_ip`](crate::NetNs::configure_ip) that
+    /// failed, for an [`Error::ConfigureIp`].
+    pub fn ip_step(&self) -> Option<&IpStep> {
+        match self {
+            Error::ConfigureIp { step, .. } => Some(step.as_ref()),
             _ => None,
         }
     }
@@ -295,12 +411,20 @@ impl Error {
 
     /// True when the kernel said the link does not exist (`ENODEV`).
     pub fn is_no_such_link(&self) -> bool {
-        self.errno() == Some(Errno::ENODEV) && matches!(self, Error::Kernel { .. })
+        match self {
+            Error::ConfigureIp { source, .. } => source.is_no_such_link(),
+            Error::Kernel { .. } => self.errno() == Some(Errno::ENODEV),
+            _ => false,
+        }
     }
 
     /// True when the kernel said the object already exists (`EEXIST`).
     pub fn is_already_exists(&self) -> bool {
-        self.errno() == Some(Errno::EEXIST) && matches!(self, Error::Kernel { .. })
+        match self {
+            Error::ConfigureIp { source, .. } => source.is_already_exists(),
+            Error::Kernel { .. } => self.errno() == Some(Errno::EEXIST),
+            _ => false,
+        }
     }
 }
 
@@ -352,6 +476,36 @@ impl fmt::Display for OpPrefix<'_> {
             OpPrefix(Some(op), None) => write!(f, "{op}: "),
             OpPrefix(None, _) => Ok(()),
         }
+    }
+}
+
+/// Why a link cannot announce addresses.
+struct NotAnnounceableReason(u16, Option<MacAddr>);
+
+impl fmt::Display for NotAnnounceableReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            NotAnnounceableReason(kind, _) if *kind != libc::ARPHRD_ETHER => {
+                write!(f, "not an Ethernet link (link type {kind})")
+            }
+            NotAnnounceableReason(_, Some(mac)) => write!(f, "its MAC is {mac}"),
+            NotAnnounceableReason(_, None) => f.write_str("it has no MAC"),
+        }
+    }
+}
+
+/// Networks separated by commas.
+struct NetworkList<'a>(&'a [IpNetwork]);
+
+impl fmt::Display for NetworkList<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, network) in self.0.iter().enumerate() {
+            if i > 0 {
+                f.write_str(", ")?;
+            }
+            write!(f, "{network}")?;
+        }
+        Ok(())
     }
 }
 
@@ -467,6 +621,30 @@ mod tests {
                 what: "link name",
                 source: netplumb_types::IfName::new("a b").unwrap_err(),
             },
+            Error::Sysctl {
+                family: IpFamily::V6,
+                link: "net1".parse().unwrap(),
+                setting: "disable_ipv6".into(),
+                value: Some("0".into()),
+                source: io(),
+            },
+            Error::Announce {
+                link: "net1".parse().unwrap(),
+                address: "2001:db8::10".parse().unwrap(),
+                action: "send a neighbour advertisement",
+                source: io(),
+            },
+            Error::ConfigureIp {
+                link: "net1".parse().unwrap(),
+                step: Box::new(IpStep::EnableIpv6("lo".parse().unwrap())),
+                source: Box::new(Error::Sysctl {
+                    family: IpFamily::V6,
+                    link: "lo".parse().unwrap(),
+                    setting: "disable_ipv6".into(),
+                    value: None,
+                    source: io(),
+                }),
+            },
         ];
         for e in errors {
             let source = e.source().expect("has a source").to_string();
@@ -505,6 +683,90 @@ mod tests {
             "{text}"
         );
         assert_eq!(e.errno(), Some(Errno::EEXIST), "the move's errno");
+    }
+
+    #[test]
+    fn sysctl_errors_name_the_sysctl_and_class_by_errno() {
+        let odd = IfName::new(b"p\xff1").unwrap();
+        let read = Error::Sysctl {
+            family: IpFamily::V4,
+            link: odd,
+            setting: "arp_notify".into(),
+            value: None,
+            source: io::Error::from_raw_os_error(libc::ENOENT),
+        };
+        assert_eq!(
+            read.to_string(),
+            "cannot read sysctl net/ipv4/conf/p\\xff1/arp_notify"
+        );
+        assert_eq!(read.kind(), ErrorKind::NotFound);
+        assert_eq!(read.errno(), Some(Errno::ENOENT));
+        let write = Error::Sysctl {
+            family: IpFamily::V6,
+            link: odd,
+            setting: "disable_ipv6".into(),
+            value: Some("0".into()),
+            source: io::Error::from_raw_os_error(libc::EINVAL),
+        };
+        assert_eq!(
+            write.to_string(),
+            "cannot set sysctl net/ipv6/conf/p\\xff1/disable_ipv6 to \"0\""
+        );
+        assert_eq!(write.kind(), ErrorKind::Refused);
+    }
+
+    #[test]
+    fn configure_ip_errors_take_their_class_from_the_cause() {
+        let e = Error::ConfigureIp {
+            link: "net1".parse().unwrap(),
+            step: Box::new(IpStep::AddAddress("192.0.2.10/24".parse().unwrap())),
+            source: Box::new(Error::Kernel {
+                op: "add address 192.0.2.10/24".into(),
+                link: Some("#5".into()),
+                errno: libc::EEXIST,
+                ext_ack: Some("ipv4: Address already assigned".into()),
+                attribute: None,
+            }),
+        };
+        assert_eq!(
+            e.to_string(),
+            "configure IP on link net1: add address 192.0.2.10/24"
+        );
+        assert_eq!(e.kind(), ErrorKind::AlreadyExists);
+        assert!(e.is_already_exists());
+        assert!(!e.is_no_such_link());
+        assert_eq!(e.errno(), Some(Errno::EEXIST));
+        assert_eq!(e.ext_ack(), Some("ipv4: Address already assigned"));
+        assert_eq!(
+            e.ip_step(),
+            Some(&IpStep::AddAddress("192.0.2.10/24".parse().unwrap()))
+        );
+    }
+
+    #[test]
+    fn dad_errors_name_the_addresses() {
+        let dup = Error::DuplicateAddress {
+            link: LinkRef::from("net1"),
+            address: "2001:db8::10/64".parse().unwrap(),
+        };
+        assert_eq!(
+            dup.to_string(),
+            "address 2001:db8::10/64 on link net1 failed IPv6 duplicate address detection"
+        );
+        assert_eq!(dup.kind(), ErrorKind::AlreadyExists);
+        let slow = Error::StillTentative {
+            link: LinkRef::Index(5),
+            addresses: vec![
+                "2001:db8::10/64".parse().unwrap(),
+                "fe80::1/64".parse().unwrap(),
+            ],
+            waited: Duration::from_millis(5010),
+        };
+        assert_eq!(
+            slow.to_string(),
+            "IPv6 addresses on link #5 still tentative after 5010 ms: 2001:db8::10/64, fe80::1/64"
+        );
+        assert_eq!(slow.kind(), ErrorKind::Other);
     }
 
     #[test]

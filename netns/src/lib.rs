@@ -9,8 +9,15 @@
 //! that namespace for life and can be used from any thread. Its verbs read
 //! and change links (including moving a link into another namespace and
 //! renaming it in one message, and reading a PF's VF table), addresses and
-//! routes, and every error names the operation, the link, the errno and the
-//! kernel's extended-ack text.
+//! routes, read the neighbour table, and wait for carrier and for IPv6
+//! duplicate address detection; every error names the operation, the link,
+//! the errno and the kernel's extended-ack text.
+//!
+//! What a link needs once it is in a pod is done from inside the pod's
+//! namespace: per-link sysctls ([`NetNs::set_link_sysctl`]), its addresses
+//! and routes in one call ([`NetNs::configure_ip`] with an [`IpConfig`]),
+//! and announcing its addresses at its MAC with gratuitous ARP and
+//! unsolicited neighbour advertisements ([`NetNs::announce`]).
 //!
 //! ```no_run
 //! use netplumb_netns::{IfName, NetNs, Route};
@@ -48,17 +55,21 @@
 #![warn(missing_docs)]
 
 mod addr;
+mod announce;
 mod attr;
 mod caps;
 mod change;
 mod error;
+mod ipconf;
 mod link;
 mod link_ref;
+mod neigh;
 mod netlink;
 mod ns;
 #[cfg(feature = "raw")]
 pub mod raw;
 mod route;
+mod sysctl;
 #[cfg(feature = "test-support")]
 pub mod testing;
 mod vfinfo;
@@ -76,9 +87,12 @@ pub use crate::addr::Address;
 pub use crate::caps::{require_capabilities, Capability};
 pub use crate::change::LinkChange;
 pub use crate::error::Error;
+pub use crate::ipconf::{IpConfig, IpStep};
 pub use crate::link::{BondData, BondPortData, LinkInfo, OperState};
 pub use crate::link_ref::{LinkRef, Scope};
+pub use crate::neigh::Neighbour;
 pub use crate::netlink::{Netlink, INITIAL_RECV_BUFFER};
 pub use crate::ns::{current_id, NetNs, NsId, NETNS_RUN_DIR};
 pub use crate::route::{NextHop, Route, MAIN_TABLE};
+pub use crate::sysctl::IpFamily;
 pub use crate::vfinfo::VfInfo;

@@ -87,6 +87,9 @@ pub struct LinkInfo {
     pub mtu: u32,
     /// Interface flags (`IFF_*`).
     pub flags: u32,
+    /// The link-layer type (`ifi_type`, an `ARPHRD_*` value): 1 for
+    /// Ethernet, 772 for loopback.
+    pub link_type: u16,
     /// Operational state (RFC 2863).
     pub oper_state: OperState,
     /// Index of the controller (bond, bridge) this link is a port of.
@@ -112,7 +115,7 @@ pub struct LinkInfo {
 
 impl LinkInfo {
     /// A link as a test or a fake kernel would describe it: `index` and
-    /// `name`, down, MTU 1500, nothing else.
+    /// `name`, Ethernet, down, MTU 1500, nothing else.
     pub fn new(index: u32, name: IfName) -> LinkInfo {
         LinkInfo {
             index,
@@ -124,6 +127,7 @@ impl LinkInfo {
             permanent_mac: None,
             mtu: 1500,
             flags: 0,
+            link_type: libc::ARPHRD_ETHER,
             oper_state: OperState::Down,
             controller: None,
             alias: None,
@@ -139,6 +143,16 @@ impl LinkInfo {
     /// True when the link is administratively up (`IFF_UP`).
     pub fn is_up(&self) -> bool {
         self.flags & libc::IFF_UP as u32 != 0
+    }
+
+    /// True when the link is in promiscuous mode (`IFF_PROMISC`).
+    pub fn is_promisc(&self) -> bool {
+        self.flags & libc::IFF_PROMISC as u32 != 0
+    }
+
+    /// True when the link takes all multicast (`IFF_ALLMULTI`).
+    pub fn is_allmulti(&self) -> bool {
+        self.flags & libc::IFF_ALLMULTI as u32 != 0
     }
 
     /// True when the link has carrier (`IFF_LOWER_UP`).
@@ -265,10 +279,12 @@ pub(crate) fn parse_link(msg: &RawMessage<'_>) -> Result<LinkInfo, String> {
         .get(..IFINFOMSG_LEN)
         .ok_or_else(|| format!("link message of {} bytes has no ifinfomsg", payload.len()))?;
     let index = u32::from_ne_bytes([header[4], header[5], header[6], header[7]]);
+    let link_type = u16::from_ne_bytes([header[2], header[3]]);
     let flags = u32::from_ne_bytes([header[8], header[9], header[10], header[11]]);
     let mut name = None;
     let mut link = LinkInfo {
         flags,
+        link_type,
         mtu: 0,
         oper_state: OperState::Unknown,
         ..LinkInfo::new(index, IfName::new("-").expect("a valid name"))

@@ -166,7 +166,10 @@ impl Route {
         self
     }
 
-    fn validate(&self) -> Result<(), Error> {
+    /// Checks what the kernel would refuse or misread: mixed families, a
+    /// destination with host bits, table 0, a multipath route with a
+    /// gateway of its own.
+    pub(crate) fn validate(&self) -> Result<(), Error> {
         let v4 = self.destination.is_ipv4();
         let mixed = |ip: Option<IpAddr>| ip.is_some_and(|ip| ip.is_ipv4() != v4);
         if mixed(self.gateway) {

@@ -80,6 +80,8 @@ pub enum Request {
     DelRoute,
     /// `RTM_GETROUTE` dump.
     DumpRoutes,
+    /// `RTM_GETNEIGH` dump.
+    DumpNeighbours,
     /// `RTM_NEWLINKPROP` (an alternative name added).
     NewLinkProp,
     /// `RTM_DELLINKPROP`.
@@ -103,6 +105,7 @@ impl Request {
             (24, _) => Request::NewRoute,
             (25, _) => Request::DelRoute,
             (26, _) => Request::DumpRoutes,
+            (30, true) => Request::DumpNeighbours,
             (108, _) => Request::NewLinkProp,
             (109, _) => Request::DelLinkProp,
             (other, _) => Request::Other(other),
@@ -402,6 +405,7 @@ fn nla(kind: u16, value: &[u8]) -> Vec<u8> {
 pub fn link_message(link: &LinkInfo, seq: u32, flags: u16) -> Vec<u8> {
     let mut msg = LinkMessage::default();
     msg.header.index = link.index;
+    msg.header.link_layer_type = netlink_packet_route::link::LinkLayerType::from(link.link_type);
     msg.header.flags = netlink_packet_route::link::LinkFlags::from_bits_retain(link.flags);
     let attrs = &mut msg.attributes;
     attrs.push(string_attr(IFLA_IFNAME, link.name.as_bytes()));

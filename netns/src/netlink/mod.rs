@@ -612,6 +612,10 @@ impl Transport {
     /// Receives one datagram whole: peek at its size, grow the buffer to
     /// fit, then read it.
     fn recv_datagram(&mut self) -> std::io::Result<usize> {
+        #[allow(
+            clippy::infallible_destructuring_match,
+            reason = "the fake kernel is a second channel in test builds"
+        )]
         let socket = match &self.channel {
             Channel::Kernel(socket) => socket,
             #[cfg(feature = "test-support")]
