@@ -2,10 +2,12 @@
 //! that concurrent ADDs (separate processes) never get the same VF.
 
 use std::fs::{self, File, OpenOptions};
-use std::io::{self, Write};
+use std::io::{self, Read, Write};
 use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt};
 use std::path::{Component, Path, PathBuf};
+use std::time::{Duration, Instant};
 
+use nix::errno::Errno;
 use nix::fcntl::{Flock, FlockArg};
 
 use crate::{Error, IfName, NsRef, PciAddr, Sysfs, Vf, VfNetdev};
@@ -114,9 +116,19 @@ impl ClaimUndo {
 pub struct Allocator {
     dir: PathBuf,
     sysfs: Sysfs,
+    lock_wait: Duration,
 }
 
 impl Allocator {
+    /// Where allocation records go when every network on the host must see
+    /// the same claims, whatever data directory its configuration names:
+    /// a VF is one device, so one record and one lock per VF for the whole
+    /// host. On tmpfs, so claims of pods from before a reboot are gone.
+    pub const HOST_DIR: &'static str = "/run/netplumb";
+
+    /// How long [`Allocator::lock`] waits for a VF's lock by default.
+    pub const LOCK_WAIT: Duration = Duration::from_secs(30);
+
     /// An allocator keeping its records under `data_dir`, which must be an
     /// absolute path without `.` or `..` components. The directory is
     /// created (mode 0700) when first needed.
@@ -142,7 +154,15 @@ impl Allocator {
         Ok(Allocator {
             dir: data_dir.join(VF_DIR),
             sysfs,
+            lock_wait: Allocator::LOCK_WAIT,
         })
+    }
+
+    /// With locks waited for at most `wait` ([`Allocator::LOCK_WAIT`] by
+    /// default) before [`Error::LockTimeout`].
+    pub fn lock_wait(mut self, wait: Duration) -> Allocator {
+        self.lock_wait = wait;
+        self
     }
 
     /// Claims the VF at `vf` for `holder`.
@@ -154,30 +174,7 @@ impl Allocator {
     /// over, and the claim names the previous holder.
     pub fn claim(&self, vf: PciAddr, holder: &Holder) -> Result<Claim, Error> {
         let found = self.sysfs.vf(vf)?;
-        let lock = self.lock(vf)?;
-        let previous = self.read_record(vf)?;
-        if let Some(previous) = &previous {
-            if previous == holder {
-                return Ok(claim(found, holder, None));
-            }
-            if previous.is_alive() {
-                return Err(Error::VfHeld {
-                    vf,
-                    owner: previous.owner.clone(),
-                    ns: previous.ns.path.clone(),
-                });
-            }
-        }
-        if matches!(found.netdev, VfNetdev::Moved) {
-            return Err(Error::NoNetdev {
-                vf: found.id(),
-                what: "claim it",
-                reason: "its netdev is in another network namespace".into(),
-            });
-        }
-        self.write_record(vf, holder)?;
-        drop(lock);
-        Ok(claim(found, holder, previous))
+        self.lock(vf)?.claim(found, holder)
     }
 
     /// Claims a free VF of the PF whose netdev is `pf` (the `master` of
@@ -204,14 +201,11 @@ impl Allocator {
                 }
             }
             let lock = self.lock(vf.addr)?;
-            let previous = self.read_record(vf.addr)?;
-            if previous.as_ref().is_some_and(Holder::is_alive) {
+            if lock.holder()?.as_ref().is_some_and(Holder::is_alive) {
                 held += 1;
                 continue;
             }
-            self.write_record(vf.addr, holder)?;
-            drop(lock);
-            return Ok(claim(vf, holder, previous));
+            return lock.claim(vf, holder);
         }
         Err(Error::NoFreeVf {
             pf: *pf,
@@ -225,52 +219,72 @@ impl Allocator {
     /// Releases `vf` if `holder` has it; returns whether it did. A VF held
     /// by someone else is left alone.
     pub fn release(&self, vf: PciAddr, holder: &Holder) -> Result<bool, Error> {
-        let _lock = self.lock(vf)?;
-        if self.read_record(vf)?.as_ref() != Some(holder) {
-            return Ok(false);
-        }
-        let path = self.record_path(vf);
-        match fs::remove_file(&path) {
-            Ok(()) => Ok(true),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
-            Err(source) => Err(state_error("remove", &path, source)),
-        }
+        self.lock(vf)?.release(holder)
     }
 
     /// Who holds `vf` according to its record, alive or not.
     pub fn holder(&self, vf: PciAddr) -> Result<Option<Holder>, Error> {
-        let _lock = self.lock(vf)?;
-        self.read_record(vf)
+        self.lock(vf)?.holder()
     }
 
-    fn record_path(&self, vf: PciAddr) -> PathBuf {
-        self.dir.join(format!("{vf}.json"))
-    }
-
-    /// Takes the VF's lock, creating the directory and lock file as
-    /// needed. Lock files are never removed: removing one while another
-    /// process waits on it would let two processes lock different files.
-    fn lock(&self, vf: PciAddr) -> Result<Flock<File>, Error> {
+    /// Takes the VF's lock, waiting for it at most [`Allocator::lock_wait`],
+    /// creating the directory and lock file as needed.
+    ///
+    /// While the lock is held no other process claims, releases or (if it
+    /// takes the lock as it should) changes the VF: a caller that must
+    /// check who holds a VF before changing it (a DEL putting a VF back)
+    /// holds it across both. Lock files are never removed: removing one
+    /// while another process waits on it would let two processes lock
+    /// different files.
+    pub fn lock(&self, vf: PciAddr) -> Result<VfLock<'_>, Error> {
         fs::DirBuilder::new()
             .recursive(true)
             .mode(0o700)
             .create(&self.dir)
             .map_err(|source| state_error("create", &self.dir, source))?;
         let path = self.dir.join(format!("{vf}.lock"));
-        let file = OpenOptions::new()
+        let mut file = OpenOptions::new()
             .write(true)
             .create(true)
             .truncate(false)
             .mode(0o600)
+            .custom_flags(libc_o_nofollow())
             .open(&path)
             .map_err(|source| state_error("open", &path, source))?;
-        Flock::lock(file, FlockArg::LockExclusive)
-            .map_err(|(_, errno)| state_error("lock", &path, errno.into()))
+        let deadline = Instant::now() + self.lock_wait;
+        let mut pause = Duration::from_millis(1);
+        let file = loop {
+            match Flock::lock(file, FlockArg::LockExclusiveNonblock) {
+                Ok(locked) => break locked,
+                Err((back, Errno::EWOULDBLOCK)) if Instant::now() < deadline => {
+                    file = back;
+                    std::thread::sleep(pause);
+                    pause = (pause * 2).min(Duration::from_millis(50));
+                }
+                Err((_, Errno::EWOULDBLOCK)) => {
+                    return Err(Error::LockTimeout {
+                        vf,
+                        path,
+                        waited: self.lock_wait,
+                    })
+                }
+                Err((_, errno)) => return Err(state_error("lock", &path, errno.into())),
+            }
+        };
+        Ok(VfLock {
+            allocator: self,
+            vf,
+            _file: file,
+        })
+    }
+
+    fn record_path(&self, vf: PciAddr) -> PathBuf {
+        self.dir.join(format!("{vf}.json"))
     }
 
     fn read_record(&self, vf: PciAddr) -> Result<Option<Holder>, Error> {
         let path = self.record_path(vf);
-        let text = match fs::read_to_string(&path) {
+        let text = match read_no_follow(&path) {
             Ok(text) => text,
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
             Err(source) => return Err(state_error("read", &path, source)),
@@ -298,6 +312,7 @@ impl Allocator {
             .create(true)
             .truncate(true)
             .mode(0o600)
+            .custom_flags(libc_o_nofollow())
             .open(&temp)
             .and_then(|mut file| {
                 file.write_all(&json)?;
@@ -309,6 +324,90 @@ impl Allocator {
             .and_then(|dir| dir.sync_all())
             .map_err(|source| state_error("sync", &self.dir, source))
     }
+}
+
+/// A VF's allocation lock, held until dropped ([`Allocator::lock`]).
+#[derive(Debug)]
+#[must_use = "the lock is released when dropped"]
+pub struct VfLock<'a> {
+    allocator: &'a Allocator,
+    vf: PciAddr,
+    _file: Flock<File>,
+}
+
+impl VfLock<'_> {
+    /// The VF this lock is for.
+    pub fn vf(&self) -> PciAddr {
+        self.vf
+    }
+
+    /// Who holds the VF according to its record, alive or not.
+    pub fn holder(&self) -> Result<Option<Holder>, Error> {
+        self.allocator.read_record(self.vf)
+    }
+
+    /// Whether `holder` is who holds the VF now: the check to make, under
+    /// this lock, before changing a VF on someone's behalf.
+    pub fn is_held_by(&self, holder: &Holder) -> Result<bool, Error> {
+        Ok(self.holder()?.as_ref() == Some(holder))
+    }
+
+    /// Claims `vf` (the VF this lock is for, as discovery saw it) for
+    /// `holder`, as [`Allocator::claim`] does.
+    pub fn claim(&self, vf: Vf, holder: &Holder) -> Result<Claim, Error> {
+        let previous = self.holder()?;
+        if let Some(previous) = &previous {
+            if previous == holder {
+                return Ok(claim(vf, holder, None));
+            }
+            if previous.is_alive() {
+                return Err(Error::VfHeld {
+                    vf: self.vf,
+                    owner: previous.owner.clone(),
+                    ns: previous.ns.path.clone(),
+                });
+            }
+        }
+        if matches!(vf.netdev, VfNetdev::Moved) {
+            return Err(Error::NoNetdev {
+                vf: vf.id(),
+                what: "claim it",
+                reason: "its netdev is in another network namespace".into(),
+            });
+        }
+        self.allocator.write_record(self.vf, holder)?;
+        Ok(claim(vf, holder, previous))
+    }
+
+    /// Releases the VF if `holder` has it; returns whether it did.
+    pub fn release(&self, holder: &Holder) -> Result<bool, Error> {
+        if !self.is_held_by(holder)? {
+            return Ok(false);
+        }
+        let path = self.allocator.record_path(self.vf);
+        match fs::remove_file(&path) {
+            Ok(()) => Ok(true),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
+            Err(source) => Err(state_error("remove", &path, source)),
+        }
+    }
+}
+
+/// `O_NOFOLLOW`: a record or lock file that is a symbolic link is not
+/// followed (anyone able to plant one could make root write elsewhere).
+fn libc_o_nofollow() -> i32 {
+    nix::fcntl::OFlag::O_NOFOLLOW.bits()
+}
+
+/// Reads a file without following a symbolic link in its last component.
+fn read_no_follow(path: &Path) -> io::Result<String> {
+    let mut text = String::new();
+    OpenOptions::new()
+        .read(true)
+        .custom_flags(libc_o_nofollow())
+        .open(path)?
+        .read_to_string(&mut text)?;
+    Ok(text)
 }
 
 fn claim(vf: Vf, holder: &Holder, reclaimed_from: Option<Holder>) -> Claim {

@@ -7,7 +7,7 @@ use std::time::Duration;
 use netplumb_netns::{LinkChange, LinkInfo, MacAddr, NetNs, Netlink};
 
 use crate::error::{kernel_error, namespace_error};
-use crate::state::{host_alias, remembering, Found};
+use crate::state::{remembering, restoring, Found};
 use crate::{
     Alias, Error, Host, IfName, NetdevState, PciAddr, Returned, Step, VfId, VfSettings, VfState,
 };
@@ -150,10 +150,11 @@ impl AttachUndo {
         }
         // The administrative MAC is put back even when attach leaves it: a
         // VF that sets its own MAC shows it in its PF's table (igb does),
-        // and bringing the netdev back sets its MAC.
+        // and bringing the netdev back sets its MAC. What goes back is what
+        // VfState::admin_mac_to_restore says.
         let pf_side = match &state.config {
-            Some(config) => VfSettings {
-                mac: Some(config.mac),
+            Some(_) => VfSettings {
+                mac: Some(state.admin_mac_to_restore()),
                 ..Default::default()
             },
             None => VfSettings::default(),
@@ -267,7 +268,7 @@ impl Host {
         let pf_side = self.configure(&undo.vf, &undo.pf_side);
         let returned = self.bring_back(undo, pod)?;
         pf_side?;
-        self.settle_pf_side(&undo.vf, &undo.pf_side)?;
+        self.settle_pf_side(&undo.vf, &undo.pf_side, Some(&undo.host))?;
         Ok(returned)
     }
 
@@ -313,12 +314,7 @@ impl Host {
     ) -> Result<Returned, Error> {
         let host = &undo.host;
         let name_free = self.name_is_free(&undo.vf, &host.name, None)?;
-        let change = LinkChange::new()
-            .namespace(self.ns())
-            .mac(host.mac)
-            .mtu(host.mtu)
-            .alias(host_alias(host, name_free))
-            .up(host.up);
+        let change = restoring(host, name_free).namespace(self.ns());
         // Without its own name, the kernel picks a free devN, as it does
         // for devices of a deleted namespace.
         let (change, name) = if name_free {
@@ -335,10 +331,11 @@ impl Host {
                     name,
                 },
             ))?;
+        let now = self.wait_in_host(&undo.vf, Duration::ZERO)?;
+        self.restore_alt_names(&undo.vf, host, &now)?;
         if name_free {
             return Ok(Returned::AsBefore);
         }
-        let now = self.wait_in_host(&undo.vf, Duration::ZERO)?;
         Ok(Returned::NameTaken {
             wanted: host.name,
             got: now.name,
@@ -443,7 +440,8 @@ mod tests {
             Some(Found {
                 index: 9,
                 name: "net1".parse().unwrap(),
-                up: true
+                up: true,
+                alt_names: Vec::new(),
             })
         );
         let mut other = on_pci(link(9, "net1", true), "0000:01:10.4");
@@ -494,6 +492,9 @@ mod tests {
             mtu: 1500,
             up: false,
             alias: None,
+            promisc: false,
+            allmulti: false,
+            alt_names: Vec::new(),
         });
         VfState {
             vf: VfId::on_pf("0000:01:10.2".parse().unwrap(), "eth0".parse().unwrap(), 1),

@@ -193,6 +193,18 @@ pub enum Error {
         detail: String,
     },
 
+    /// Another process held the VF's allocation lock for longer than the
+    /// allocator waits.
+    #[error("VF {vf} is busy: its lock {} was held by another process for {} s", path.display(), waited.as_secs())]
+    LockTimeout {
+        /// The VF.
+        vf: PciAddr,
+        /// Its lock file.
+        path: PathBuf,
+        /// How long it was waited for.
+        waited: std::time::Duration,
+    },
+
     /// The VF is held by another live holder.
     #[error("VF {vf} is held by {owner} (namespace {ns})", ns = ns.display())]
     VfHeld {
@@ -543,7 +555,9 @@ impl Error {
             | Error::Representor { .. }
             | Error::TooManyVfs { .. } => ErrorKind::Invalid,
             Error::VfSetting { .. } => ErrorKind::Refused,
-            Error::VfHeld { .. } | Error::NoFreeVf { .. } => ErrorKind::Busy,
+            Error::VfHeld { .. } | Error::NoFreeVf { .. } | Error::LockTimeout { .. } => {
+                ErrorKind::Busy
+            }
             Error::NotInVfTable { .. }
             | Error::NoNetdev { .. }
             | Error::NoSuchPciDevice { .. }

@@ -85,7 +85,7 @@ mod sysfs;
 pub mod testing;
 mod text_serde;
 
-pub use alloc::{Allocator, Claim, ClaimUndo, Holder};
+pub use alloc::{Allocator, Claim, ClaimUndo, Holder, VfLock};
 pub use attach::{AttachSpec, AttachUndo, NsRef, RETURN_WAIT};
 pub use error::{Device, Error, Step};
 pub use host::{Host, SettingsUndo};
@@ -95,7 +95,9 @@ pub use model::{
 };
 /// The shared value types this crate's API uses.
 pub use netplumb_types as types;
-pub use netplumb_types::{Alias, ErrorKind, IfName, MacAddr, PciAddr, VfLinkState, VlanProto};
+pub use netplumb_types::{
+    Alias, AltName, ErrorKind, IfName, MacAddr, PciAddr, VfLinkState, VlanProto,
+};
 pub use numvfs::NumVfsChange;
 pub use settings::{VfAttribute, VfConfig, VfSettings, Vlan};
 pub use state::{NetdevState, Returned, VfState, HOST_NAME_ALIAS_PREFIX};

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use netplumb_netns::{LinkChange, LinkInfo, MacAddr};
 
 use crate::error::kernel_error;
-use crate::{Alias, Error, Host, IfName, Step, Vf, VfConfig, VfId, VfNetdev, VfSettings};
+use crate::{Alias, AltName, Error, Host, IfName, Step, Vf, VfConfig, VfId, VfNetdev, VfSettings};
 
 /// How often a netdev expected back in the host namespace is looked for.
 const RETURN_POLL: Duration = Duration::from_millis(20);
@@ -43,6 +43,16 @@ pub struct NetdevState {
     pub up: bool,
     /// Its alias, if it had one.
     pub alias: Option<Alias>,
+    /// Whether it was in promiscuous mode.
+    #[serde(default)]
+    pub promisc: bool,
+    /// Whether it took all multicast.
+    #[serde(default)]
+    pub allmulti: bool,
+    /// Its alternative names (a pod may add or remove some, and they travel
+    /// with the netdev).
+    #[serde(default)]
+    pub alt_names: Vec<AltName>,
 }
 
 /// Everything about a VF that putting it back restores: its PF-side
@@ -60,6 +70,41 @@ pub struct VfState {
     /// Its netdev; `None` when it has none (bound to a userspace driver
     /// such as vfio-pci, or to no driver).
     pub netdev: Option<NetdevState>,
+}
+
+impl VfState {
+    /// The PF-side settings that put the VF back: its configuration, with
+    /// the administrative MAC as [`VfState::admin_mac_to_restore`] says.
+    pub fn pf_side_to_restore(&self) -> Option<VfSettings> {
+        self.config.as_ref().map(|config| VfSettings {
+            mac: Some(self.admin_mac_to_restore()),
+            ..config.to_settings()
+        })
+    }
+
+    /// The MAC to write through the PF as the VF's administrative MAC when
+    /// putting it back.
+    ///
+    /// A PF's VF table does not say whether its MAC was set by an
+    /// administrator: igb fills each new VF's entry with the VF's own MAC,
+    /// and a VF that sets its own MAC shows it there too, but writing any
+    /// non-zero MAC through the PF, even the one shown, marks it
+    /// administrative, and the VF can no longer change its MAC (until the PF
+    /// writes zero). So an entry equal to the netdev's own MAC is taken for
+    /// the VF's own, not an administrator's: what goes back through the PF
+    /// is zero, which clears the mark, and the netdev's MAC, set when its
+    /// netdev is put back, fills the entry again, unmarked. An entry with
+    /// another MAC, or of a VF without a netdev to set its own (a DPDK VF),
+    /// is taken as set by an administrator, and written back as it was.
+    pub fn admin_mac_to_restore(&self) -> MacAddr {
+        let Some(config) = &self.config else {
+            return MacAddr::default();
+        };
+        match &self.netdev {
+            Some(netdev) if netdev.mac == config.mac => MacAddr::default(),
+            _ => config.mac,
+        }
+    }
 }
 
 /// Where a netdev ended up when it came back to the host namespace.
@@ -139,8 +184,9 @@ impl Host {
         // PF-side first: a PF may refuse a VF's own MAC change while it has
         // an administrative MAC set for the VF (igb does, once the VF has
         // reset), so the administrative MAC goes back before the netdev's.
-        let config = match &state.config {
-            Some(config) => self.configure(&state.vf, &config.to_settings()).map(drop),
+        let pf_side = state.pf_side_to_restore();
+        let config = match &pf_side {
+            Some(settings) => self.configure(&state.vf, settings).map(drop),
             None => Ok(()),
         };
         let returned = match &state.netdev {
@@ -151,21 +197,46 @@ impl Host {
             None => Returned::NoNetdev,
         };
         config?;
-        if let Some(config) = &state.config {
-            self.settle_pf_side(&state.vf, &config.to_settings())?;
+        if let Some(settings) = &pf_side {
+            self.settle_pf_side(&state.vf, settings, state.netdev.as_ref())?;
         }
         Ok(returned)
     }
 
-    /// Applies `settings` again after the netdev was restored: a VF that
-    /// sets its own MAC shows it in its PF's table (igb does), so restoring
-    /// the netdev's MAC can change the administrative MAC just put back.
-    /// Costs one round trip when nothing changed.
-    pub(crate) fn settle_pf_side(&self, vf: &VfId, settings: &VfSettings) -> Result<(), Error> {
-        if settings.mac.is_some() {
-            self.configure(vf, settings)?;
+    /// Settles the VF's entry in its PF's table after its netdev was put
+    /// back as `netdev` records it, by the administrative MAC `settings`
+    /// put back.
+    ///
+    /// An administrator's MAC is written again: a VF that sets its own MAC
+    /// shows it in its PF's table (igb does), so restoring the netdev's MAC
+    /// can change the one just put back. A zero MAC made way for the VF's
+    /// own, which the VF registers with its PF when it sets it; but the
+    /// kernel does not pass a netdev a MAC it already has, so when the
+    /// entry is still not the VF's own, the netdev takes another MAC for a
+    /// moment and then its own again. Costs one round trip when nothing
+    /// is left to do.
+    pub(crate) fn settle_pf_side(
+        &self,
+        vf: &VfId,
+        settings: &VfSettings,
+        netdev: Option<&NetdevState>,
+    ) -> Result<(), Error> {
+        match (settings.mac, netdev) {
+            (Some(mac), _) if !mac.is_zero() => self.configure(vf, settings).map(drop),
+            (Some(_), Some(netdev)) => {
+                if self.vf_config(vf)?.mac == netdev.mac {
+                    return Ok(());
+                }
+                let found = self.wait_in_host(vf, Duration::ZERO)?;
+                for mac in [other_mac(netdev.mac), netdev.mac] {
+                    self.netlink()
+                        .change_link(found.index, &LinkChange::new().mac(mac))
+                        .map_err(kernel_error(vf, Step::RestoreNetdev(found.name)))?;
+                }
+                Ok(())
+            }
+            _ => Ok(()),
         }
-        Ok(())
     }
 
     /// The VF's netdev in the host namespace, found through sysfs by PCI
@@ -234,17 +305,14 @@ impl Host {
                 .set_down(found.index)
                 .map_err(kernel_error(vf, Step::SetDown(found.name)))?;
         }
-        let mut change = LinkChange::new()
-            .mac(host.mac)
-            .mtu(host.mtu)
-            .alias(host_alias(host, name_free))
-            .up(host.up);
+        let mut change = restoring(host, name_free);
         if rename && name_free {
             change = change.name(host.name);
         }
         self.netlink()
             .change_link(found.index, &change)
             .map_err(kernel_error(vf, Step::RestoreNetdev(found.name)))?;
+        self.restore_alt_names(vf, host, found)?;
         if name_free {
             Ok(Returned::AsBefore)
         } else {
@@ -286,7 +354,55 @@ pub(crate) fn netdev_state(vf: &VfId, link: &LinkInfo) -> Result<NetdevState, Er
         mtu: link.mtu,
         up: link.is_up(),
         alias: link.alias.clone(),
+        promisc: link.is_promisc(),
+        allmulti: link.is_allmulti(),
+        alt_names: link.alt_names.clone(),
     })
+}
+
+/// The change that gives a netdev in the host namespace the MAC, MTU,
+/// alias, flags and up state `host` records (its name aside).
+pub(crate) fn restoring(host: &NetdevState, name_free: bool) -> LinkChange<'static> {
+    LinkChange::new()
+        .mac(host.mac)
+        .mtu(host.mtu)
+        .alias(host_alias(host, name_free))
+        .promisc(host.promisc)
+        .allmulti(host.allmulti)
+        .up(host.up)
+}
+
+impl Host {
+    /// Gives the netdev `found` the alternative names `host` records:
+    /// removes those a pod added, adds back those it removed. One request
+    /// per name, none when they match.
+    pub(crate) fn restore_alt_names(
+        &self,
+        vf: &VfId,
+        host: &NetdevState,
+        found: &Found,
+    ) -> Result<(), Error> {
+        let fail = || kernel_error(vf, Step::RestoreNetdev(found.name));
+        for extra in found
+            .alt_names
+            .iter()
+            .filter(|a| !host.alt_names.contains(a))
+        {
+            self.netlink()
+                .delete_altname(found.index, extra)
+                .map_err(fail())?;
+        }
+        for missing in host
+            .alt_names
+            .iter()
+            .filter(|a| !found.alt_names.contains(a))
+        {
+            self.netlink()
+                .add_altname(found.index, missing)
+                .map_err(fail())?;
+        }
+        Ok(())
+    }
 }
 
 /// The alias a netdev gets when it comes back: its own, or, when it comes
@@ -297,6 +413,15 @@ pub(crate) fn host_alias(host: &NetdevState, name_free: bool) -> Alias {
     } else {
         remembering(&host.name)
     }
+}
+
+/// A MAC other than `mac`, unicast and locally administered, for a netdev
+/// to wear for a moment.
+fn other_mac(mac: MacAddr) -> MacAddr {
+    let mut octets = mac.octets();
+    octets[0] = (octets[0] | 0x02) & !0x01;
+    octets[5] ^= 0x01;
+    MacAddr(octets)
 }
 
 /// The alias that remembers the host name `name` ([`HOST_NAME_ALIAS_PREFIX`]).
@@ -312,6 +437,7 @@ pub(crate) struct Found {
     pub index: u32,
     pub name: IfName,
     pub up: bool,
+    pub alt_names: Vec<AltName>,
 }
 
 impl Found {
@@ -320,6 +446,7 @@ impl Found {
             index: link.index,
             name: link.name,
             up: link.is_up(),
+            alt_names: link.alt_names.clone(),
         }
     }
 }
@@ -338,6 +465,9 @@ mod tests {
             mtu: 1500,
             up: false,
             alias: Some(Alias::new("uplink").unwrap()),
+            promisc: false,
+            allmulti: false,
+            alt_names: Vec::new(),
         };
         assert_eq!(host_alias(&host, true), Alias::new("uplink").unwrap());
         assert_eq!(
@@ -352,5 +482,64 @@ mod tests {
             host_alias(&bare, true).is_empty(),
             "an empty alias clears the pod's"
         );
+    }
+
+    fn state(table: MacAddr, netdev: Option<MacAddr>) -> VfState {
+        let mut info = netplumb_netns::VfInfo::new(1);
+        info.mac = table;
+        VfState {
+            vf: VfId::on_pf("0000:01:10.2".parse().unwrap(), "eth0".parse().unwrap(), 1),
+            config: Some(VfConfig::from_info(&info)),
+            netdev: netdev.map(|mac| NetdevState {
+                name: "eth4".parse().unwrap(),
+                index: 7,
+                mac,
+                permanent_mac: None,
+                mtu: 1500,
+                up: false,
+                alias: None,
+                promisc: false,
+                allmulti: false,
+                alt_names: Vec::new(),
+            }),
+        }
+    }
+
+    #[test]
+    fn the_passing_mac_is_another_unicast_one() {
+        for mac in [
+            MacAddr([0x5a, 1, 2, 3, 4, 5]),
+            MacAddr([0, 0, 0, 0, 0, 0xff]),
+            MacAddr([0xff; 6]),
+        ] {
+            let other = other_mac(mac);
+            assert_ne!(other, mac);
+            assert!(other.is_valid_unicast(), "{other}");
+        }
+    }
+
+    #[test]
+    fn a_table_mac_that_is_the_vfs_own_goes_back_as_zero() {
+        let own = MacAddr([0x5a, 0, 0, 0, 0, 1]);
+        let admin = MacAddr([2, 0, 0, 0, 0, 9]);
+        let zero = MacAddr::default();
+        // igb's own fill, or the VF's own MAC: not an administrator's.
+        assert_eq!(state(own, Some(own)).admin_mac_to_restore(), zero);
+        assert_eq!(state(zero, Some(own)).admin_mac_to_restore(), zero);
+        // Another MAC than the netdev's: an administrator set it.
+        assert_eq!(state(admin, Some(own)).admin_mac_to_restore(), admin);
+        // No netdev to set its own: kept as it was.
+        assert_eq!(state(own, None).admin_mac_to_restore(), own);
+        let restore = state(own, Some(own)).pf_side_to_restore().unwrap();
+        assert_eq!(restore.mac, Some(zero));
+        assert!(
+            restore.vlan.is_some(),
+            "the rest of the configuration goes back too"
+        );
+        let in_a_vm = VfState {
+            config: None,
+            ..state(own, Some(own))
+        };
+        assert_eq!(in_a_vm.pf_side_to_restore(), None);
     }
 }

@@ -248,3 +248,54 @@ fn an_unknown_pf_or_vf_is_an_error_not_a_claim() {
         .unwrap_err();
     assert!(matches!(err, Error::NoSuchPciDevice { .. }), "{err}");
 }
+
+#[test]
+fn a_lock_held_past_the_wait_is_busy_and_the_lock_spans_check_and_change() {
+    let (fake, nic) = pf(1);
+    let scratch = Scratch::new();
+    let allocator = scratch.allocator(&fake);
+    let impatient = scratch
+        .allocator(&fake)
+        .lock_wait(std::time::Duration::from_millis(50));
+    let vf = nic.vf_addr(0).unwrap();
+    let owner = scratch.holder("owner");
+    allocator.claim(vf, &owner).unwrap();
+
+    let lock = allocator.lock(vf).unwrap();
+    assert!(lock.is_held_by(&owner).unwrap());
+    assert!(!lock.is_held_by(&scratch.holder("late")).unwrap());
+    // While it is held, nobody else claims, releases or reads the VF.
+    let err = impatient.release(vf, &owner).unwrap_err();
+    assert!(matches!(err, Error::LockTimeout { .. }), "{err}");
+    assert_eq!(err.kind(), netplumb_vf::ErrorKind::Busy);
+    assert!(err.to_string().contains(&vf.to_string()), "{err}");
+    assert!(lock.release(&owner).unwrap());
+    drop(lock);
+    assert_eq!(impatient.holder(vf).unwrap(), None);
+}
+
+#[test]
+fn records_and_locks_that_are_symbolic_links_are_not_followed() {
+    let (fake, nic) = pf(1);
+    let scratch = Scratch::new();
+    let allocator = scratch.allocator(&fake);
+    let vf = nic.vf_addr(0).unwrap();
+    let dir = scratch.0.join("data/vfs");
+    fs::create_dir_all(&dir).unwrap();
+    let target = scratch.0.join("elsewhere");
+    fs::write(&target, "untouched").unwrap();
+    std::os::unix::fs::symlink(&target, dir.join(format!("{vf}.lock"))).unwrap();
+    let err = allocator.claim(vf, &scratch.holder("a")).unwrap_err();
+    assert!(
+        matches!(err, Error::State { action: "open", .. }),
+        "{err:?}"
+    );
+    fs::remove_file(dir.join(format!("{vf}.lock"))).unwrap();
+    std::os::unix::fs::symlink(&target, dir.join(format!("{vf}.json"))).unwrap();
+    let err = allocator.claim(vf, &scratch.holder("a")).unwrap_err();
+    assert!(
+        matches!(err, Error::State { action: "read", .. }),
+        "{err:?}"
+    );
+    assert_eq!(fs::read_to_string(&target).unwrap(), "untouched");
+}
