@@ -16,8 +16,11 @@ pub const VFS_PER_PF: u32 = 7;
 pub const GUEST_MODULES: &str = "/lab/modules";
 /// Where the test binaries live in the guest.
 pub const GUEST_TESTS: &str = "/lab/tests";
-/// Where the CNI plugins live in the guest (`NETPLUMB_LAB_CNI_PATH`).
+/// Where Debian's CNI plugins live in the guest (`NETPLUMB_LAB_CNI_PATH`).
 pub const GUEST_CNI: &str = "/lab/cni";
+/// Where the workspace's own plugin binaries live in the guest
+/// (`NETPLUMB_LAB_PLUGINS`).
+pub const GUEST_PLUGINS: &str = "/lab/plugins";
 
 /// A marker line from the guest.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -175,8 +178,12 @@ done
 [ -n "$vmnic" ] || lab_abort "no e1000e NIC found"
 
 for pf in $(echo "$pfs" | tr , ' '); do
-    echo {VFS_PER_PF} > /sys/class/net/$pf/device/sriov_numvfs || lab_abort "enable VFs on $pf"
+    # Up first, as on a host whose network is configured before its VFs: igb
+    # answers a VF's start-up handshake only while up, and then igbvf puts
+    # its random MAC into the PF's VF table. VFs created under a down PF keep
+    # empty entries, and the PF ignores them until each is reset.
     /usr/sbin/ip link set "$pf" up || lab_abort "set $pf up"
+    echo {VFS_PER_PF} > /sys/class/net/$pf/device/sriov_numvfs || lab_abort "enable VFs on $pf"
     # igbvf registers the VF netdevs as the VFs appear; wait until all have.
     tries=0
     while [ "$(ls -d /sys/class/net/$pf/device/virtfn*/net/* 2>/dev/null | wc -l)" != {VFS_PER_PF} ]; do
@@ -185,23 +192,6 @@ for pf in $(echo "$pfs" | tr , ' '); do
         sleep 0.1
     done
 done
-# Start where a real igb starts: no administratively set VF MAC. This
-# kernel fills the PF's VF table with random MACs instead (again whenever a
-# test re-creates VFs), and writing one of those back, as an exact restore
-# does, sets igb's admin-MAC flag, after which the VF may no longer change
-# its own MAC. Netlink cannot show that flag, so the state check after each
-# binary cannot see it; a zero admin MAC clears it.
-lab_clear_admin_macs() {{
-    for pf in $(echo "$pfs" | tr , ' '); do
-        n=$(cat /sys/class/net/$pf/device/sriov_numvfs)
-        i=0
-        while [ $i -lt $n ]; do
-            /usr/sbin/ip link set "$pf" vf $i mac 00:00:00:00:00:00 || lab_abort "clear admin MAC of $pf vf $i"
-            i=$((i + 1))
-        done
-    done
-}}
-lab_clear_admin_macs
 # Tests start from a steady state: both PFs with carrier on the wire.
 for pf in $(echo "$pfs" | tr , ' '); do
     tries=0
@@ -216,6 +206,7 @@ export NETPLUMB_LAB=1
 export NETPLUMB_LAB_PFS="$pfs"
 export NETPLUMB_LAB_VMNIC="$vmnic"
 export NETPLUMB_LAB_CNI_PATH={GUEST_CNI}
+export NETPLUMB_LAB_PLUGINS={GUEST_PLUGINS}
 echo "{MARK} env NETPLUMB_LAB_PFS=$pfs NETPLUMB_LAB_VMNIC=$vmnic"
 cd /tmp
 
@@ -244,25 +235,78 @@ lab_state() {{
         done
     done
 }}
+# igb locks a VF's MAC once the PF writes a non-zero one for it (even the
+# one the PF's table already shows): the VF can no longer change its own MAC
+# (EADDRNOTAVAIL) until the PF writes zero. Netlink never shows that flag, so
+# every VF netdev in this namespace tries: a temporary MAC, then its own
+# again, which leaves the PF's table showing the VF's own MAC, unflagged.
+# igbvf takes a new MAC while up, so no link goes down (that resets the VF).
+# A locked VF is named, then freed the same way after the PF writes zero, so
+# that the binaries after the one to blame start from the driver's state.
+lab_vf_macs() {{
+    probe=
+    vfs=
+    p=0
+    for pf in $(echo "$pfs" | tr , ' '); do
+        for vf in /sys/class/net/$pf/device/virtfn*; do
+            for n in "$vf"/net/*; do
+                [ -e "$n" ] || continue
+                i=${{vf##*virtfn}}
+                read -r mac < "$n/address"
+                tmp=$(printf '02:6c:61:62:%02x:%02x' $p $i)
+                [ "$tmp" = "$mac" ] && tmp=$(printf '02:6c:61:62:%02x:%02x' $p $((i + 128)))
+                vfs="$vfs $pf,$i,${{n##*/}},$mac,$tmp"
+                probe="${{probe}}link set dev ${{n##*/}} address $tmp
+"
+            done
+        done
+        p=$((p + 1))
+    done
+    # One ip for all VFs: a process costs more than the change under emulation.
+    printf '%s' "$probe" | /usr/sbin/ip -force -batch - 2>/dev/null
+    restore=
+    for v in $vfs; do
+        IFS=, read -r pf i dev mac tmp <<END
+$v
+END
+        read -r now < /sys/class/net/$dev/address
+        if [ "$now" != "$tmp" ]; then
+            printf '+VF %s of PF %s: it can no longer set its own MAC (an administrative MAC is set); ' $i $pf
+            restore="${{restore}}link set dev $pf vf $i mac 00:00:00:00:00:00
+link set dev $dev address $tmp
+"
+        fi
+        restore="${{restore}}link set dev $dev address $mac
+"
+    done
+    printf '%s' "$restore" | /usr/sbin/ip -force -batch - 2>/dev/null
+    for v in $vfs; do
+        IFS=, read -r pf i dev mac tmp <<END
+$v
+END
+        read -r now < /sys/class/net/$dev/address
+        [ "$now" = "$mac" ] || printf '+VF %s of PF %s: its MAC could not be put back to %s; ' $i $pf $mac
+    done
+}}
 lab_check() {{
     # A deleted namespace hands its devices back asynchronously: look again
     # for a while before blaming the binary.
     tries=0
     while lab_state > /run/lab-state.now; ! cmp -s /run/lab-state /run/lab-state.now; do
         tries=$((tries + 1))
-        if [ $tries -gt 20 ]; then
-            echo "{MARK} dirty $1: $(diff /run/lab-state /run/lab-state.now | grep '^[-+][^-+]' | head -6 | sed 's/$/;/' | tr '\n' ' ')"
-            lab_failed=1
-            break
-        fi
+        [ $tries -le 20 ] || break
         sleep 0.25
     done
+    changed="$(diff /run/lab-state /run/lab-state.now | grep '^[-+][^-+]' | head -6 | sed 's/$/;/' | tr '\n' ' ')$(lab_vf_macs)"
+    if [ -n "$changed" ]; then
+        echo "{MARK} dirty $1: $changed"
+        lab_failed=1
+    fi
     mv /run/lab-state.now /run/lab-state
 }}
 lab_failed=0
 lab_state > /run/lab-state
 lab_run() {{
-    lab_clear_admin_macs
     echo "{MARK} begin $1"
     (cd "$2" && CARGO_MANIFEST_DIR="$2" exec {GUEST_TESTS}/"$1" --include-ignored --test-threads=1{args})
     rc=$?
@@ -365,6 +409,7 @@ mod tests {
             "export NETPLUMB_LAB=1",
             "export PROPTEST_CASES=16",
             "NETPLUMB_LAB_CNI_PATH=/lab/cni",
+            "NETPLUMB_LAB_PLUGINS=/lab/plugins",
         ] {
             assert!(
                 s.find(setup).unwrap() < run,
@@ -380,6 +425,40 @@ mod tests {
         let baseline = s.find("lab_state > /run/lab-state\n").unwrap();
         assert!(baseline < s.find("lab_run netplumb_vf").unwrap());
         assert!(s.contains("    [ $rc = 0 ] || lab_failed=1\n    lab_check \"$1\"\n"));
+    }
+
+    #[test]
+    fn the_pf_writes_no_vf_mac_unless_a_vf_was_found_locked() {
+        let s = init_script(&modules(), &tests_payload(&[]));
+        let writes: Vec<usize> = s.match_indices(" vf $i mac ").map(|m| m.0).collect();
+        assert_eq!(writes.len(), 1, "{writes:?}");
+        let locked = s
+            .find("it can no longer set its own MAC (an administrative MAC is set)")
+            .unwrap();
+        assert!(locked < writes[0]);
+        assert!(s[writes[0]..].starts_with(" vf $i mac 00:00:00:00:00:00\n"));
+        // Setup leaves the VFs as the driver made them.
+        let setup = &s[..s.find("lab_vf_macs() {").unwrap()];
+        assert!(!setup.contains(" mac "), "{setup}");
+    }
+
+    #[test]
+    fn every_vf_is_probed_after_every_binary_and_put_back() {
+        let s = init_script(&modules(), &tests_payload(&[]));
+        let check = &s[s.find("lab_check() {").unwrap()..];
+        assert!(check.contains("$(lab_vf_macs)"));
+        let probe = &s[s.find("lab_vf_macs() {").unwrap()..s.find("lab_check() {").unwrap()];
+        // A temporary MAC, then the VF's own again; both checked in sysfs.
+        assert!(probe.contains("address $tmp\n"));
+        assert!(probe.contains("link set dev $dev address $mac\n"));
+        assert_eq!(
+            probe
+                .matches("read -r now < /sys/class/net/$dev/address")
+                .count(),
+            2
+        );
+        assert!(probe.contains("its MAC could not be put back"));
+        assert!(!probe.contains(" down"), "the probe must not reset the VF");
     }
 
     #[test]

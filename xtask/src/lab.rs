@@ -8,7 +8,8 @@ use std::time::{Duration, Instant};
 
 use crate::error::{capture, io_err, Error, Result};
 use crate::guest::{
-    self, GuestTest, Marker, ModuleFile, Payload, GUEST_CNI, GUEST_MODULES, GUEST_TESTS, MARK,
+    self, GuestTest, Marker, ModuleFile, Payload, GUEST_CNI, GUEST_MODULES, GUEST_PLUGINS,
+    GUEST_TESTS, MARK,
 };
 use crate::initramfs::{self, Archive};
 use crate::modules;
@@ -147,8 +148,9 @@ pub fn workspace_root() -> PathBuf {
 pub fn run(opts: &Options) -> Result<()> {
     let mut times = Timings::default();
     let assets = times.time("provision", provision::ensure)?;
+    let dir = RunDir::create("netplumb-lab")?;
     let build = times.time("build", || {
-        testbins::build(&workspace_root(), &opts.packages)
+        testbins::build(&workspace_root(), &opts.packages, &plugin_dir(&dir))
     })?;
     eprintln!("lab: {} test binaries", build.tests.len());
     let payload = Payload::Tests {
@@ -162,7 +164,7 @@ pub fn run(opts: &Options) -> Result<()> {
             .collect(),
         args: opts.test_args.clone(),
     };
-    let report = boot(&assets, &build, &payload, opts, &mut times, |line| {
+    let report = boot(&assets, &build, &payload, opts, &mut times, &dir, |line| {
         println!("{line}");
     })?;
     for failure in &report.failures {
@@ -184,13 +186,22 @@ pub fn run_script(label: &str, script: String, opts: &Options) -> Result<()> {
     let start = Instant::now();
     let mut times = Timings::default();
     let assets = times.time("provision", provision::ensure)?;
+    let dir = RunDir::create("netplumb-lab")?;
+    // Scripts get the plugins the tests get; the test binaries they need not.
+    let build = Build {
+        plugins: times.time("build", || {
+            testbins::plugins(&workspace_root(), &plugin_dir(&dir))
+        })?,
+        ..Build::default()
+    };
     println!("{label}: booting the lab (about half a minute under emulation)");
     let report = boot(
         &assets,
-        &Build::default(),
+        &build,
         &Payload::Script(script),
         opts,
         &mut times,
+        &dir,
         |line| {
             // Markers are for the machine; the rest is for people.
             match line.find(MARK) {
@@ -215,17 +226,22 @@ pub fn run_script(label: &str, script: String, opts: &Options) -> Result<()> {
     }
 }
 
-/// Packs the initramfs for `payload` and boots it, streaming each console line
-/// to `show`. Records the initramfs, boot and payload times.
+/// Where a run's plugin copies go.
+fn plugin_dir(run: &RunDir) -> PathBuf {
+    run.path().join("plugins")
+}
+
+/// Packs the initramfs for `payload` in `dir` and boots it, streaming each
+/// console line to `show`. Records the initramfs, boot and payload times.
 pub fn boot(
     assets: &Assets,
     build: &Build,
     payload: &Payload,
     opts: &Options,
     times: &mut Timings,
+    dir: &RunDir,
     mut show: impl FnMut(&str),
 ) -> Result<Report> {
-    let dir = RunDir::create("netplumb-lab")?;
     let initrd = times.time("initramfs", || pack(assets, build, payload, dir.path()))?;
     let machine = Machine {
         qemu: assets.qemu.clone(),
@@ -299,6 +315,12 @@ fn pack(assets: &Assets, build: &Build, payload: &Payload, dir: &Path) -> Result
         )?;
     }
 
+    archive.dir(GUEST_PLUGINS);
+    for plugin in &build.plugins {
+        let name = plugin.file_name().unwrap_or_default().to_string_lossy();
+        initramfs::add_executable(&mut archive, &format!("{GUEST_PLUGINS}/{name}"), plugin)?;
+    }
+
     let loads = modules::resolve(&assets.kernel.modules, &assets.modinfo, modules::WANTED)?;
     let module_dir = dir.join("modules");
     fs::create_dir(&module_dir).map_err(io_err("create", &module_dir))?;
@@ -351,10 +373,11 @@ fn pack(assets: &Assets, build: &Build, payload: &Payload, dir: &Path) -> Result
         .map_err(io_err("stat", &initrd))?
         .len();
     eprintln!(
-        "lab: initramfs {:.1} MiB ({} modules, {} test binaries)",
+        "lab: initramfs {:.1} MiB ({} modules, {} test binaries, {} plugins)",
         size as f64 / (1024.0 * 1024.0),
         loads.len(),
-        build.tests.len()
+        build.tests.len(),
+        build.plugins.len()
     );
     Ok(initrd)
 }

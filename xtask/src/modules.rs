@@ -65,6 +65,21 @@ pub const WANTED: &[Wanted] = &[
         name: "nfnetlink",
         params: "",
     },
+    // Userspace (DPDK) drivers a VF can be bound to. vfio-pci needs the
+    // machine's IOMMU (this kernel has no VFIO no-IOMMU mode); type1 is the
+    // IOMMU backend a userspace driver opens.
+    Wanted {
+        name: "vfio_pci",
+        params: "",
+    },
+    Wanted {
+        name: "vfio_iommu_type1",
+        params: "",
+    },
+    Wanted {
+        name: "pci_stub",
+        params: "",
+    },
 ];
 
 /// One module to load in the guest, in order.

@@ -59,7 +59,7 @@ pub const HOST_PACKAGES: &[HostPackage] = &[
         name: "containernetworking-plugins",
         min_major: None,
         backports: false,
-        purpose: "host-local, static and host-device CNI plugins for the guest",
+        purpose: "host-local, static, host-device and tuning CNI plugins for the guest",
     },
     HostPackage {
         name: "kmod",
@@ -219,8 +219,9 @@ fn cni_dir() -> Result<PathBuf> {
         })
 }
 
-/// The Debian CNI plugins the guest gets.
-pub const CNI_PLUGINS: &[&str] = &["host-local", "static", "host-device"];
+/// The Debian CNI plugins the guest gets: IPAM to delegate to, and plugins
+/// to chain with or measure against.
+pub const CNI_PLUGINS: &[&str] = &["host-local", "static", "host-device", "tuning"];
 
 /// The packages from [`HOST_PACKAGES`] that are missing or too old.
 fn missing_packages() -> Result<Vec<HostPackage>> {

@@ -43,7 +43,10 @@ pub struct Machine {
 impl Machine {
     /// The QEMU arguments. KVM does not work on the machines this runs on, so
     /// it is TCG only; `romfile=` skips the network boot ROMs, which a
-    /// `-kernel` boot never uses.
+    /// `-kernel` boot never uses. The emulated VT-d gives every device an
+    /// IOMMU group, without which vfio-pci refuses a VF (the kernel has no
+    /// VFIO no-IOMMU mode); `iommu=pt` keeps the kernel's own drivers on
+    /// untranslated DMA, as before.
     pub fn args(&self) -> Vec<OsString> {
         let mut args: Vec<OsString> = [
             "-accel",
@@ -54,6 +57,8 @@ impl Machine {
             "-no-reboot",
             "-nic",
             "none",
+            "-device",
+            "intel-iommu",
         ]
         .iter()
         .map(OsString::from)
@@ -67,7 +72,7 @@ impl Machine {
         args.push("-initrd".into());
         args.push(self.initrd.clone().into());
         args.push("-append".into());
-        args.push("console=ttyS0 panic=-1 quiet".into());
+        args.push("console=ttyS0 panic=-1 quiet iommu=pt".into());
         for (i, nic) in self.nics.iter().enumerate() {
             let n = i + 1;
             let model = match nic {
@@ -221,9 +226,10 @@ mod tests {
     #[test]
     fn it_is_tcg_q35_with_a_serial_console_and_no_host_network() {
         let args = joined(&machine());
-        assert!(args.starts_with("-accel tcg -M q35 -nographic -no-reboot -nic none"));
+        assert!(args
+            .starts_with("-accel tcg -M q35 -nographic -no-reboot -nic none -device intel-iommu"));
         assert!(args.contains("-m 2048 -smp 1 -kernel /c/vmlinuz -initrd /t/initrd.gz"));
-        assert!(args.contains("-append console=ttyS0 panic=-1 quiet"));
+        assert!(args.contains("-append console=ttyS0 panic=-1 quiet iommu=pt"));
         assert!(!args.contains("user") && !args.contains("tap"));
     }
 }

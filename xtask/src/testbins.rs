@@ -1,10 +1,12 @@
 //! Building the test binaries the guest runs, and finding them in cargo's
 //! JSON messages.
 
+use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use crate::error::{display, Error, Result};
+use crate::error::{display, io_err, Error, Result};
+use crate::initramfs::strip_debug;
 
 /// A test executable cargo built.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -25,7 +27,14 @@ pub struct Build {
     /// The packages' own binaries, which integration tests run through
     /// `CARGO_BIN_EXE_<name>` (an absolute path on the host).
     pub bins: Vec<PathBuf>,
+    /// Every binary of [`PLUGIN_PACKAGE`] as `cargo build` makes them, in
+    /// copies without debug information.
+    pub plugins: Vec<PathBuf>,
 }
+
+/// The package whose binaries are the CNI plugins (and tools) the guest gets
+/// in one directory, whichever packages' tests run.
+pub const PLUGIN_PACKAGE: &str = "netplumb-examples";
 
 /// Which packages to build tests for.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -36,10 +45,14 @@ pub enum Packages {
     Only(Vec<String>),
 }
 
-/// Runs `cargo test --no-run --message-format=json` in `root` and returns the
-/// test executables and the binaries they may run. Cargo's own progress and
-/// compiler diagnostics go to stderr as usual.
-pub fn build(root: &Path, packages: &Packages) -> Result<Build> {
+/// Builds [`plugins`] into `plugin_dir`, then runs `cargo test --no-run
+/// --message-format=json` in `root` and returns the test executables and the
+/// binaries they may run. Cargo's own progress and compiler diagnostics go to
+/// stderr as usual.
+pub fn build(root: &Path, packages: &Packages, plugin_dir: &Path) -> Result<Build> {
+    // Plugins first: the test build then puts its own builds of the same
+    // binaries back where integration tests run them.
+    let plugins = plugins(root, plugin_dir)?;
     let mut cmd = Command::new(cargo());
     cmd.current_dir(root).args([
         "test",
@@ -56,18 +69,51 @@ pub fn build(root: &Path, packages: &Packages) -> Result<Build> {
             }
         }
     }
+    let mut build = parse_messages(&cargo_json(&mut cmd)?)?;
+    build.plugins = plugins;
+    Ok(build)
+}
+
+/// Builds every binary of [`PLUGIN_PACKAGE`] with `cargo build` and copies
+/// each into `dest` without debug information, returning the copies. A test
+/// build makes the same binaries with its dev-dependencies' features, and
+/// only for a package with integration tests, at the same paths
+/// (`target/debug/<name>`): the copies keep the two apart.
+pub fn plugins(root: &Path, dest: &Path) -> Result<Vec<PathBuf>> {
+    let mut cmd = Command::new(cargo());
+    cmd.current_dir(root).args([
+        "build",
+        "-p",
+        PLUGIN_PACKAGE,
+        "--bins",
+        "--message-format=json-render-diagnostics",
+    ]);
+    let built = parse_messages(&cargo_json(&mut cmd)?)?.bins;
+    fs::create_dir_all(dest).map_err(io_err("create", dest))?;
+    built
+        .iter()
+        .map(|bin| {
+            let copy = dest.join(bin.file_name().unwrap_or_default());
+            strip_debug(bin, &copy)?;
+            Ok(copy)
+        })
+        .collect()
+}
+
+/// Runs a cargo command whose stdout is JSON messages and returns them.
+fn cargo_json(cmd: &mut Command) -> Result<String> {
     cmd.stdout(Stdio::piped()).stderr(Stdio::inherit());
     let out = cmd.output().map_err(|e| Error::Command {
-        command: display(&cmd),
+        command: display(cmd),
         detail: format!("could not start it: {e}"),
     })?;
     if !out.status.success() {
         return Err(Error::Command {
-            command: display(&cmd),
+            command: display(cmd),
             detail: format!("exited with {} (the build errors are above)", out.status),
         });
     }
-    parse_messages(&String::from_utf8_lossy(&out.stdout))
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
 /// The cargo to run: the one that runs xtask, so toolchains match.

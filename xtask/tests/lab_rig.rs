@@ -1,7 +1,10 @@
 //! Lab tests of the rig itself: the VFs exist as docs/testing.md promises, a
-//! VF in a namespace reaches a VF of the other PF, and a bond over one VF of
-//! each PF fails over and back. They drive iproute2 and ping, not our
-//! libraries, so a failure here is the lab's, not the code's.
+//! VF in a namespace reaches a VF of the other PF, a bond over one VF of each
+//! PF fails over and back, igb's administrative MAC behaves as the lab's
+//! state check assumes, a VF binds to vfio-pci and back, and the plugin
+//! directories hold what docs/testing.md promises. They drive
+//! iproute2, ping and sysfs, not our libraries, so a failure here is the
+//! lab's, not the code's.
 //!
 //! Run them with `cargo xtask lab lab_`; `cargo test` skips them.
 
@@ -238,6 +241,81 @@ fn namespaces() -> String {
     ip(&["netns", "list"])
 }
 
+/// The MAC the PF's VF table shows for VF `index` of `pf`.
+fn table_mac(pf: &str, index: u32) -> String {
+    let out = ip(&["link", "show", "dev", pf]);
+    let prefix = format!("vf {index} ");
+    out.lines()
+        .map(str::trim)
+        .find(|l| l.starts_with(&prefix))
+        .and_then(|l| {
+            l.split_whitespace()
+                .skip_while(|w| *w != "link/ether")
+                .nth(1)
+        })
+        .unwrap_or_else(|| panic!("no MAC for vf {index} in `ip link show dev {pf}`:\n{out}"))
+        .trim_end_matches(',')
+        .to_string()
+}
+
+/// The VF netdev sets its own MAC (through the VF driver, not the PF).
+fn set_own_mac(dev: &str, mac: &str) -> Result<(), String> {
+    try_ip(&["link", "set", "dev", dev, "address", mac]).map(drop)
+}
+
+/// Runs a closure when dropped, whether the test passed or panicked.
+struct Finally<F: FnMut()>(F);
+
+impl<F: FnMut()> Drop for Finally<F> {
+    fn drop(&mut self) {
+        (self.0)()
+    }
+}
+
+/// Frees VF `index` of `pf` the way a VF whose MAC the PF never wrote is:
+/// the PF writes zero (clearing the flag and the entry), then the VF sets a
+/// MAC and its own again (the kernel skips the driver when the MAC is the
+/// one the netdev has, so a round trip is needed).
+fn free_vf_mac(pf: &str, index: u32, dev: &str, own: &str, temp: &str) {
+    let steps: [&[&str]; 3] = [
+        &[
+            "link",
+            "set",
+            "dev",
+            pf,
+            "vf",
+            &index.to_string(),
+            "mac",
+            "00:00:00:00:00:00",
+        ],
+        &["link", "set", "dev", dev, "address", temp],
+        &["link", "set", "dev", dev, "address", own],
+    ];
+    for step in steps {
+        if let Err(e) = try_ip(step) {
+            eprintln!("freeing VF {index} of {pf}: {e}");
+        }
+    }
+}
+
+/// Writes `value` to a sysfs attribute; the kernel's refusal is the message.
+fn write_sysfs(path: &Path, value: &str) -> Result<(), String> {
+    fs::write(path, value).map_err(|e| format!("echo {value:?} > {}: {e}", path.display()))
+}
+
+/// Hands PCI function `dev` (its sysfs directory) to `driver`, or with
+/// `None` to whichever driver matches it, the way DPDK's tools do:
+/// `driver_override`, unbind, `drivers_probe`.
+fn rebind(dev: &Path, driver: Option<&str>) -> Result<(), String> {
+    let addr = dev.file_name().unwrap().to_string_lossy().into_owned();
+    // A lone newline clears the override.
+    write_sysfs(&dev.join("driver_override"), driver.unwrap_or("\n"))?;
+    if dev.join("driver").exists() {
+        write_sysfs(&dev.join("driver/unbind"), &addr)?;
+    }
+    write_sysfs(Path::new("/sys/bus/pci/drivers_probe"), &addr)
+}
+
 #[test]
 #[ignore = "lab"]
 fn lab_vfs_are_visible_with_physfn_and_virtfn_links() {
@@ -382,4 +460,170 @@ fn lab_bond_over_vfs_of_both_pfs_fails_over_and_back() {
         before,
         "the VFs and namespaces were not restored"
     );
+}
+
+#[test]
+#[ignore = "lab"]
+fn lab_the_pf_table_shows_each_vfs_own_mac() {
+    let lab = lab();
+    for pf in &lab.pfs {
+        for i in 0..VFS_PER_PF {
+            let own = vf_state(&vf_netdev(pf, i)).mac;
+            assert_ne!(own, "00:00:00:00:00:00", "VF {i} of {pf} has no MAC");
+            assert_eq!(
+                table_mac(pf, i),
+                own,
+                "the table entry of VF {i} of {pf} is not the VF's own MAC"
+            );
+        }
+    }
+}
+
+#[test]
+#[ignore = "lab"]
+fn lab_a_mac_written_by_the_pf_locks_the_vf_until_the_pf_writes_zero() {
+    let lab = lab();
+    let pf = &lab.pfs[0];
+    let dev = vf_netdev(pf, 2);
+    let before = vf_state(&dev);
+    let own = before.mac.clone();
+    let temp = "02:00:00:10:c0:02";
+    set_own_mac(&dev, temp).expect("a VF whose MAC the PF never wrote sets its own");
+    set_own_mac(&dev, &own).unwrap();
+    assert_eq!(table_mac(pf, 2), own);
+    {
+        let _free = Finally(|| free_vf_mac(pf, 2, &dev, &own, temp));
+        // The very MAC the table shows: the write alone sets the flag.
+        ip(&["link", "set", "dev", pf, "vf", "2", "mac", &own]);
+        let refused = set_own_mac(&dev, temp).expect_err("the VF changed a MAC the PF wrote");
+        assert!(
+            refused.contains("Cannot assign requested address"),
+            "{refused}"
+        );
+        assert_eq!(vf_state(&dev).mac, own);
+
+        ip(&[
+            "link",
+            "set",
+            "dev",
+            pf,
+            "vf",
+            "2",
+            "mac",
+            "00:00:00:00:00:00",
+        ]);
+        assert_eq!(table_mac(pf, 2), "00:00:00:00:00:00");
+        // The MAC the netdev already has never reaches the driver: still zero.
+        set_own_mac(&dev, &own).unwrap();
+        assert_eq!(table_mac(pf, 2), "00:00:00:00:00:00");
+        set_own_mac(&dev, temp).expect("zero frees the VF");
+        set_own_mac(&dev, &own).unwrap();
+        assert_eq!(table_mac(pf, 2), own);
+    }
+    set_own_mac(&dev, temp).expect("the VF is free again");
+    set_own_mac(&dev, &own).unwrap();
+    assert_eq!(table_mac(pf, 2), own);
+    assert_eq!(vf_state(&dev), before);
+}
+
+#[test]
+#[ignore = "lab"]
+fn lab_a_vf_binds_to_vfio_pci_and_back_to_igbvf() {
+    let lab = lab();
+    let pf = &lab.pfs[1];
+    let last = VFS_PER_PF - 1;
+    let before = vf_state(&vf_netdev(pf, last));
+    let vf = fs::canonicalize(device_dir(pf).join(format!("virtfn{last}"))).unwrap();
+    {
+        let _back = Finally(|| {
+            if let Err(e) = rebind(&vf, None) {
+                eprintln!("giving VF {last} of {pf} back to igbvf: {e}");
+            }
+        });
+        rebind(&vf, Some("vfio-pci")).unwrap();
+        assert_eq!(driver_of(&vf), "vfio-pci");
+        assert!(
+            !vf.join("net").exists(),
+            "a VF bound to vfio-pci has no netdev"
+        );
+        // What a userspace driver opens.
+        let group = fs::read_link(vf.join("iommu_group")).expect("the VF has an IOMMU group");
+        let node = Path::new("/dev/vfio").join(group.file_name().unwrap());
+        assert!(node.exists(), "{} is missing", node.display());
+    }
+    wait_for(&format!("igbvf to register VF {last} of {pf}"), || {
+        fs::read_dir(vf.join("net")).is_ok_and(|d| d.count() == 1)
+    });
+    assert_eq!(driver_of(&vf), "igbvf");
+    let name = vf_netdev(pf, last);
+    if name != before.name {
+        ip(&["link", "set", "dev", &name, "name", &before.name]);
+    }
+    // If the function reset on the way cleared its table entry, igbvf picked
+    // a random MAC: the VF sets its own again (a PF write would lock it).
+    if vf_state(&before.name).mac != before.mac {
+        set_own_mac(&before.name, &before.mac).unwrap();
+    }
+    if before.up {
+        ip(&["link", "set", "dev", &before.name, "up"]);
+    }
+    assert_eq!(vf_state(&before.name), before);
+    assert_eq!(table_mac(pf, last), before.mac);
+}
+
+/// `[[bin]]` names in a Cargo.toml: enough TOML for the examples manifest.
+fn bin_names(manifest: &str) -> Vec<String> {
+    let mut names = Vec::new();
+    let mut in_bin = false;
+    for line in manifest.lines().map(str::trim) {
+        if line.starts_with('[') {
+            in_bin = line == "[[bin]]";
+        } else if let Some(value) = line.strip_prefix("name").map(str::trim_start) {
+            if in_bin {
+                if let Some(value) = value.strip_prefix('=') {
+                    names.push(value.trim().trim_matches('"').to_string());
+                }
+            }
+        }
+    }
+    names
+}
+
+fn is_executable(path: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    fs::metadata(path).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+}
+
+#[test]
+#[ignore = "lab"]
+fn lab_plugin_directories_hold_the_examples_and_debians_plugins() {
+    lab();
+    let plugins = PathBuf::from(std::env::var("NETPLUMB_LAB_PLUGINS").unwrap());
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/Cargo.toml");
+    let bins = bin_names(&fs::read_to_string(&manifest).unwrap());
+    assert!(!bins.is_empty(), "no [[bin]] in {}", manifest.display());
+    for bin in &bins {
+        assert!(
+            is_executable(&plugins.join(bin)),
+            "{bin} is not in {}",
+            plugins.display()
+        );
+    }
+
+    let cni = PathBuf::from(std::env::var("NETPLUMB_LAB_CNI_PATH").unwrap());
+    for plugin in ["host-local", "static", "host-device", "tuning"] {
+        let path = cni.join(plugin);
+        // VERSION needs no network config: it shows the plugin runs here.
+        let out = Command::new(&path)
+            .env("CNI_COMMAND", "VERSION")
+            .output()
+            .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success() && stdout.contains("supportedVersions"),
+            "{plugin} VERSION: {}: {stdout}{}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
 }
