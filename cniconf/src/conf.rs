@@ -1,6 +1,7 @@
 //! Network configurations: the fields every plugin shares, and lists.
 
 use std::collections::BTreeMap;
+use std::path::PathBuf;
 
 use ipnetwork::IpNetwork;
 use netplumb_types::{IfName, MacAddr};
@@ -81,6 +82,10 @@ pub struct RuntimeConfig {
     /// `deviceID` (capability `deviceID`): the device a device plugin
     /// allocated, such as a VF's PCI address.
     pub device_id: Option<String>,
+    /// `CNIDeviceInfoFile` (capability `CNIDeviceInfoFile`): where the
+    /// plugin writes what the Network Plumbing Working Group's device-info
+    /// specification says about the device it attached.
+    pub device_info_file: Option<PathBuf>,
     /// Every other runtime value (`portMappings`, `bandwidth`, ...).
     pub extra: Map<String, Value>,
 }
@@ -91,6 +96,7 @@ impl RuntimeConfig {
             mac: o.parsed("mac", str::parse::<MacAddr>)?,
             ips: o.list("ips", parse_cidr)?,
             device_id: o.string("deviceID")?,
+            device_info_file: o.string("CNIDeviceInfoFile")?.map(PathBuf::from),
             extra: o.into_rest(),
         })
     }
@@ -100,6 +106,13 @@ impl RuntimeConfig {
         put(&mut map, "mac", self.mac.map(|m| m.to_string()));
         put_list(&mut map, "ips", &self.ips);
         put(&mut map, "deviceID", self.device_id.clone());
+        put(
+            &mut map,
+            "CNIDeviceInfoFile",
+            self.device_info_file
+                .as_ref()
+                .map(|p| p.to_string_lossy().into_owned()),
+        );
         Value::Object(map)
     }
 }

@@ -68,6 +68,10 @@ pub struct SriovConf {
     pub net: NetConf,
     /// `deviceID`: the VF's PCI address.
     pub device_id: Option<PciAddr>,
+    /// `pciBusID`: the VF's PCI address as host-device names it; Multus
+    /// injects it, with `deviceID`, into every plugin of a list whose
+    /// network a device plugin serves.
+    pub pci_bus_id: Option<PciAddr>,
     /// `master`: the PF to take a free VF from.
     pub master: Option<IfName>,
     /// `vlan`: port VLAN, 0-4094 (0 removes it).
@@ -115,6 +119,7 @@ impl SriovConf {
     pub fn from_slice(bytes: &[u8]) -> Result<SriovConf, Error> {
         let mut o = Obj::parse(bytes, "network configuration", Kind::Config)?;
         let device_id = o.parsed("deviceID", str::parse::<PciAddr>)?;
+        let pci_bus_id = o.parsed("pciBusID", str::parse::<PciAddr>)?;
         let master = o.parsed("master", str::parse::<IfName>)?;
         let vlan = o.number("vlan", VLAN)?.map(|n| n as u16);
         let vlan_qos = o.number("vlanQoS", QOS)?.map(|n| n as u8);
@@ -137,6 +142,7 @@ impl SriovConf {
         let conf = SriovConf {
             net: NetConf::from_obj(o)?,
             device_id,
+            pci_bus_id,
             master,
             vlan,
             vlan_qos,
@@ -269,10 +275,15 @@ impl SriovConf {
     ///
     /// `runtimeConfig.deviceID` (the device plugin's allocation, passed by
     /// the runtime for this invocation) wins over the config's `deviceID`,
-    /// as runtime values win over static ones in sriov-cni; either wins over
-    /// `master`, which then only names the PF the VF should belong to.
+    /// which wins over `pciBusID`, as runtime values win over static ones
+    /// in sriov-cni; any of them wins over `master`, which then only names
+    /// the PF the VF should belong to.
     pub fn vf_selector(&self) -> Result<VfSelector, Error> {
-        match (self.runtime_device_id()?.or(self.device_id), &self.master) {
+        let device = self
+            .runtime_device_id()?
+            .or(self.device_id)
+            .or(self.pci_bus_id);
+        match (device, &self.master) {
             (Some(pci), master) => Ok(VfSelector::Device {
                 pci,
                 expected_pf: *master,
@@ -280,8 +291,8 @@ impl SriovConf {
             (None, Some(pf)) => Ok(VfSelector::FreeVfOf(*pf)),
             (None, None) => Err(Error::InvalidConfig {
                 field: "deviceID".into(),
-                message: "missing, expected the VF's PCI address in deviceID or \
-                          runtimeConfig.deviceID, or the PF's name in master"
+                message: "missing, expected the VF's PCI address in deviceID, \
+                          pciBusID or runtimeConfig.deviceID, or the PF's name in master"
                     .into(),
             }),
         }
@@ -309,6 +320,7 @@ impl SriovConf {
     pub fn to_json(&self) -> Value {
         let mut map = self.net.to_map();
         put(&mut map, "deviceID", self.device_id.map(|d| d.to_string()));
+        put(&mut map, "pciBusID", self.pci_bus_id.map(|d| d.to_string()));
         put(
             &mut map,
             "master",

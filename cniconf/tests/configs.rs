@@ -967,3 +967,44 @@ fn list_keys_match_exactly_as_libcni_reads_them() {
     assert_eq!(conf.plugin_type, "a");
     assert_eq!(conf.ipam.unwrap().plugin_type, "b");
 }
+
+#[test]
+fn multus_s_pci_bus_id_and_device_info_file_are_read() {
+    let conf = SriovConf::from_slice(
+        br#"{
+            "cniVersion": "1.0.0", "name": "sriov-net", "type": "sriov",
+            "pciBusID": "0000:01:10.2",
+            "runtimeConfig": {"CNIDeviceInfoFile": "/var/run/k8s.cni.cncf.io/devinfo/cni/n-c1_net1"}
+        }"#,
+    )
+    .unwrap();
+    let pci: netplumb_cniconf::PciAddr = "0000:01:10.2".parse().unwrap();
+    assert_eq!(
+        conf.vf_selector().unwrap(),
+        netplumb_cniconf::VfSelector::Device {
+            pci,
+            expected_pf: None
+        }
+    );
+    assert_eq!(
+        conf.net
+            .runtime_config
+            .as_ref()
+            .unwrap()
+            .device_info_file
+            .as_deref(),
+        Some(std::path::Path::new(
+            "/var/run/k8s.cni.cncf.io/devinfo/cni/n-c1_net1"
+        ))
+    );
+    // deviceID wins over pciBusID.
+    let both = SriovConf::from_slice(
+        br#"{"cniVersion": "1.0.0", "name": "n", "type": "sriov",
+             "pciBusID": "0000:01:10.2", "deviceID": "0000:01:10.3"}"#,
+    )
+    .unwrap();
+    assert!(matches!(
+        both.vf_selector().unwrap(),
+        netplumb_cniconf::VfSelector::Device { pci, .. } if pci.function() == 3
+    ));
+}

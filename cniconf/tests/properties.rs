@@ -109,14 +109,18 @@ fn net_conf() -> impl Strategy<Value = NetConf> {
             option::of(any::<[u8; 6]>().prop_map(MacAddr::new)),
             vec(cidr(), 0..3),
             option::of(text()),
+            option::of("/var/run/k8s.cni.cncf.io/devinfo/cni/[a-z0-9_-]{1,20}"),
             extra(),
         )
-            .prop_map(|(mac, ips, device_id, extra)| RuntimeConfig {
-                mac,
-                ips,
-                device_id,
-                extra,
-            }),
+            .prop_map(
+                |(mac, ips, device_id, device_info_file, extra)| RuntimeConfig {
+                    mac,
+                    ips,
+                    device_id,
+                    device_info_file: device_info_file.map(Into::into),
+                    extra,
+                },
+            ),
     );
     let attachments = option::of(vec(
         (identifier(), ifname()).prop_map(|(c, ifname)| GcAttachment {
@@ -254,6 +258,8 @@ fn sriov_conf() -> impl Strategy<Value = SriovConf> {
                 SriovConf {
                     net,
                     device_id,
+                    // The same address, as Multus writes both.
+                    pci_bus_id: device_id,
                     master,
                     vlan,
                     vlan_qos,
