@@ -9,6 +9,7 @@ use crate::conf::NetConf;
 use crate::error::{json_bytes, Error};
 use crate::json::{put, Kind, Obj};
 use crate::names::check_text;
+use crate::plugin_options::PluginOptions;
 
 const MTU: RangeInclusive<u64> = 68..=65535;
 /// Every message about a bad `mtu` ends so, whatever the value.
@@ -58,6 +59,9 @@ pub struct BondConf {
     /// `mtu`: 68-65535; absent (or 0) leaves the default. Any other value
     /// is refused with one message, whatever it is.
     pub mtu: Option<u32>,
+    /// `logLevel`, `logFile` and `dataDir`, as the `sriov` plugin reads
+    /// them (bond-cni has none).
+    pub plugin: PluginOptions,
 }
 
 impl BondConf {
@@ -92,6 +96,7 @@ impl BondConf {
         options.primary = o.parsed("primary", str::parse::<IfName>)?;
         options.updelay = o.number("updelay", MILLIS)?.map(|n| n as u32);
         options.downdelay = o.number("downdelay", MILLIS)?.map(|n| n as u32);
+        let plugin = PluginOptions::read(&mut o)?;
         let conf = BondConf {
             net: NetConf::from_obj(o)?,
             ifname,
@@ -99,6 +104,7 @@ impl BondConf {
             links_in_container,
             links,
             mtu,
+            plugin,
         };
         conf.validate()?;
         Ok(conf)
@@ -109,6 +115,7 @@ impl BondConf {
     /// options combine are [`BondOptions::check`]'s, with `links` as the
     /// ports.
     pub fn validate(&self) -> Result<(), Error> {
+        self.plugin.validate()?;
         let bad = |field: &str, message: String| {
             Err(Error::InvalidConfig {
                 field: field.into(),
@@ -186,6 +193,7 @@ impl BondConf {
         );
         put(&mut map, "updelay", o.updelay);
         put(&mut map, "downdelay", o.downdelay);
+        self.plugin.write(&mut map);
         Value::Object(map)
     }
 

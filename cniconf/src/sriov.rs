@@ -1,7 +1,6 @@
 //! The `sriov` plugin's configuration.
 
 use std::ops::RangeInclusive;
-use std::path::PathBuf;
 
 use netplumb_types::{IfName, MacAddr, PciAddr, VfLinkState, VlanProto};
 use serde_json::Value;
@@ -9,36 +8,13 @@ use serde_json::Value;
 use crate::conf::NetConf;
 use crate::env::CniArgs;
 use crate::error::{json_bytes, Error};
-use crate::json::{find_name, name_of, put, Kind, Obj};
+use crate::json::{name_of, put, Kind, Obj};
 use crate::names::check_text;
+use crate::plugin_options::PluginOptions;
 
 const VLAN: RangeInclusive<u64> = 0..=4094;
 const QOS: RangeInclusive<u64> = 0..=7;
 const RATE: RangeInclusive<u64> = 0..=u32::MAX as u64;
-
-/// How much the plugin logs (`logLevel`).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord)]
-pub enum LogLevel {
-    /// Only what makes the plugin stop.
-    Panic,
-    /// Errors.
-    Error,
-    /// Warnings and errors.
-    Warning,
-    /// Progress, warnings and errors (the default).
-    #[default]
-    Info,
-    /// Everything.
-    Debug,
-}
-
-const LOG_LEVELS: [(&str, LogLevel); 5] = [
-    ("panic", LogLevel::Panic),
-    ("error", LogLevel::Error),
-    ("warning", LogLevel::Warning),
-    ("info", LogLevel::Info),
-    ("debug", LogLevel::Debug),
-];
 
 const ON_OFF: [(&str, bool); 2] = [("off", false), ("on", true)];
 
@@ -99,19 +75,8 @@ pub struct SriovConf {
     pub min_tx_rate: Option<u32>,
     /// `max_tx_rate` in Mbps; 0 disables the limit.
     pub max_tx_rate: Option<u32>,
-    /// `logLevel`, in any case.
-    ///
-    /// A level sriov-cni does not know (such as `"verbose"`) is accepted,
-    /// as there: it reads as the default, [`LogLevel::Info`], and the text
-    /// is kept in `unknown_log_level` so that the plugin can warn about it.
-    pub log_level: Option<LogLevel>,
-    /// `logLevel` as written, when it names no known level; it is what
-    /// [`SriovConf::to_json`] writes back.
-    pub unknown_log_level: Option<String>,
-    /// `logFile`: where logs go instead of stderr.
-    pub log_file: Option<String>,
-    /// `dataDir`: where the plugin keeps its per-attachment state.
-    pub data_dir: Option<PathBuf>,
+    /// `logLevel`, `logFile` and `dataDir`.
+    pub plugin: PluginOptions,
 }
 
 impl SriovConf {
@@ -130,15 +95,7 @@ impl SriovConf {
         let link_state = o.parsed("link_state", str::parse::<VfLinkState>)?;
         let min_tx_rate = o.number("min_tx_rate", RATE)?.map(|n| n as u32);
         let max_tx_rate = o.number("max_tx_rate", RATE)?.map(|n| n as u32);
-        let (log_level, unknown_log_level) = match o.string("logLevel")? {
-            None => (None, None),
-            Some(text) => match find_name(&LOG_LEVELS, &text) {
-                Some(level) => (Some(level), None),
-                None => (Some(LogLevel::default()), Some(text)),
-            },
-        };
-        let log_file = o.string("logFile")?;
-        let data_dir = o.string("dataDir")?.map(PathBuf::from);
+        let plugin = PluginOptions::read(&mut o)?;
         let conf = SriovConf {
             net: NetConf::from_obj(o)?,
             device_id,
@@ -153,10 +110,7 @@ impl SriovConf {
             link_state,
             min_tx_rate,
             max_tx_rate,
-            log_level,
-            unknown_log_level,
-            log_file,
-            data_dir,
+            plugin,
         };
         conf.validate()?;
         Ok(conf)
@@ -230,25 +184,7 @@ impl SriovConf {
                 );
             }
         }
-        if let Some(text) = &self.unknown_log_level {
-            if find_name(&LOG_LEVELS, text).is_some() || self.log_level != Some(LogLevel::Info) {
-                return bad(
-                    "logLevel",
-                    format!(
-                        "{text:?} is kept as an unknown level, expected it to name no \
-                         known level and log_level to be info"
-                    ),
-                );
-            }
-        }
-        if let Some(dir) = self.data_dir.as_ref().filter(|d| !d.is_absolute()) {
-            return bad(
-                "dataDir",
-                format!(
-                    "{dir:?} is not an absolute path, expected one such as /var/lib/cni/netplumb"
-                ),
-            );
-        }
+        self.plugin.validate()?;
         self.net.check_ipam_is_not_itself()?;
         self.runtime_device_id().map(|_| ())
     }
@@ -343,19 +279,7 @@ impl SriovConf {
         );
         put(&mut map, "min_tx_rate", self.min_tx_rate);
         put(&mut map, "max_tx_rate", self.max_tx_rate);
-        let log_level = match &self.unknown_log_level {
-            Some(text) => Some(text.as_str()),
-            None => self.log_level.map(|l| name_of(&LOG_LEVELS, l)),
-        };
-        put(&mut map, "logLevel", log_level);
-        put(&mut map, "logFile", self.log_file.clone());
-        put(
-            &mut map,
-            "dataDir",
-            self.data_dir
-                .as_ref()
-                .map(|d| d.to_string_lossy().into_owned()),
-        );
+        self.plugin.write(&mut map);
         Value::Object(map)
     }
 

@@ -125,8 +125,8 @@ fn readme_sriov_every_field() {
     assert_eq!((conf.min_tx_rate, conf.max_tx_rate), (Some(100), Some(200)));
     assert_eq!((conf.spoofchk, conf.trust), (Some(false), Some(true)));
     assert_eq!(conf.link_state, Some(VfLinkState::Enable));
-    assert_eq!(conf.log_level, Some(LogLevel::Debug));
-    assert_eq!(conf.log_file.as_deref(), Some("/tmp/sriov.log"));
+    assert_eq!(conf.plugin.log_level, Some(LogLevel::Debug));
+    assert_eq!(conf.plugin.log_file.as_deref(), Some("/tmp/sriov.log"));
     let out = conf.to_json();
     assert_eq!(out["spoofchk"], "off");
     assert_eq!(out["vlanProto"], "802.1ad");
@@ -389,7 +389,7 @@ fn sriov_master_is_an_interface_name() {
 fn sriov_log_level_values() {
     let c = sriov(json!({"logLevel": "Warning"})).unwrap();
     assert_eq!(
-        (c.log_level, c.unknown_log_level.as_deref()),
+        (c.plugin.log_level, c.plugin.unknown_log_level.as_deref()),
         (Some(LogLevel::Warning), None)
     );
     assert_eq!(c.to_json()["logLevel"], "warning");
@@ -399,14 +399,14 @@ fn sriov_log_level_values() {
 fn sriov_unknown_log_level_reads_as_info_and_is_kept() {
     // sriov-cni accepts an unknown level and stays at its default, info.
     let c = sriov(json!({"logLevel": "verbose"})).unwrap();
-    assert_eq!(c.log_level, Some(LogLevel::Info));
+    assert_eq!(c.plugin.log_level, Some(LogLevel::Info));
     assert_eq!(LogLevel::default(), LogLevel::Info);
-    assert_eq!(c.unknown_log_level.as_deref(), Some("verbose"));
+    assert_eq!(c.plugin.unknown_log_level.as_deref(), Some("verbose"));
     assert_eq!(c.to_json()["logLevel"], "verbose");
     assert_eq!(SriovConf::from_slice(&c.to_vec()).unwrap(), c);
     // Built in code, the two fields must agree.
     let mut c = c;
-    c.unknown_log_level = Some("debug".into());
+    c.plugin.unknown_log_level = Some("debug".into());
     assert!(c
         .validate()
         .unwrap_err()
@@ -428,6 +428,7 @@ fn sriov_data_dir_is_absolute() {
     assert_eq!(
         sriov(json!({"dataDir": "/var/lib/x"}))
             .unwrap()
+            .plugin
             .data_dir
             .unwrap()
             .to_str(),
@@ -1007,4 +1008,32 @@ fn multus_s_pci_bus_id_and_device_info_file_are_read() {
         both.vf_selector().unwrap(),
         netplumb_cniconf::VfSelector::Device { pci, .. } if pci.function() == 3
     ));
+}
+
+#[test]
+fn a_bond_config_takes_the_same_logging_and_data_directory_as_sriov() {
+    let conf = netplumb_cniconf::BondConf::from_slice(
+        br#"{
+            "cniVersion": "1.0.0", "name": "bond-net", "type": "bond",
+            "mode": "active-backup", "miimon": "100",
+            "links": [{"name": "net1"}, {"name": "net2"}],
+            "logLevel": "debug", "logFile": "/var/log/netplumb-bond.log",
+            "dataDir": "/var/lib/cni/netplumb-bond"
+        }"#,
+    )
+    .unwrap();
+    assert_eq!(conf.plugin.log_level, Some(LogLevel::Debug));
+    assert_eq!(
+        conf.plugin.log_file.as_deref(),
+        Some("/var/log/netplumb-bond.log")
+    );
+    let back = netplumb_cniconf::BondConf::from_slice(&conf.to_vec()).unwrap();
+    assert_eq!(back, conf);
+    let relative = netplumb_cniconf::BondConf::from_slice(
+        br#"{"cniVersion": "1.0.0", "name": "b", "type": "bond", "mode": "1", "miimon": "100",
+             "links": [{"name": "a"}, {"name": "b"}], "dataDir": "relative"}"#,
+    )
+    .unwrap_err();
+    assert_eq!(relative.code(), 7);
+    assert!(relative.to_string().starts_with("dataDir: "), "{relative}");
 }

@@ -7,7 +7,8 @@ use ipnetwork::IpNetwork;
 use netplumb_cniconf::{
     BondConf, BondMode, BondOptions, CniArgs, CniResult, CniVersion, Dns, Env, ErrorReply,
     FailOverMac, GcAttachment, IfName, Interface, IpConfig, Ipam, LogLevel, MacAddr, NetConf,
-    NetConfList, PciAddr, Route, RuntimeConfig, SriovConf, VfLinkState, VlanProto, XmitHashPolicy,
+    NetConfList, PciAddr, PluginOptions, Route, RuntimeConfig, SriovConf, VfLinkState, VlanProto,
+    XmitHashPolicy,
 };
 use proptest::collection::{btree_map, vec};
 use proptest::option;
@@ -270,14 +271,16 @@ fn sriov_conf() -> impl Strategy<Value = SriovConf> {
                     link_state,
                     min_tx_rate,
                     max_tx_rate,
-                    log_level: if unknown_log_level.is_some() {
-                        Some(LogLevel::Info)
-                    } else {
-                        log_level
+                    plugin: PluginOptions {
+                        log_level: if unknown_log_level.is_some() {
+                            Some(LogLevel::Info)
+                        } else {
+                            log_level
+                        },
+                        unknown_log_level,
+                        log_file,
+                        data_dir: data_dir.map(Into::into),
                     },
-                    unknown_log_level,
-                    log_file,
-                    data_dir: data_dir.map(Into::into),
                 }
             },
         )
@@ -334,6 +337,7 @@ fn bond_conf() -> impl Strategy<Value = BondConf> {
                     links_in_container,
                     links,
                     mtu,
+                    plugin: PluginOptions::default(),
                 }
             },
         )

@@ -66,17 +66,21 @@ impl<'r> Invocation<'r> {
             .as_ref()
             .expect("ADD, DEL and CHECK have one");
         let ifname = req.env.ifname.expect("ADD, DEL and CHECK have one");
-        let log = Log::open(conf.log_level, conf.log_file.as_deref().map(Path::new))?
-            .with_context(format!("containerID={container_id} ifname={ifname}"));
+        let log = Log::open(
+            conf.plugin.log_level,
+            conf.plugin.log_file.as_deref().map(Path::new),
+        )?
+        .with_context(format!("containerID={container_id} ifname={ifname}"));
         for warning in &req.env.warnings {
             log.warning(warning);
         }
-        if let Some(level) = &conf.unknown_log_level {
+        if let Some(level) = &conf.plugin.unknown_log_level {
             log.warning(format!(
                 "logLevel {level:?} is not a level; logging at info"
             ));
         }
         let data_dir = conf
+            .plugin
             .data_dir
             .as_deref()
             .unwrap_or(Path::new(DEFAULT_DATA_DIR));
@@ -165,6 +169,7 @@ impl Plugin for Sriov {
     fn status(&mut self, req: &Request<'_>) -> Result<(), ErrorReply> {
         let conf = SriovConf::from_slice(req.stdin)?;
         let data_dir = conf
+            .plugin
             .data_dir
             .as_deref()
             .unwrap_or(Path::new(DEFAULT_DATA_DIR));
@@ -641,8 +646,12 @@ impl Sriov {
 
     fn gc_all(&self, req: &Request<'_>) -> Result<(), Error> {
         let conf = SriovConf::from_slice(req.stdin)?;
-        let log = Log::open(conf.log_level, conf.log_file.as_deref().map(Path::new))?;
+        let log = Log::open(
+            conf.plugin.log_level,
+            conf.plugin.log_file.as_deref().map(Path::new),
+        )?;
         let data_dir = conf
+            .plugin
             .data_dir
             .as_deref()
             .unwrap_or(Path::new(DEFAULT_DATA_DIR));
@@ -656,10 +665,15 @@ impl Sriov {
             if keep {
                 continue;
             }
-            let log =
-                Log::open(conf.log_level, conf.log_file.as_deref().map(Path::new))?.with_context(
-                    format!("containerID={} ifname={}", key.container_id(), key.ifname()),
-                );
+            let log = Log::open(
+                conf.plugin.log_level,
+                conf.plugin.log_file.as_deref().map(Path::new),
+            )?
+            .with_context(format!(
+                "containerID={} ifname={}",
+                key.container_id(),
+                key.ifname()
+            ));
             let record = match record {
                 Ok(record) => record,
                 Err(e) => {
