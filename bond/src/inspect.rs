@@ -60,6 +60,40 @@ pub struct PortInfo {
     pub permanent_mac: Option<MacAddr>,
 }
 
+impl BondInfo {
+    /// A bond `link` in `mode` with every option at the kernel's default and
+    /// no ports, as a test describes one to compare with.
+    pub fn new(link: LinkInfo, mode: BondMode) -> BondInfo {
+        BondInfo {
+            link,
+            mode,
+            miimon: mode.default_miimon(),
+            updelay: 0,
+            downdelay: 0,
+            fail_over_mac: FailOverMac::None,
+            xmit_hash_policy: XmitHashPolicy::Layer2,
+            all_slaves_active: false,
+            tlb_dynamic_lb: true,
+            primary: None,
+            active_port: None,
+            ports: Vec::new(),
+        }
+    }
+}
+
+impl PortInfo {
+    /// A port `link` of which the kernel said nothing more.
+    pub fn new(link: LinkInfo) -> PortInfo {
+        PortInfo {
+            link,
+            state: None,
+            mii_status: None,
+            link_failure_count: 0,
+            permanent_mac: None,
+        }
+    }
+}
+
 /// A port's role in its bond (`IFLA_BOND_SLAVE_STATE`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum PortState {

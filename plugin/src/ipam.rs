@@ -1,11 +1,18 @@
 //! IPAM: asking the delegated plugin, and what its answer means for the
 //! pod's interface.
 
+use std::time::Duration;
+
 use netplumb_cniconf::skel::{delegate, Request};
 use netplumb_cniconf::{CniResult, Command, Dns, Interface};
-use netplumb_netns::IpConfig;
+use netplumb_netns::{IpConfig, NetNs};
+use netplumb_types::{Chain, IfName};
 
-use crate::Error;
+use crate::{Error, Log};
+
+/// How long ADD waits for the pod's interface to have carrier before it
+/// announces its addresses.
+const CARRIER_WAIT: Duration = Duration::from_millis(500);
 
 /// Runs the configuration's IPAM plugin for `command`, with the
 /// invocation's environment and configuration otherwise. `None` for a
@@ -86,6 +93,29 @@ pub fn result(
         }
     }
     result
+}
+
+/// Announces `answer`'s addresses from `link` in `pod`, once it has
+/// carrier (waiting [`CARRIER_WAIT`] at most), so that peers learn its MAC
+/// at once. Best effort, as the kernel's own announcements are: a peer
+/// that misses it learns the MAC when it next asks.
+pub fn announce(log: &Log, pod: &NetNs, link: IfName, answer: &CniResult) {
+    let carrier = pod
+        .netlink()
+        .and_then(|nl| nl.wait_for_carrier(link, CARRIER_WAIT));
+    match carrier {
+        Ok(true) => {}
+        Ok(false) => log.info(format!(
+            "{link} has no carrier after {} ms; announcing anyway",
+            CARRIER_WAIT.as_millis()
+        )),
+        Err(e) => log.warning(format!("reading {link}'s carrier: {}", Chain(&e))),
+    }
+    let ips: Vec<_> = answer.ips.iter().map(|ip| ip.address.ip()).collect();
+    match pod.announce(&link, &ips) {
+        Ok(()) => log.info(format!("announced {ips:?} from {link}")),
+        Err(e) => log.warning(format!("announcing {ips:?} from {link}: {}", Chain(&e))),
+    }
 }
 
 #[cfg(test)]

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use netplumb_bond::BondRecord;
 use netplumb_cniconf::ContainerId;
 use netplumb_types::IfName;
-use netplumb_vf::{AttachUndo, ClaimUndo, VfState};
+use netplumb_vf::{AttachUndo, ClaimUndo, NsRef, VfState};
 use nix::errno::Errno;
 use nix::fcntl::{Flock, FlockArg, OFlag};
 use serde::{Deserialize, Serialize};
@@ -135,6 +135,8 @@ pub enum Step {
     Bond {
         /// What takes it apart.
         record: Box<BondRecord>,
+        /// The pod's namespace.
+        pod: NsRef,
     },
     /// The IPAM plugin was asked for addresses.
     Ipam {

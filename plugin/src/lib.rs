@@ -18,12 +18,15 @@
 //!   addresses and routes and as the CNI result;
 //! - the NPWG [`device_info`] file.
 //!
-//! [`Sriov`] is the `sriov` plugin: a `cniconf::skel::Plugin`, which the
-//! binary hands to `cniconf::skel::run`.
+//! [`Sriov`] is the `sriov` plugin and [`Bond`] the `bond` plugin: each a
+//! `cniconf::skel::Plugin`, which its binary hands to
+//! [`process::run`].
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod attachment;
+mod bond;
 mod convert;
 pub mod device_info;
 mod error;
@@ -33,6 +36,8 @@ mod log;
 pub mod process;
 mod sriov;
 
+pub use attachment::Node;
+pub use bond::Bond;
 pub use convert::{bond_config, vf_settings};
 pub use error::{Error, KernelError, CHECK_FAILED, KERNEL_FAILURE};
 pub use log::Log;

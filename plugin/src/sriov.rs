@@ -4,245 +4,74 @@
 //! configured PF-side without moving anything.
 
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use netplumb_cniconf::skel::{Plugin, Request};
 use netplumb_cniconf::{CniResult, Command, ErrorReply, Interface, SriovConf, VfSelector};
 use netplumb_netns::NetNs;
-use netplumb_types::{Chain, ErrorKind, IfName, MacAddr};
-use netplumb_vf::{
-    Allocator, AttachSpec, AttachUndo, Holder, Host, NsRef, Returned, Sysfs, Vf, VfId, VfLock,
-    VfNetdev, VfSettings, VfState,
-};
+use netplumb_types::{IfName, MacAddr};
+use netplumb_vf::{AttachSpec, AttachUndo, Vf, VfSettings, VfState};
 
-use crate::journal::{Journal, Key, Record, Step, DEFAULT_DATA_DIR};
-use crate::{device_info, ipam, vf_settings, Error, Log};
-
-/// How long ADD waits for the pod's interface to have carrier before it
-/// announces its addresses.
-const CARRIER_WAIT: Duration = Duration::from_millis(500);
+use crate::attachment::{self, Attach, Invocation, Node};
+use crate::journal::{Record, Step};
+use crate::{device_info, ipam, vf_settings, Error};
 
 /// The `sriov` plugin. Stateless between invocations: everything an
 /// invocation needs from an earlier one is in the attachment journal.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct Sriov {
-    sysfs: Sysfs,
-    claims: PathBuf,
-}
-
-impl Default for Sriov {
-    fn default() -> Sriov {
-        Sriov::new(Sysfs::default(), Allocator::HOST_DIR)
-    }
+    node: Node,
 }
 
 impl Sriov {
-    /// A plugin finding VFs in `sysfs` and keeping their claims under
-    /// `claims` (one directory for the whole host,
-    /// [`Allocator::HOST_DIR`], whatever a configuration's `dataDir`).
-    pub fn new(sysfs: Sysfs, claims: impl Into<PathBuf>) -> Sriov {
-        Sriov {
-            sysfs,
-            claims: claims.into(),
-        }
-    }
-}
-
-/// One invocation: its configuration, log, journal and attachment.
-struct Invocation<'r> {
-    req: &'r Request<'r>,
-    conf: SriovConf,
-    log: Log,
-    journal: Journal,
-    key: Key,
-}
-
-impl<'r> Invocation<'r> {
-    fn new(req: &'r Request<'r>) -> Result<Invocation<'r>, Error> {
-        let conf = SriovConf::from_slice(req.stdin)?;
-        let container_id = req
-            .env
-            .container_id
-            .as_ref()
-            .expect("ADD, DEL and CHECK have one");
-        let ifname = req.env.ifname.expect("ADD, DEL and CHECK have one");
-        let log = Log::open(
-            conf.plugin.log_level,
-            conf.plugin.log_file.as_deref().map(Path::new),
-        )?
-        .with_context(format!("containerID={container_id} ifname={ifname}"));
-        for warning in &req.env.warnings {
-            log.warning(warning);
-        }
-        if let Some(level) = &conf.plugin.unknown_log_level {
-            log.warning(format!(
-                "logLevel {level:?} is not a level; logging at info"
-            ));
-        }
-        let data_dir = conf
-            .plugin
-            .data_dir
-            .as_deref()
-            .unwrap_or(Path::new(DEFAULT_DATA_DIR));
-        let journal = Journal::open(data_dir)?;
-        let key = Key::new(&conf.net.name, container_id, ifname)?;
-        Ok(Invocation {
-            req,
-            conf,
-            log,
-            journal,
-            key,
-        })
-    }
-
-    fn ifname(&self) -> IfName {
-        self.key.ifname()
-    }
-
-    /// Who holds a VF for this attachment, in the pod's namespace `pod`.
-    fn holder(&self, pod: &NetNs) -> Holder {
-        Holder::new(
-            NsRef::of(pod),
-            format!(
-                "{}/{}/{}",
-                self.key.network(),
-                self.key.container_id(),
-                self.key.ifname()
-            ),
-        )
-    }
-
-    /// Writes the record before the step it now holds is taken.
-    fn note(&self, record: &mut Record, step: Step) -> Result<(), Error> {
-        record.steps.push(step);
-        self.journal.save(&self.key, record)
+    /// A plugin finding VFs and claiming them as `node` says.
+    pub fn new(node: Node) -> Sriov {
+        Sriov { node }
     }
 }
 
 impl Plugin for Sriov {
     fn add(&mut self, req: &Request<'_>) -> Result<CniResult, ErrorReply> {
-        let inv = Invocation::new(req)?;
-        let _attachment = inv.journal.lock(&inv.key)?;
-        self.add_locked(&inv).map_err(|e| {
-            inv.log.error(format!("ADD failed: {}", Chain(&e)));
-            e.reply(req.version)
-        })
+        attachment::add(self, req)
     }
 
     fn del(&mut self, req: &Request<'_>) -> Result<(), ErrorReply> {
-        let inv = match Invocation::new(req) {
-            Ok(inv) => inv,
-            // A configuration that no longer parses must not keep DEL from
-            // giving back what IPAM holds; without its dataDir the journal
-            // cannot be found.
-            Err(e @ Error::Cni(_)) => {
-                let log = Log::stderr();
-                log.warning(format!(
-                    "DEL with a configuration that cannot be read ({}); releasing IPAM only",
-                    Chain(&e)
-                ));
-                return ipam::run(req, Command::Del)
-                    .map(drop)
-                    .map_err(|e| e.reply(req.version));
-            }
-            Err(e) => return Err(e.reply(req.version)),
-        };
-        let _attachment = inv
-            .journal
-            .lock(&inv.key)
-            .map_err(|e| e.reply(req.version))?;
-        self.del_locked(&inv).map_err(|e| {
-            inv.log.error(format!("DEL failed: {}", Chain(&e)));
-            e.reply(req.version)
-        })
+        attachment::del(self, req)
     }
 
     fn check(&mut self, req: &Request<'_>) -> Result<(), ErrorReply> {
-        let inv = Invocation::new(req)?;
-        let _attachment = inv.journal.lock(&inv.key)?;
-        self.check_locked(&inv).map_err(|e| {
-            inv.log.error(format!("CHECK failed: {}", Chain(&e)));
-            e.reply(req.version)
-        })
+        attachment::check(self, req)
     }
 
     fn status(&mut self, req: &Request<'_>) -> Result<(), ErrorReply> {
-        let conf = SriovConf::from_slice(req.stdin)?;
-        let data_dir = conf
-            .plugin
-            .data_dir
-            .as_deref()
-            .unwrap_or(Path::new(DEFAULT_DATA_DIR));
-        if let Err(e) = Journal::open(data_dir) {
-            return Err(ErrorReply {
-                code: netplumb_cniconf::codes::PLUGIN_NOT_AVAILABLE,
-                ..e.reply(req.version)
-            });
-        }
-        ipam::run(req, Command::Status)
-            .map(drop)
-            .map_err(|e| e.reply(req.version))
+        attachment::status::<SriovConf>(req)
     }
 
     fn gc(&mut self, req: &Request<'_>) -> Result<(), ErrorReply> {
-        self.gc_all(req).map_err(|e| e.reply(req.version))
+        attachment::gc(self, req)
     }
 }
 
-impl Sriov {
-    fn add_locked(&self, inv: &Invocation<'_>) -> Result<CniResult, Error> {
-        if let Some(earlier) = inv.journal.load(&inv.key)? {
-            if earlier.result.is_some() {
-                return Err(Error::AlreadyAttached {
-                    network: inv.key.network().to_owned(),
-                    container_id: inv.key.container_id().to_string(),
-                    ifname: inv.key.ifname().to_string(),
-                });
-            }
-            // An ADD that did not finish (killed halfway): what it did
-            // goes first, as a DEL would take it.
-            inv.log
-                .warning("an earlier ADD of this attachment did not finish; undoing what it did");
-            self.undo(inv, earlier, true)?;
-        }
-        let netns = inv.req.env.netns.clone().expect("ADD has CNI_NETNS");
-        let mut record = Record::new(&inv.key, "sriov", Some(netns.clone()));
-        match self.attach(inv, &netns, &mut record) {
-            Ok(result) => {
-                record.result = Some(result.to_json());
-                inv.journal.save(&inv.key, &record)?;
-                inv.log.info("ADD done");
-                Ok(result)
-            }
-            Err(failure) => {
-                inv.log.error(format!(
-                    "ADD failed, undoing what it did: {}",
-                    Chain(&failure)
-                ));
-                match self.undo(inv, record, true) {
-                    Ok(()) => Err(failure),
-                    Err(undo) => Err(Error::Several {
-                        errors: vec![failure, undo],
-                    }),
-                }
-            }
-        }
+impl Attach for Sriov {
+    type Conf = SriovConf;
+    const NAME: &'static str = "sriov";
+
+    fn node(&self) -> &Node {
+        &self.node
     }
 
     /// The steps of ADD, each written down before it is taken.
     fn attach(
         &self,
-        inv: &Invocation<'_>,
+        inv: &Invocation<'_, SriovConf>,
         netns: &Path,
         record: &mut Record,
     ) -> Result<CniResult, Error> {
         let conf = &inv.conf;
         let pod = NetNs::open(netns).map_err(Error::at("opening the pod's network namespace"))?;
-        let host = Host::open(self.sysfs.clone()).map_err(Error::at("opening the host"))?;
+        let host = self.node.host()?;
         let settings = vf_settings(conf).map_err(Error::at("reading the VF settings"))?;
         let mac = conf.effective_mac(&inv.req.env.args)?;
-        let allocator = Allocator::new(&self.claims, self.sysfs.clone())
-            .map_err(Error::at("opening the VF claims"))?;
+        let allocator = self.node.allocator()?;
         let holder = inv.holder(&pod);
 
         let claim = match conf.vf_selector()? {
@@ -403,7 +232,7 @@ impl Sriov {
         }
 
         if let (Some(answer), true) = (&addresses, mode != Mode::Userspace) {
-            announce(inv, &pod, answer);
+            ipam::announce(&inv.log, &pod, inv.ifname(), answer);
         }
 
         let prev = inv.req.conf.prev_result()?;
@@ -415,295 +244,36 @@ impl Sriov {
         ))
     }
 
-    fn del_locked(&self, inv: &Invocation<'_>) -> Result<(), Error> {
-        match inv.journal.load(&inv.key) {
-            Ok(Some(record)) => self.undo(inv, record, true),
-            Ok(None) => {
-                // No ADD (or one whose DEL already ran): only what IPAM may
-                // hold for this attachment.
-                inv.log.info("no journal record: releasing IPAM only");
-                ipam::run(inv.req, Command::Del).map(drop)
-            }
-            Err(e) => {
-                inv.log.error(format!(
-                    "the journal record cannot be read ({}); releasing IPAM only",
-                    Chain(&e)
-                ));
-                ipam::run(inv.req, Command::Del)?;
-                Err(e)
-            }
-        }
-    }
-
-    /// Undoes `record`'s steps, newest first: IPAM released, the device
-    /// info removed, and, when the VF is still this attachment's, the VF
-    /// brought back and put back as it was and its claim released. What
-    /// fails stays in the record, for the next DEL to retry; with nothing
-    /// left, the record goes. IPAM's addresses are released only with
-    /// `release_ipam` (GC leaves them to IPAM's own GC).
-    fn undo(
+    fn check(
         &self,
-        inv: &Invocation<'_>,
-        mut record: Record,
-        release_ipam: bool,
+        inv: &Invocation<'_, SriovConf>,
+        record: &Record,
+        expected: &CniResult,
+        differences: &mut Vec<String>,
     ) -> Result<(), Error> {
-        let host = Host::open(self.sysfs.clone()).map_err(Error::at("opening the host"))?;
-        let allocator = Allocator::new(&self.claims, self.sysfs.clone())
-            .map_err(Error::at("opening the VF claims"))?;
-        let claim = record.steps.iter().find_map(|step| match step {
-            Step::Claim { claim } => Some(claim.clone()),
-            _ => None,
-        });
-        // Held across the check and every change to the VF, so nobody
-        // claims it in between.
-        let lock = match &claim {
-            Some(claim) => Some(
-                allocator
-                    .lock(claim.vf)
-                    .map_err(Error::at("locking the VF"))?,
-            ),
-            None => None,
-        };
-        let ours = match (&claim, &lock) {
-            (Some(claim), Some(lock)) => {
-                let ours = lock
-                    .is_held_by(&claim.holder)
-                    .map_err(Error::at("reading who holds the VF"))?;
-                if !ours {
-                    let now = lock.holder().ok().flatten();
-                    inv.log.warning(format!(
-                        "VF {} is not this attachment's any more (held by {}): only this \
-                         attachment's own record is cleaned",
-                        claim.vf,
-                        now.map_or("nobody".to_owned(), |h| h.owner)
-                    ));
-                }
-                ours
-            }
-            _ => true,
-        };
-
-        let mut errors = Vec::new();
-        let mut left = Vec::new();
-        while let Some(step) = record.steps.pop() {
-            let done = match &step {
-                Step::DeviceInfo { path } => device_info::remove(path),
-                Step::Ipam { plugin } if release_ipam => {
-                    inv.log
-                        .info(format!("releasing the addresses {plugin} gave"));
-                    ipam::run(inv.req, Command::Del).map(drop)
-                }
-                Step::Ipam { .. } => Ok(()),
-                Step::Attach { undo } if ours => self.bring_back(inv, &host, undo),
-                Step::VfState { state } if ours => self.put_back(inv, &host, state),
-                Step::Claim { claim } if ours => lock
-                    .as_ref()
-                    .expect("locked above")
-                    .release(&claim.holder)
-                    .map(drop)
-                    .map_err(Error::at("releasing the VF's claim")),
-                // Not this attachment's VF any more, or not this plugin's.
-                Step::Attach { .. } | Step::VfState { .. } | Step::Claim { .. } => Ok(()),
-                Step::Bond { .. } => Ok(()),
-            };
-            if let Err(e) = done {
-                inv.log.error(format!("undoing failed: {}", Chain(&e)));
-                errors.push(e);
-                left.push(step);
-            }
-        }
-        drop(lock);
-        if errors.is_empty() {
-            inv.journal.remove(&inv.key)?;
-            inv.log.info("everything the attachment changed is undone");
-            return Ok(());
-        }
-        left.reverse();
-        record.steps = left;
-        record.result = None;
-        inv.journal.save(&inv.key, &record)?;
-        Err(Error::Several { errors })
-    }
-
-    /// Brings the VF's netdev back from the pod. A VF that is gone, or that
-    /// another driver holds now (one without a netdev), has nothing to
-    /// bring back: its PF side is put back, and the rest is left to the
-    /// recorded state.
-    fn bring_back(
-        &self,
-        inv: &Invocation<'_>,
-        host: &Host,
-        undo: &AttachUndo,
-    ) -> Result<(), Error> {
-        match host.detach(undo) {
-            Ok(Returned::NameTaken { wanted, got }) => {
-                inv.log.warning(format!(
-                    "{}: back in the host namespace as {got}, as {wanted} is taken",
-                    undo.vf
-                ));
-                Ok(())
-            }
-            Ok(_) => {
-                inv.log
-                    .info(format!("{}: back in the host namespace", undo.vf));
-                Ok(())
-            }
-            Err(e) if vf_is_gone_or_rebound(host, &undo.vf) => {
-                inv.log.warning(format!(
-                    "{}: nothing to bring back ({})",
-                    undo.vf,
-                    Chain(&e)
-                ));
-                Ok(())
-            }
-            Err(e) => Err(Error::step("bringing the VF back from the pod", e)),
-        }
-    }
-
-    /// Puts the VF back as recorded: PF-side settings and netdev. A VF that
-    /// is gone is skipped; one another driver holds now gets its PF side
-    /// back.
-    fn put_back(&self, inv: &Invocation<'_>, host: &Host, state: &VfState) -> Result<(), Error> {
-        match host.restore(state) {
-            Ok(_) => {
-                inv.log.info(format!("{}: put back as it was", state.vf));
-                Ok(())
-            }
-            Err(e) if vf_is_gone(host, &state.vf) => {
-                inv.log.warning(format!(
-                    "{}: gone, nothing to put back ({})",
-                    state.vf,
-                    Chain(&e)
-                ));
-                Ok(())
-            }
-            Err(e) if vf_is_gone_or_rebound(host, &state.vf) => {
-                inv.log.warning(format!(
-                    "{}: no netdev to put back ({}); putting back its PF side",
-                    state.vf,
-                    Chain(&e)
-                ));
-                match state.pf_side_to_restore() {
-                    Some(settings) => host
-                        .configure(&state.vf, &settings)
-                        .map(drop)
-                        .map_err(Error::at("putting the VF's PF-side settings back")),
-                    None => Ok(()),
-                }
-            }
-            Err(e) => Err(Error::step("putting the VF back as it was", e)),
-        }
-    }
-
-    fn check_locked(&self, inv: &Invocation<'_>) -> Result<(), Error> {
-        let record = inv.journal.load(&inv.key)?;
-        let Some(record) = record.filter(|r| r.result.is_some()) else {
-            return Err(Error::Check {
-                differences: vec!["no ADD of this attachment is recorded".into()],
-            });
-        };
-        let mut differences = Vec::new();
         let netns = inv.req.env.netns.clone().expect("CHECK has CNI_NETNS");
         let pod = NetNs::open(&netns).map_err(Error::at("opening the pod's network namespace"))?;
-        let allocator = Allocator::new(&self.claims, self.sysfs.clone())
-            .map_err(Error::at("opening the VF claims"))?;
+        let allocator = self.node.allocator()?;
         let holder = inv.holder(&pod);
         for step in &record.steps {
             if let Step::Claim { claim } = step {
                 let held = allocator
                     .lock(claim.vf)
-                    .and_then(|lock: VfLock<'_>| lock.is_held_by(&holder))
+                    .and_then(|lock| lock.is_held_by(&holder))
                     .map_err(Error::at("reading who holds the VF"))?;
                 if !held {
                     differences.push(format!("VF {} is not held by this attachment", claim.vf));
                 }
             }
         }
-        let expected = match inv.req.conf.prev_result()? {
-            Some(prev) => prev,
-            None => {
-                let json = serde_json::to_vec(record.result.as_ref().expect("filtered"))
-                    .expect("a JSON value serializes");
-                CniResult::from_slice(&json)?
-            }
-        };
         let attached = record.steps.iter().find_map(|s| match s {
             Step::Attach { undo } => Some(undo.vf.addr),
             _ => None,
         });
         if let Some(vf) = attached {
-            check_interface(inv, &pod, vf, &expected, &mut differences)?;
+            check_interface(inv, &pod, vf, expected, differences)?;
         }
-        if inv.conf.net.ipam.is_some() {
-            ipam::run(inv.req, Command::Check)?;
-        }
-        if differences.is_empty() {
-            Ok(())
-        } else {
-            Err(Error::Check { differences })
-        }
-    }
-
-    fn gc_all(&self, req: &Request<'_>) -> Result<(), Error> {
-        let conf = SriovConf::from_slice(req.stdin)?;
-        let log = Log::open(
-            conf.plugin.log_level,
-            conf.plugin.log_file.as_deref().map(Path::new),
-        )?;
-        let data_dir = conf
-            .plugin
-            .data_dir
-            .as_deref()
-            .unwrap_or(Path::new(DEFAULT_DATA_DIR));
-        let journal = Journal::open(data_dir)?;
-        let valid = req.conf.valid_attachments.clone().unwrap_or_default();
-        let mut errors = Vec::new();
-        for (key, record) in journal.list(&conf.net.name)? {
-            let keep = valid
-                .iter()
-                .any(|a| &a.container_id == key.container_id() && a.ifname == key.ifname());
-            if keep {
-                continue;
-            }
-            let log = Log::open(
-                conf.plugin.log_level,
-                conf.plugin.log_file.as_deref().map(Path::new),
-            )?
-            .with_context(format!(
-                "containerID={} ifname={}",
-                key.container_id(),
-                key.ifname()
-            ));
-            let record = match record {
-                Ok(record) => record,
-                Err(e) => {
-                    log.error(format!("GC cannot read the record: {}", Chain(&e)));
-                    errors.push(e);
-                    continue;
-                }
-            };
-            let _attachment = journal.lock(&key)?;
-            log.info("GC: the attachment is not valid any more; undoing it");
-            let inv = Invocation {
-                req,
-                conf: conf.clone(),
-                log,
-                journal: journal.clone(),
-                key,
-            };
-            // IPAM's own GC releases its addresses below.
-            if let Err(e) = self.undo(&inv, record, false) {
-                errors.push(e);
-            }
-        }
-        if let Err(e) = ipam::run(req, Command::Gc) {
-            log.error(format!("IPAM GC failed: {}", Chain(&e)));
-            errors.push(e);
-        }
-        match errors.len() {
-            0 => Ok(()),
-            _ => Err(Error::Several { errors }),
-        }
+        Ok(())
     }
 }
 
@@ -767,7 +337,7 @@ fn check_master(vf: &Vf, master: &IfName) -> Result<(), Error> {
     }
 }
 
-fn device_info_path(inv: &Invocation<'_>) -> Option<PathBuf> {
+fn device_info_path(inv: &Invocation<'_, SriovConf>) -> Option<PathBuf> {
     inv.conf
         .net
         .runtime_config
@@ -775,57 +345,10 @@ fn device_info_path(inv: &Invocation<'_>) -> Option<PathBuf> {
         .and_then(|rc| rc.device_info_file.clone())
 }
 
-/// Announces the pod's new addresses, once its interface has carrier, so
-/// that peers learn its MAC at once. Best effort: a peer that misses it
-/// learns the MAC when it next asks.
-fn announce(inv: &Invocation<'_>, pod: &NetNs, answer: &CniResult) {
-    let ifname = inv.ifname();
-    let carrier = pod
-        .netlink()
-        .and_then(|nl| nl.wait_for_carrier(ifname, CARRIER_WAIT));
-    match carrier {
-        Ok(true) => {}
-        Ok(false) => inv.log.info(format!(
-            "{ifname} has no carrier after {} ms; announcing anyway",
-            CARRIER_WAIT.as_millis()
-        )),
-        Err(e) => inv
-            .log
-            .warning(format!("reading {ifname}'s carrier: {}", Chain(&e))),
-    }
-    let ips: Vec<_> = answer.ips.iter().map(|ip| ip.address.ip()).collect();
-    match pod.announce(&ifname, &ips) {
-        Ok(()) => inv.log.info(format!("announced {ips:?}")),
-        Err(e) => inv
-            .log
-            .warning(format!("announcing {ips:?}: {}", Chain(&e))),
-    }
-}
-
-/// Whether the VF at `vf`'s address no longer exists.
-fn vf_is_gone(host: &Host, vf: &VfId) -> bool {
-    matches!(
-        host.sysfs().vf(vf.addr),
-        Err(e) if e.kind() == ErrorKind::NotFound
-    )
-}
-
-/// Whether the VF no longer exists, or no longer has a netdev for the
-/// host (bound to a userspace driver, or to none).
-fn vf_is_gone_or_rebound(host: &Host, vf: &VfId) -> bool {
-    match host.sysfs().vf(vf.addr) {
-        Ok(now) => matches!(
-            now.netdev,
-            VfNetdev::Userspace | VfNetdev::Unbound | VfNetdev::NoNetdev
-        ),
-        Err(e) => e.kind() == ErrorKind::NotFound,
-    }
-}
-
 /// Compares the pod's interface with what ADD reported in `expected`:
 /// it is there, it is the VF, its MAC and MTU, its addresses and routes.
 fn check_interface(
-    inv: &Invocation<'_>,
+    inv: &Invocation<'_, SriovConf>,
     pod: &NetNs,
     vf: netplumb_types::PciAddr,
     expected: &CniResult,
