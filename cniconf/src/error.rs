@@ -111,6 +111,24 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// A delegated plugin ran longer than it may; it and what it started were killed.
+    #[error("{plugin} did not finish within {waited:?} and was killed")]
+    DelegateTimeout {
+        /// The delegated plugin's name (its `type`).
+        plugin: String,
+        /// How long it was given.
+        waited: std::time::Duration,
+    },
+
+    /// A delegated plugin printed more than any result could be.
+    #[error("{plugin} printed more than {limit} bytes and was killed")]
+    DelegateOutput {
+        /// The delegated plugin's name (its `type`).
+        plugin: String,
+        /// The most that is read.
+        limit: usize,
+    },
+
     /// A delegated plugin (such as IPAM) answered with an error reply.
     #[error("{plugin} failed: {}{}", reply.msg, reply.details.as_deref().map(|d| format!(" ({d})")).unwrap_or_default())]
     Delegated {
@@ -141,7 +159,8 @@ impl Error {
         match self {
             Error::IncompatibleVersion { .. } => codes::INCOMPATIBLE_VERSION,
             Error::MissingEnv { .. } | Error::InvalidEnv { .. } => codes::INVALID_ENV,
-            Error::Io { .. } => codes::IO_FAILURE,
+            Error::Io { .. } | Error::DelegateOutput { .. } => codes::IO_FAILURE,
+            Error::DelegateTimeout { .. } => codes::TRY_AGAIN_LATER,
             Error::Json { .. } | Error::WrongType { .. } | Error::InvalidResult { .. } => {
                 codes::DECODING_FAILURE
             }

@@ -4,10 +4,17 @@
 //! plugins.
 
 use std::ffi::OsStr;
-use std::io::Write;
+use std::io::{Read, Write};
 use std::os::unix::fs::PermissionsExt;
+use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
-use std::process::Stdio;
+use std::process::{Child, Output, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::{killpg, Signal};
+use nix::sys::wait::{waitid, Id, WaitPidFlag, WaitStatus};
+use nix::unistd::Pid;
 
 use crate::conf::{check_plugin_type, stated_version, NetConf};
 use crate::env::{Command, Env};
@@ -31,13 +38,20 @@ pub struct Request<'a> {
 
 impl Request<'_> {
     /// Runs the IPAM plugin named in `ipam.type` for this request's command,
-    /// with the same environment and configuration (see [`delegate`]).
+    /// with the same environment and configuration (see [`delegate`]),
+    /// within [`Limits::default`].
     ///
     /// `None` when the configuration has no IPAM section, or when the
     /// command produces no result.
     pub fn delegate_ipam(&self) -> Result<Option<CniResult>, Error> {
         match &self.conf.ipam {
-            Some(ipam) => delegate(&ipam.plugin_type, "ipam.type", &self.env, self.stdin),
+            Some(ipam) => delegate(
+                &ipam.plugin_type,
+                "ipam.type",
+                &self.env,
+                self.stdin,
+                &Limits::default(),
+            ),
             None => Ok(None),
         }
     }
@@ -222,6 +236,7 @@ pub fn delegate(
     field: &str,
     env: &Env,
     stdin: &[u8],
+    limits: &Limits,
 ) -> Result<Option<CniResult>, Error> {
     // Known before the plugin runs, so that a configuration naming an
     // unknown version changes nothing.
@@ -263,21 +278,26 @@ pub fn delegate(
         let context = format!("{what} {}", exe.display());
         move |source| Error::Io { context, source }
     };
+    // Its own process group, so that a timeout kills whatever it started
+    // too (a grandchild holding its stdout would otherwise keep it open).
+    cmd.process_group(0);
     let mut child = cmd
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()
         .map_err(io_error("running"))?;
-    // Feed stdin from another thread, so a plugin that writes before it has
-    // read everything cannot block both sides on full pipes.
-    let mut input = child.stdin.take();
-    let bytes = stdin.to_vec();
-    let writer = std::thread::spawn(move || input.as_mut().map(|i| i.write_all(&bytes)));
-    let output = child.wait_with_output().map_err(io_error("waiting for"))?;
-    // A plugin may exit without reading its configuration: a broken pipe
-    // then says nothing about its answer.
-    let _ = writer.join();
+    let output = run_bounded(&mut child, stdin, limits).map_err(|failure| match failure {
+        Bounded::Io(what, source) => io_error(what)(source),
+        Bounded::TimedOut => Error::DelegateTimeout {
+            plugin: plugin_type.to_string(),
+            waited: limits.timeout,
+        },
+        Bounded::TooLarge => Error::DelegateOutput {
+            plugin: plugin_type.to_string(),
+            limit: limits.max_output,
+        },
+    })?;
     if !output.status.success() {
         let reply = ErrorReply::from_slice(&output.stdout).unwrap_or_else(|_| ErrorReply {
             cni_version: String::new(),
@@ -306,6 +326,129 @@ pub fn delegate(
     CniResult::from_value(value, "", version)
         .map(Some)
         .map_err(unreadable)
+}
+
+/// How long a delegated plugin may run, and how much it may print.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// How long it may run before it (and what it started) is killed.
+    pub timeout: Duration,
+    /// How many bytes of stdout are read; more is an error.
+    pub max_output: usize,
+}
+
+impl Default for Limits {
+    /// 60 s (a runtime waits longer for the whole chain), and 1 MiB, far
+    /// more than any result.
+    fn default() -> Limits {
+        Limits {
+            timeout: Duration::from_secs(60),
+            max_output: 1 << 20,
+        }
+    }
+}
+
+/// Why [`run_bounded`] gave up.
+enum Bounded {
+    Io(&'static str, std::io::Error),
+    TimedOut,
+    TooLarge,
+}
+
+/// What the stdout reader saw.
+enum Drained {
+    All(Vec<u8>),
+    TooLarge,
+    Failed(std::io::Error),
+}
+
+/// Feeds `child` its stdin, reads its stdout, and waits for it, within
+/// `limits`. Its process group is killed before it is reaped, so nothing it
+/// started holds the pipe open after it exits, and a timeout or too much
+/// output kills it at once. The group id cannot have been reused then: the
+/// unreaped leader still holds it.
+fn run_bounded(child: &mut Child, stdin: &[u8], limits: &Limits) -> Result<Output, Bounded> {
+    let deadline = Instant::now() + limits.timeout;
+    let pid = Pid::from_raw(child.id() as i32);
+    let reap = |child: &mut Child| {
+        let _ = killpg(pid, Signal::SIGKILL);
+        child.wait()
+    };
+    // Feed stdin from another thread, so a plugin that writes before it has
+    // read everything cannot block both sides on full pipes. A plugin may
+    // exit without reading its configuration: a broken pipe then says
+    // nothing about its answer.
+    let mut input = child.stdin.take();
+    let bytes = stdin.to_vec();
+    if let Err(e) = std::thread::Builder::new()
+        .name("delegate-stdin".into())
+        .spawn(move || input.as_mut().map(|i| i.write_all(&bytes)))
+    {
+        let _ = reap(child);
+        return Err(Bounded::Io("starting a thread to feed", e));
+    }
+    let (tx, rx) = mpsc::channel();
+    let mut out = child.stdout.take().expect("stdout is piped");
+    let max = limits.max_output;
+    let reader = std::thread::Builder::new()
+        .name("delegate-stdout".into())
+        .spawn(move || {
+            let mut buf = Vec::new();
+            let read = match (&mut out).take(max as u64 + 1).read_to_end(&mut buf) {
+                Ok(_) if buf.len() > max => Drained::TooLarge,
+                Ok(_) => Drained::All(buf),
+                Err(e) => Drained::Failed(e),
+            };
+            let _ = tx.send(read);
+        });
+    if let Err(e) = reader {
+        let _ = reap(child);
+        return Err(Bounded::Io("starting a thread to read", e));
+    }
+    let flags = WaitPidFlag::WEXITED | WaitPidFlag::WNOHANG | WaitPidFlag::WNOWAIT;
+    let mut read = None;
+    loop {
+        if read.is_none() {
+            read = rx.try_recv().ok();
+        }
+        if matches!(read, Some(Drained::TooLarge)) {
+            let _ = reap(child);
+            return Err(Bounded::TooLarge);
+        }
+        match waitid(Id::Pid(pid), flags) {
+            Ok(WaitStatus::StillAlive) if Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(2))
+            }
+            Ok(WaitStatus::StillAlive) => {
+                let _ = reap(child);
+                return Err(Bounded::TimedOut);
+            }
+            Ok(_) => break,
+            Err(e) => {
+                let _ = reap(child);
+                return Err(Bounded::Io("waiting for", e.into()));
+            }
+        }
+    }
+    // It has exited and is not reaped yet; everything it printed is in the
+    // pipe. Killing its group closes the pipe for good, whatever it left
+    // behind (a daemon that means to outlive it starts its own session).
+    let status = reap(child).map_err(|e| Bounded::Io("waiting for", e))?;
+    let read = match read {
+        Some(read) => read,
+        None => rx
+            .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+            .map_err(|_| Bounded::TimedOut)?,
+    };
+    match read {
+        Drained::All(stdout) => Ok(Output {
+            status,
+            stdout,
+            stderr: Vec::new(),
+        }),
+        Drained::TooLarge => Err(Bounded::TooLarge),
+        Drained::Failed(e) => Err(Bounded::Io("reading the output of", e)),
+    }
 }
 
 /// The first executable file named `plugin_type` (as `field` gave it) in

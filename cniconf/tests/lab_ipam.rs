@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use netplumb_cniconf::skel;
+use netplumb_cniconf::skel::{self, Limits};
 use netplumb_cniconf::{CniVersion, Env, Error};
 use serde_json::json;
 
@@ -56,6 +56,7 @@ fn lab_host_local_is_delegated_in_every_version_it_speaks() {
             "ipam.type",
             &env("ADD", &cni_path),
             stdin.as_bytes(),
+            &Limits::default(),
         )
         .unwrap()
         .expect("ADD returns a result");
@@ -81,6 +82,7 @@ fn lab_host_local_is_delegated_in_every_version_it_speaks() {
                 "ipam.type",
                 &env("CHECK", &cni_path),
                 conf.to_string().as_bytes(),
+                &Limits::default(),
             );
             assert_eq!(check.unwrap(), None);
         }
@@ -90,7 +92,8 @@ fn lab_host_local_is_delegated_in_every_version_it_speaks() {
                 "host-local",
                 "ipam.type",
                 &env("DEL", &cni_path),
-                stdin.as_bytes()
+                stdin.as_bytes(),
+                &Limits::default()
             )
             .unwrap(),
             None
@@ -108,6 +111,7 @@ fn lab_host_local_is_delegated_in_every_version_it_speaks() {
                 "ipam.type",
                 &env("CHECK", &cni_path),
                 conf.to_string().as_bytes(),
+                &Limits::default(),
             )
             .unwrap_err();
             assert!(

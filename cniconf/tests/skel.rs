@@ -4,7 +4,9 @@
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
-use netplumb_cniconf::skel::{self, Plugin, Request};
+use std::time::{Duration, Instant};
+
+use netplumb_cniconf::skel::{self, Limits, Plugin, Request};
 use netplumb_cniconf::{
     codes, CniResult, CniVersion, Command, Env, ErrorReply, Interface, IpConfig,
 };
@@ -256,7 +258,14 @@ fn default_check_refuses_and_default_status_and_gc_succeed() {
 #[test]
 fn delegate_names_the_field_that_named_the_plugin() {
     let env = Env::from_vars(vars("ADD")).unwrap();
-    let err = skel::delegate("../flannel", "delegate.type", &env, &conf("1.0.0")).unwrap_err();
+    let err = skel::delegate(
+        "../flannel",
+        "delegate.type",
+        &env,
+        &conf("1.0.0"),
+        &Limits::default(),
+    )
+    .unwrap_err();
     assert_eq!(err.code(), codes::INVALID_NETWORK_CONFIG);
     assert!(
         err.to_string()
@@ -312,6 +321,14 @@ ADD) if grep -q '"result":"unversioned"' "$dir/stdin.ADD"; then
        printf '{"ips":[{"address":"192.0.2.8/24"}]}'
      elif grep -q '"result":"future"' "$dir/stdin.ADD"; then
        printf '{"cniVersion":"9.9.9"}'
+     elif grep -q '"result":"slow"' "$dir/stdin.ADD"; then
+       sleep 30
+     elif grep -q '"result":"endless"' "$dir/stdin.ADD"; then
+       yes
+     elif grep -q '"result":"orphan"' "$dir/stdin.ADD"; then
+       sleep 30 &
+       echo $! > "$dir/orphan"
+       printf '{"cniVersion":"0.4.0","ips":[{"address":"192.0.2.9/24"}]}'
      else
        printf '{"cniVersion":"0.4.0","ips":[{"version":"4","address":"192.0.2.7/24","gateway":"192.0.2.1"}],"routes":[{"dst":"0.0.0.0/0"}]}'
      fi ;;
@@ -374,9 +391,15 @@ fn ipam_is_delegated_through_cni_path() {
     let bare = json!({"cniVersion": "0.3.1", "name": "n", "type": "sriov",
         "ipam": {"type": "fake-ipam", "result": "unversioned"}})
     .to_string();
-    let result = skel::delegate("fake-ipam", "ipam.type", &env_for("ADD"), bare.as_bytes())
-        .unwrap()
-        .unwrap();
+    let result = skel::delegate(
+        "fake-ipam",
+        "ipam.type",
+        &env_for("ADD"),
+        bare.as_bytes(),
+        &Limits::default(),
+    )
+    .unwrap()
+    .unwrap();
     assert_eq!(result.cni_version, CniVersion::V0_3_1);
     assert_eq!(result.ips[0].address.to_string(), "192.0.2.8/24");
 
@@ -384,14 +407,79 @@ fn ipam_is_delegated_through_cni_path() {
     let future = json!({"cniVersion": "1.0.0", "name": "n", "type": "sriov",
         "ipam": {"type": "fake-ipam", "result": "future"}})
     .to_string();
-    let err =
-        skel::delegate("fake-ipam", "ipam.type", &env_for("ADD"), future.as_bytes()).unwrap_err();
+    let err = skel::delegate(
+        "fake-ipam",
+        "ipam.type",
+        &env_for("ADD"),
+        future.as_bytes(),
+        &Limits::default(),
+    )
+    .unwrap_err();
     assert_eq!(err.code(), codes::INCOMPATIBLE_VERSION);
     assert!(
         err.to_string()
             .starts_with("fake-ipam printed a result that cannot be read: cniVersion: \"9.9.9\""),
         "{err}"
     );
+
+    // One that runs too long is killed, with what it started, and may be
+    // retried; one that prints without end is killed as soon as it passes
+    // the limit; one that leaves a process holding its stdout is answered
+    // when it exits, and what it left is killed.
+    let with = |result: &str| {
+        json!({"cniVersion": "1.0.0", "name": "n", "type": "sriov",
+            "ipam": {"type": "fake-ipam", "result": result}})
+        .to_string()
+    };
+    let short = Limits {
+        timeout: Duration::from_millis(300),
+        max_output: 4096,
+    };
+    let started = Instant::now();
+    let err = skel::delegate(
+        "fake-ipam",
+        "ipam.type",
+        &env_for("ADD"),
+        with("slow").as_bytes(),
+        &short,
+    )
+    .unwrap_err();
+    assert!(started.elapsed() < Duration::from_secs(10));
+    assert_eq!(err.code(), codes::TRY_AGAIN_LATER);
+    assert_eq!(
+        err.to_string(),
+        "fake-ipam did not finish within 300ms and was killed"
+    );
+    let err = skel::delegate(
+        "fake-ipam",
+        "ipam.type",
+        &env_for("ADD"),
+        with("endless").as_bytes(),
+        &short,
+    )
+    .unwrap_err();
+    assert_eq!(err.code(), codes::IO_FAILURE);
+    assert_eq!(
+        err.to_string(),
+        "fake-ipam printed more than 4096 bytes and was killed"
+    );
+    let started = Instant::now();
+    let result = skel::delegate(
+        "fake-ipam",
+        "ipam.type",
+        &env_for("ADD"),
+        with("orphan").as_bytes(),
+        &Limits::default(),
+    )
+    .unwrap()
+    .unwrap();
+    assert!(started.elapsed() < Duration::from_secs(10));
+    assert_eq!(result.ips[0].address.to_string(), "192.0.2.9/24");
+    let orphan = std::fs::read_to_string(bin.0.join("orphan")).unwrap();
+    let stat = PathBuf::from(format!("/proc/{}/stat", orphan.trim()));
+    // Killed: gone, or a zombie until whoever adopted it reaps it.
+    let state = std::fs::read_to_string(&stat).unwrap_or_default();
+    assert!(state.is_empty() || state.contains(") Z "), "{state}");
 
     // DEL: no result.
     assert_eq!(request("DEL").delegate_ipam().unwrap(), None);
@@ -415,13 +503,21 @@ fn ipam_is_delegated_through_cni_path() {
             ..env_for("DEL")
         },
         b"{}",
+        &Limits::default(),
     )
     .unwrap_err();
     assert_eq!(err.code(), codes::IO_FAILURE);
     assert!(err.to_string().contains("printed no error reply"), "{err}");
 
     // Not in CNI_PATH: the error names the variable and the directories.
-    let err = skel::delegate("host-local", "ipam.type", &env_for("ADD"), b"{}").unwrap_err();
+    let err = skel::delegate(
+        "host-local",
+        "ipam.type",
+        &env_for("ADD"),
+        b"{}",
+        &Limits::default(),
+    )
+    .unwrap_err();
     assert_eq!(err.code(), codes::INVALID_ENV);
     assert!(
         err.to_string()

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use netplumb_cniconf::skel::{delegate, Request};
+use netplumb_cniconf::skel::{delegate, Limits, Request};
 use netplumb_cniconf::{CniResult, Command, Dns, Interface};
 use netplumb_netns::{IpConfig, NetNs};
 use netplumb_types::{Chain, IfName};
@@ -23,7 +23,13 @@ pub fn run(req: &Request<'_>, command: Command) -> Result<Option<CniResult>, Err
     };
     let mut env = req.env.clone();
     env.command = command;
-    Ok(delegate(&ipam.plugin_type, "ipam.type", &env, req.stdin)?)
+    Ok(delegate(
+        &ipam.plugin_type,
+        "ipam.type",
+        &env,
+        req.stdin,
+        &Limits::default(),
+    )?)
 }
 
 /// The addresses and routes of `ipam`'s answer, as they go on one
