@@ -477,9 +477,17 @@ fn ipam_is_delegated_through_cni_path() {
     assert_eq!(result.ips[0].address.to_string(), "192.0.2.9/24");
     let orphan = std::fs::read_to_string(bin.0.join("orphan")).unwrap();
     let stat = PathBuf::from(format!("/proc/{}/stat", orphan.trim()));
-    // Killed: gone, or a zombie until whoever adopted it reaps it.
-    let state = std::fs::read_to_string(&stat).unwrap_or_default();
-    assert!(state.is_empty() || state.contains(") Z "), "{state}");
+    // Killed: gone, or a zombie until whoever adopted it reaps it (a
+    // SIGKILL takes effect when the process next runs, so not at once).
+    let dead = || {
+        let state = std::fs::read_to_string(&stat).unwrap_or_default();
+        state.is_empty() || state.contains(") Z ")
+    };
+    let waited = Instant::now();
+    while !dead() && waited.elapsed() < Duration::from_secs(5) {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert!(dead(), "{}", std::fs::read_to_string(&stat).unwrap_or_default());
 
     // DEL: no result.
     assert_eq!(request("DEL").delegate_ipam().unwrap(), None);
