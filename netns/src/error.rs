@@ -199,6 +199,17 @@ pub enum Error {
         attribute: Option<u16>,
     },
 
+    /// A link kept being renamed while something was read by its name.
+    #[error("link {index} was renamed each of the {attempts} times its {what} was read")]
+    Renamed {
+        /// What was being read.
+        what: &'static str,
+        /// The link's index.
+        index: u32,
+        /// How many times it was read.
+        attempts: u32,
+    },
+
     /// The kernel's reply could not be decoded.
     #[error("malformed netlink reply to {op}: {detail}")]
     Decode {
@@ -339,7 +350,7 @@ impl Error {
             Error::NotNamespace { .. } | Error::NotNetNamespace { .. } => ErrorKind::Invalid,
             Error::InvalidArgument { .. } | Error::Value { .. } => ErrorKind::Invalid,
             Error::NamespaceExists { .. } => ErrorKind::AlreadyExists,
-            Error::DumpInterrupted { .. } => ErrorKind::Busy,
+            Error::DumpInterrupted { .. } | Error::Renamed { .. } => ErrorKind::Busy,
             Error::Kernel { errno, .. } => kind_of_errno(Errno::from_raw(*errno)),
             Error::MovedNotRenamed { error, .. } => error.kind(),
             Error::ConfigureIp { source, .. } => source.kind(),

@@ -60,6 +60,7 @@ mod attr;
 mod caps;
 mod change;
 mod error;
+mod ethtool;
 mod ipconf;
 mod link;
 mod link_ref;

@@ -86,6 +86,10 @@ pub enum Request {
     NewLinkProp,
     /// `RTM_DELLINKPROP`.
     DelLinkProp,
+    /// The ethtool request for a link's bus info (not netlink: the
+    /// `SIOCETHTOOL` ioctl), answered by [`Answer::BusInfo`] or
+    /// [`Answer::Error`].
+    BusInfo,
     /// Any other message type.
     Other(u16),
 }
@@ -135,6 +139,9 @@ pub enum Answer {
     /// socket, then the ack (or, for a dump, its end): each a whole netlink
     /// message whose sequence number is set to the request's.
     Raw(Vec<Vec<u8>>),
+    /// The bus info a driver reports to ethtool (empty for none), for
+    /// [`Request::BusInfo`].
+    BusInfo(String),
     /// Nothing at all: the client waits, and gives up with
     /// [`Error::NoAnswer`](crate::Error::NoAnswer).
     Silence,
@@ -248,6 +255,30 @@ struct State {
     problems: Vec<String>,
 }
 
+impl State {
+    /// The script's answer to `request`, noting a request out of script.
+    fn answer(&mut self, request: Request) -> Answer {
+        match self.script.pop_front() {
+            Some((expected, answer)) if expected == request => answer,
+            Some((expected, _)) => {
+                self.problems
+                    .push(format!("expected {expected:?}, got {request:?}"));
+                Answer::Error {
+                    errno: Errno::EPROTO,
+                    ext_ack: Some("the fake kernel expected another request".into()),
+                }
+            }
+            None => {
+                self.problems.push(format!("unexpected {request:?}"));
+                Answer::Error {
+                    errno: Errno::EPROTO,
+                    ext_ack: Some("the fake kernel's script is played out".into()),
+                }
+            }
+        }
+    }
+}
+
 impl Wire {
     fn lock(&self) -> MutexGuard<'_, State> {
         self.0.lock().unwrap_or_else(|p| p.into_inner())
@@ -264,25 +295,7 @@ impl Wire {
                 request,
                 bytes: m.bytes.to_vec(),
             });
-            let answer = match state.script.pop_front() {
-                Some((expected, answer)) if expected == request => answer,
-                Some((expected, _)) => {
-                    state
-                        .problems
-                        .push(format!("expected {expected:?}, got {request:?}"));
-                    Answer::Error {
-                        errno: Errno::EPROTO,
-                        ext_ack: Some("the fake kernel expected another request".into()),
-                    }
-                }
-                None => {
-                    state.problems.push(format!("unexpected {request:?}"));
-                    Answer::Error {
-                        errno: Errno::EPROTO,
-                        ext_ack: Some("the fake kernel's script is played out".into()),
-                    }
-                }
-            };
+            let answer = state.answer(request);
             let dump = m.flags & NLM_F_DUMP == NLM_F_DUMP;
             let reply = reply(&answer, m.seq, m.bytes, dump);
             if !reply.is_empty() {
@@ -290,6 +303,25 @@ impl Wire {
             }
         }
         Ok(())
+    }
+
+    /// Answers the ethtool bus-info request for the link named `name`.
+    pub(crate) fn bus_info(&self, name: &crate::IfName) -> Result<String, Errno> {
+        let mut state = self.lock();
+        state.sent.push(Sent {
+            request: Request::BusInfo,
+            bytes: name.as_bytes().to_vec(),
+        });
+        match state.answer(Request::BusInfo) {
+            Answer::BusInfo(bus_info) => Ok(bus_info),
+            Answer::Error { errno, .. } => Err(errno),
+            other => {
+                state
+                    .problems
+                    .push(format!("{other:?} cannot answer a BusInfo request"));
+                Err(Errno::EPROTO)
+            }
+        }
     }
 
     /// Gives the next queued datagram; `WouldBlock` when there is none, as
@@ -353,7 +385,7 @@ fn reply(answer: &Answer, seq: u32, request: &[u8], dump: bool) -> Vec<u8> {
             }
             out
         }
-        Answer::Silence => Vec::new(),
+        Answer::Silence | Answer::BusInfo(_) => Vec::new(),
     }
 }
 

@@ -49,3 +49,34 @@ fn lab_vf_table_is_read_without_truncation() {
         );
     }
 }
+
+#[test]
+#[ignore = "lab"]
+fn lab_the_driver_names_the_device_a_link_sits_on() {
+    // What a kernel before 5.16, which reports no parent device, is asked
+    // instead: every PCI netdev's driver (igb, igbvf, e1000e) gives ethtool
+    // the same PCI address rtnetlink reports as its parent.
+    let pfs = lab_pfs();
+    let nl = NetNs::current().unwrap().netlink().unwrap();
+    let mut asked = 0;
+    for link in nl.links().unwrap() {
+        let Some(parent) = link.parent_device.clone() else {
+            continue;
+        };
+        if link.parent_bus.as_deref() != Some("pci") {
+            continue;
+        }
+        let mut old_kernel = link.clone();
+        old_kernel.parent_device = None;
+        old_kernel.parent_bus = None;
+        assert_eq!(
+            nl.device_of(&old_kernel).unwrap(),
+            Some(parent),
+            "{}",
+            link.name
+        );
+        asked += 1;
+    }
+    // Both PFs and the VM's own NIC at least.
+    assert!(asked > pfs.len(), "only {asked} PCI netdevs");
+}

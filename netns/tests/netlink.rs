@@ -758,3 +758,31 @@ fn a_link_named_and_aliased_in_bytes_that_are_not_utf8_is_read_like_any_other() 
     assert_eq!(nl.link(odd).unwrap().index, index);
     assert_eq!(nl.link(&odd_alt).unwrap().index, index);
 }
+
+#[test]
+fn a_virtual_link_sits_on_no_device_whoever_names_it() {
+    let Some((_ns, nl)) = private_ns_or_skip("a_virtual_link_sits_on_no_device_whoever_names_it")
+    else {
+        return;
+    };
+    let (a, _b) = veth_pair(&nl);
+    // A veth's driver answers ethtool with no bus info, whatever alias,
+    // MAC or name the link is given.
+    nl.set_alias(a, &alias("netplumb-host-name:eth4")).unwrap();
+    nl.set_mac(a, "02:00:00:00:00:01".parse().unwrap()).unwrap();
+    let link = nl.link(a).unwrap();
+    assert_eq!(link.parent_device, None);
+    assert_eq!(nl.device_of(&link).unwrap(), None);
+    let lo = nl.link(name("lo")).unwrap();
+    assert_eq!(nl.device_of(&lo).unwrap(), None);
+
+    // A link that is gone is an error, named as such.
+    nl.delete_link(a).unwrap();
+    let err = nl.device_of(&link).unwrap_err();
+    assert!(err.is_no_such_link(), "{err}");
+    assert!(
+        err.to_string()
+            .starts_with(&format!("read bus info on link {a}: ")),
+        "{err}"
+    );
+}

@@ -53,8 +53,8 @@ pub struct Netlink {
 }
 
 #[derive(Debug)]
-struct Transport {
-    channel: Channel,
+pub(crate) struct Transport {
+    pub(crate) channel: Channel,
     seq: u32,
     recv: RecvBuffer,
     send: Vec<u8>,
@@ -290,7 +290,7 @@ impl Netlink {
         self.lock().recv.len()
     }
 
-    fn lock(&self) -> MutexGuard<'_, Transport> {
+    pub(crate) fn lock(&self) -> MutexGuard<'_, Transport> {
         // A panic in another thread mid-request leaves the answer unread;
         // `mid_answer` makes the next request replace the socket.
         self.transport.lock().unwrap_or_else(|p| p.into_inner())
