@@ -8,9 +8,7 @@ use netplumb_netns::{LinkChange, LinkInfo, MacAddr, NetNs, Netlink};
 
 use crate::error::{kernel_error, namespace_error};
 use crate::state::{remembering, restoring, Found};
-use crate::{
-    Alias, Error, Host, IfName, NetdevState, PciAddr, Returned, Step, VfId, VfSettings, VfState,
-};
+use crate::{Error, Host, IfName, NetdevState, Returned, Step, VfId, VfSettings, VfState};
 
 /// How long [`Host::detach`] waits for a netdev whose namespace was deleted
 /// to show up in the host namespace: the kernel hands physical devices back
@@ -279,7 +277,7 @@ impl Host {
             Some(pod) => {
                 let find_in_pod = || {
                     let netlink = pod.netlink()?;
-                    let found = find_netdev(&netlink, vf, &undo.pod_name, &undo.host)?;
+                    let found = find_netdev(&netlink, vf, &undo.pod_name)?;
                     Ok(found.map(|found| (netlink, found)))
                 };
                 find_in_pod().map_err(kernel_error(
@@ -349,63 +347,42 @@ fn dev_prefix() -> IfName {
 }
 
 /// The VF's netdev among the links `netlink` sees: the link named `name`
-/// if it is the VF's, else any link that is. A link is the VF's when its
-/// parent device is the VF's PCI function, or, on kernels that do not
-/// report the parent (before 5.16), when it carries the alias attach gave
-/// it or the permanent MAC recorded in `host`.
+/// if it is the VF's, else any link that is. A link is the VF's when the
+/// device it sits on ([`Netlink::device_of`]) is the VF's PCI function:
+/// never by its name, alias or MAC, which the pod can give any link.
 fn find_netdev(
     netlink: &Netlink,
     vf: &VfId,
     name: &IfName,
-    host: &NetdevState,
 ) -> Result<Option<Found>, netplumb_netns::Error> {
-    let marks = Marks {
-        addr: vf.addr,
-        alias: remembering(&host.name),
-        permanent_mac: host.permanent_mac,
+    let addr = vf.addr.to_string();
+    // A link that went while it was looked at is not the VF's.
+    let ours = |link: &LinkInfo| match netlink.device_of(link) {
+        Ok(device) => Ok(device.as_deref() == Some(addr.as_str())),
+        Err(e) if e.is_no_such_link() => Ok(false),
+        Err(e) => Err(e),
     };
     match netlink.link(name) {
-        Ok(link) => {
-            if let Some(found) = vf_link(&link, &marks) {
-                return Ok(Some(found));
-            }
-        }
+        Ok(link) if ours(&link)? => return Ok(Some(Found::from_link(&link))),
+        Ok(_) => {}
         Err(e) if e.is_no_such_link() => {}
         Err(e) => return Err(e),
     }
-    Ok(netlink
-        .links()?
+    let links = netlink.links()?;
+    let devices = netlink.devices_of(&links)?;
+    Ok(links
         .iter()
-        .find_map(|link| vf_link(link, &marks)))
-}
-
-/// What tells a VF's netdev from other links.
-#[derive(Debug)]
-struct Marks {
-    /// The VF's PCI address: the netdev's parent device.
-    addr: PciAddr,
-    /// The alias attach gives the netdev.
-    alias: Alias,
-    /// The netdev's permanent MAC when it was recorded.
-    permanent_mac: Option<MacAddr>,
-}
-
-/// `link` as a [`Found`], when it is the link of the VF `marks` describe.
-fn vf_link(link: &LinkInfo, marks: &Marks) -> Option<Found> {
-    let ours = match &link.parent_device {
-        Some(_) => link.is_on_pci_device(&marks.addr.to_string()),
-        None => {
-            link.alias.as_ref() == Some(&marks.alias)
-                || (link.permanent_mac.is_some() && link.permanent_mac == marks.permanent_mac)
-        }
-    };
-    ours.then(|| Found::from_link(link))
+        .zip(devices)
+        .find(|(_, device)| device.as_deref() == Some(addr.as_str()))
+        .map(|(link, _)| Found::from_link(link)))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::Alias;
     use crate::VfConfig;
+    use netplumb_netns::testing::{Answer, FakeKernel, Request};
     use netplumb_netns::LinkInfo;
 
     fn link(index: u32, name: &str, up: bool) -> LinkInfo {
@@ -424,19 +401,18 @@ mod tests {
         link
     }
 
-    fn marks(permanent_mac: Option<MacAddr>) -> Marks {
-        Marks {
-            addr: "0000:01:10.2".parse().unwrap(),
-            alias: Alias::new("netplumb-host-name:eth4").unwrap(),
-            permanent_mac,
-        }
+    fn vf() -> VfId {
+        VfId::on_pf("0000:01:10.2".parse().unwrap(), "eth0".parse().unwrap(), 1)
     }
 
     #[test]
-    fn a_vf_link_is_known_by_its_parent_device() {
-        let ours = on_pci(link(9, "net1", true), "0000:01:10.2");
+    fn the_vf_is_known_by_the_device_under_it_not_by_its_name() {
+        let named = on_pci(link(9, "net1", true), "0000:01:10.2");
+        let kernel = FakeKernel::new();
+        kernel.expect(Request::GetLink, Answer::link(named.clone()));
+        let found = find_netdev(&kernel.netlink(), &vf(), &name("net1")).unwrap();
         assert_eq!(
-            vf_link(&ours, &marks(None)),
+            found,
             Some(Found {
                 index: 9,
                 name: "net1".parse().unwrap(),
@@ -444,34 +420,72 @@ mod tests {
                 alt_names: Vec::new(),
             })
         );
-        let mut other = on_pci(link(9, "net1", true), "0000:01:10.4");
-        other.alias = Some(Alias::new("netplumb-host-name:eth4").unwrap());
-        other.permanent_mac = Some(MacAddr([2, 0, 0, 0, 0, 1]));
-        // The parent decides when the kernel reports it, even if the alias
-        // and permanent MAC match.
-        assert_eq!(
-            vf_link(&other, &marks(Some(MacAddr([2, 0, 0, 0, 0, 1])))),
-            None
-        );
+        kernel.finish();
+
+        // The pod renamed the VF and gave its name, the alias attach set
+        // and the VF's permanent MAC to a veth: the veth is passed over.
+        let mut forged = link(12, "net1", true);
+        forged.alias = Some(Alias::new("netplumb-host-name:eth4").unwrap());
+        forged.permanent_mac = Some(MacAddr([2, 0, 0, 0, 0, 1]));
+        let mut other_vf = on_pci(link(10, "net2", true), "0000:01:10.4");
+        other_vf.alias = forged.alias.clone();
+        let renamed = on_pci(link(9, "hidden", true), "0000:01:10.2");
+        let kernel = FakeKernel::new();
+        kernel
+            .expect(Request::GetLink, Answer::link(forged.clone()))
+            .expect(Request::BusInfo, Answer::BusInfo(String::new()))
+            .expect(Request::GetLink, Answer::link(forged.clone()))
+            .expect(
+                Request::DumpLinks,
+                Answer::Links(vec![forged, other_vf, renamed]),
+            );
+        let found = find_netdev(&kernel.netlink(), &vf(), &name("net1")).unwrap();
+        assert_eq!(found.map(|f| (f.index, f.name)), Some((9, name("hidden"))));
+        kernel.finish();
     }
 
     #[test]
-    fn without_a_parent_the_alias_or_the_permanent_mac_decides() {
-        let perm = MacAddr([2, 0, 0, 0, 0, 1]);
-        let mut old_kernel = link(4, "dev3", false);
-        old_kernel.permanent_mac = Some(perm);
+    fn on_a_kernel_without_parents_the_driver_names_the_device() {
+        // Before 5.16 no link reports a parent: each link is asked, and
+        // only the one whose driver names the VF's function is taken.
+        let veth = link(12, "net1", true);
+        let vf_link = link(9, "dev3", false);
+        let kernel = FakeKernel::new();
+        kernel
+            .expect(Request::GetLink, Answer::link(veth.clone()))
+            .expect(Request::BusInfo, Answer::BusInfo(String::new()))
+            .expect(Request::GetLink, Answer::link(veth.clone()))
+            .expect(
+                Request::DumpLinks,
+                Answer::Links(vec![veth.clone(), vf_link.clone()]),
+            )
+            .expect(Request::BusInfo, Answer::BusInfo(String::new()))
+            .expect(Request::GetLink, Answer::link(veth))
+            .expect(Request::BusInfo, Answer::BusInfo("0000:01:10.2".into()))
+            .expect(Request::GetLink, Answer::link(vf_link));
+        let found = find_netdev(&kernel.netlink(), &vf(), &name("net1")).unwrap();
+        assert_eq!(found.map(|f| (f.index, f.name)), Some((9, name("dev3"))));
+        kernel.finish();
+
+        // Nothing there is the VF's.
+        let kernel = FakeKernel::new();
+        kernel
+            .expect(
+                Request::GetLink,
+                Answer::error(netplumb_netns::Errno::ENODEV, "no such device"),
+            )
+            .expect(Request::DumpLinks, Answer::Links(vec![link(1, "lo", true)]))
+            .expect(Request::BusInfo, Answer::BusInfo(String::new()))
+            .expect(Request::GetLink, Answer::link(link(1, "lo", true)));
         assert_eq!(
-            vf_link(&old_kernel, &marks(Some(perm))).map(|f| f.name),
-            Some("dev3".parse().unwrap())
-        );
-        assert_eq!(vf_link(&old_kernel, &marks(None)), None);
-        assert_eq!(
-            vf_link(&old_kernel, &marks(Some(MacAddr([2, 0, 0, 0, 0, 2])))),
+            find_netdev(&kernel.netlink(), &vf(), &name("net1")).unwrap(),
             None
         );
-        let mut marked = link(5, "net1", true);
-        marked.alias = Some(Alias::new("netplumb-host-name:eth4").unwrap());
-        assert_eq!(vf_link(&marked, &marks(None)).map(|f| f.index), Some(5));
+        kernel.finish();
+    }
+
+    fn name(text: &str) -> IfName {
+        text.parse().unwrap()
     }
 
     fn state(config: bool, netdev: bool) -> VfState {
@@ -559,7 +573,6 @@ mod tests {
 
     #[test]
     fn an_attach_whose_undo_fails_too_says_the_netdev_may_be_in_the_pod() {
-        use netplumb_netns::testing::{Answer, FakeKernel, Request};
         use netplumb_netns::{Errno, VfInfo};
         let kernel = FakeKernel::new();
         let before = state(true, true);

@@ -261,3 +261,35 @@ fn lab_a_255_byte_alias_comes_back_exactly() {
     assert_eq!(back.alias, Some(longest));
     assert_as_before(&host, &before);
 }
+
+#[test]
+#[ignore = "lab"]
+fn lab_a_veth_the_pod_dresses_as_the_vf_is_left_in_the_pod() {
+    let host = host();
+    let pod = Pod::new("vd");
+    let vf = lab_vf(&host, 1, 4);
+    let mut guard = Restore::new(&host, &vf);
+    let before = guard.state.clone();
+    let host_name = before.netdev.as_ref().unwrap().name;
+    let spec = AttachSpec::new("net1".parse().unwrap()).mac(POD_MAC);
+    let undo = host.attach(&before, pod.ns(), &spec).unwrap();
+    guard.attached = Some(undo.clone());
+
+    // The pod hides the VF and gives a veth its name, MAC and the alias
+    // attach set.
+    let nl = pod.ns().netlink().unwrap();
+    let hidden: IfName = "hidden".parse().unwrap();
+    nl.set_down("net1").unwrap();
+    nl.set_name("net1", &hidden).unwrap();
+    let (decoy, peer): (IfName, IfName) = ("net1".parse().unwrap(), "decoy".parse().unwrap());
+    nl.add_veth(&decoy, &peer, None).unwrap();
+    nl.set_mac(decoy, POD_MAC).unwrap();
+    nl.set_alias(decoy, &remembering(&host_name)).unwrap();
+
+    assert_eq!(host.detach(&undo).unwrap(), Returned::AsBefore);
+    guard.attached = None;
+    assert_as_before(&host, &before);
+    let left = nl.link(decoy).unwrap();
+    assert_eq!(left.kind.as_deref(), Some("veth"), "the veth stays in the pod");
+    assert!(nl.link(hidden).unwrap_err().is_no_such_link());
+}
