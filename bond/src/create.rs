@@ -126,6 +126,19 @@ pub fn plan<'a>(
     };
     let found = check_ports(bond, ports, &pod_links, home_links.as_deref())?;
     let from_home = home.is_some();
+    // What the VFs sit on, for release to find them by (free on kernels
+    // that report parent devices; a veth sits on nothing).
+    let where_ports_are = home.map_or(pod.netlink(), |home| home.netlink());
+    let devices = ports
+        .iter()
+        .zip(&found)
+        .map(|(port, link)| match port.is_vf {
+            true => where_ports_are
+                .device_of(link)
+                .map_err(|e| Error::lookup(*bond, where_ports_are.namespace(), e)),
+            false => Ok(None),
+        })
+        .collect::<Result<Vec<_>, _>>()?;
 
     let facts: Vec<PortFacts> = ports
         .iter()
@@ -144,7 +157,8 @@ pub fn plan<'a>(
         ports
             .iter()
             .zip(&found)
-            .map(|(port, link)| {
+            .zip(devices)
+            .map(|((port, link), device)| {
                 let mut record = PortRecord::new(
                     port.name,
                     from_home,
@@ -154,6 +168,7 @@ pub fn plan<'a>(
                 );
                 record.index = Some(link.index);
                 record.permanent_mac = link.permanent_mac.filter(|mac| !mac.is_zero());
+                record.device = device;
                 record
             })
             .collect(),

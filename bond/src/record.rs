@@ -57,6 +57,14 @@ pub struct PortRecord {
     /// under another name.
     #[serde(default)]
     pub permanent_mac: Option<MacAddr>,
+    /// The device it sits on ([`Netlink::device_of`]), when it sits on
+    /// one: a VF's PCI address. A port with a device is found again by it
+    /// alone; names, MACs and indexes are what anyone with the namespace
+    /// can give a link.
+    ///
+    /// [`Netlink::device_of`]: netplumb_netns::Netlink::device_of
+    #[serde(default)]
+    pub device: Option<String>,
     /// Its MTU.
     pub mtu: u32,
     /// Whether it was administratively up.
@@ -65,8 +73,9 @@ pub struct PortRecord {
 
 impl BondRecord {
     /// The format of the records this crate writes. 2 added the bond's and
-    /// the ports' indexes and the ports' permanent MACs.
-    pub const VERSION: u32 = 2;
+    /// the ports' indexes and the ports' permanent MACs; 3 the ports'
+    /// devices.
+    pub const VERSION: u32 = 3;
 
     /// A record of `bond` over `ports`, in the current format, without the
     /// bond's index.
@@ -91,6 +100,7 @@ impl PortRecord {
             index: None,
             mac,
             permanent_mac: None,
+            device: None,
             mtu,
             up,
         }
@@ -150,18 +160,20 @@ mod tests {
         rec.index = Some(7);
         rec.ports[1].index = Some(12);
         rec.ports[1].permanent_mac = Some(MacAddr([2, 0, 0, 0xb0, 0, 0x22]));
+        rec.ports[1].device = Some("0000:01:10.2".into());
         let json = serde_json::to_value(rec).unwrap();
         assert_eq!(
             json,
             serde_json::json!({
-                "version": 2,
+                "version": 3,
                 "bond": "bond0",
                 "index": 7,
                 "ports": [
                     {"name": "net1", "from_home": false, "index": null, "mac": "02:00:00:b0:00:01",
-                     "permanent_mac": null, "mtu": 1500, "up": true},
+                     "permanent_mac": null, "device": null, "mtu": 1500, "up": true},
                     {"name": "net2", "from_home": true, "index": 12, "mac": "02:00:00:b0:00:02",
-                     "permanent_mac": "02:00:00:b0:00:22", "mtu": 9000, "up": false}
+                     "permanent_mac": "02:00:00:b0:00:22", "device": "0000:01:10.2",
+                     "mtu": 9000, "up": false}
                 ]
             })
         );
@@ -186,14 +198,14 @@ mod tests {
 
     #[test]
     fn a_record_of_an_unknown_format_is_refused() {
-        for version in [0, 3] {
+        for version in [0, 4] {
             let text = format!(r#"{{"version":{version},"bond":"bond0","ports":[]}}"#);
             let err = serde_json::from_str::<BondRecord>(&text)
                 .unwrap_err()
                 .to_string();
             assert!(
                 err.contains(&format!(
-                    "format version {version} is not one this crate reads (1-2)"
+                    "format version {version} is not one this crate reads (1-3)"
                 )),
                 "{err}"
             );

@@ -110,13 +110,15 @@ pub(crate) fn restore(
     let mut elsewhere = Vec::new();
     // A bond still there wears a port's MAC, but is none of them.
     let mut claimed: Vec<u32> = bond_index.into_iter().collect();
+    let all: Vec<&PortRecord> = record.ports.iter().collect();
+    let devices = r.devices(pod.netlink(), &links, &all);
     for port in &record.ports {
         let place = if port.from_home {
             Where::Elsewhere
         } else {
             Where::Origin
         };
-        match find_port(port, &links, bond_index, &claimed, place) {
+        match find_port(port, &links, &devices, bond_index, &claimed, place) {
             Some(now) => {
                 claimed.push(now.index);
                 r.in_pod(pod, port, now, bond_index);
@@ -164,23 +166,37 @@ enum Where {
 }
 
 /// The link among `links` that is the port `port` records, other than
-/// those `claimed` already.
+/// those `claimed` already; `devices` are what the links sit on, in order
+/// ([`Netlink::devices_of`]).
 ///
-/// The link must have the recorded permanent MAC, or wear the recorded MAC
-/// (deleting a bond gives its ports theirs back), or be enslaved to the
-/// bond (`bond_index`, while it still exists), or, in the namespace the
-/// port started in, have both the recorded name and index: a name alone
-/// may belong to anything. A different permanent MAC does not rule a link
-/// out, as some drivers (igbvf) make the MAC in use at a reset their
-/// permanent one. Among several, the one with the permanent MAC wins, then
-/// the MAC, then the name, then the index.
+/// A port recorded with a device is the link on that device, and nothing
+/// else: a name, MAC or index is what the pod can give any link, a device
+/// is not. A port without one (a veth) must have the recorded permanent
+/// MAC, or wear the recorded MAC (deleting a bond gives its ports theirs
+/// back), or be enslaved to the bond, or, in the namespace the port
+/// started in, have both the recorded name and index: a name alone may
+/// belong to anything. A different permanent MAC does not rule a link out,
+/// as some drivers (igbvf) make the MAC in use at a reset their permanent
+/// one. Among several, the one with the permanent MAC wins, then the MAC,
+/// then the name, then the index.
 fn find_port<'l>(
     port: &PortRecord,
     links: &'l [LinkInfo],
+    devices: &[Option<String>],
     bond_index: Option<u32>,
     claimed: &[u32],
     place: Where,
 ) -> Option<&'l LinkInfo> {
+    let unclaimed = links
+        .iter()
+        .zip(devices.iter().chain(std::iter::repeat(&None)))
+        .filter(|(l, _)| !claimed.contains(&l.index));
+    if let Some(device) = &port.device {
+        return unclaimed
+            .filter(|(_, on)| on.as_ref() == Some(device))
+            .map(|(l, _)| l)
+            .next();
+    }
     let likeness = |l: &LinkInfo| {
         let permanent = port.permanent_mac.is_some() && l.permanent_mac == port.permanent_mac;
         let mac = l.mac == Some(port.mac);
@@ -188,9 +204,8 @@ fn find_port<'l>(
         let index = place == Where::Origin && Some(l.index) == port.index;
         (permanent, mac, name, index)
     };
-    links
-        .iter()
-        .filter(|l| !claimed.contains(&l.index))
+    unclaimed
+        .map(|(l, _)| l)
         .filter(|l| {
             let (permanent, mac, name, index) = likeness(l);
             let enslaved = bond_index.is_some() && l.controller == bond_index;
@@ -250,6 +265,24 @@ impl Restorer<'_> {
             port: port.copied(),
             source: Box::new(source),
         });
+    }
+
+    /// What `links`, read through `netlink`, sit on, when one of `ports` is
+    /// known by its device (none otherwise: asking costs a request per link
+    /// on kernels that do not report parents).
+    fn devices(
+        &mut self,
+        netlink: &Netlink,
+        links: &[LinkInfo],
+        ports: &[&PortRecord],
+    ) -> Vec<Option<String>> {
+        if ports.iter().all(|p| p.device.is_none()) {
+            return Vec::new();
+        }
+        netlink.devices_of(links).unwrap_or_else(|e| {
+            self.lookup_failed(netlink.namespace(), e);
+            Vec::new()
+        })
     }
 
     fn lookup_failed(&mut self, ns: &NetNs, source: netplumb_netns::Error) {
@@ -358,16 +391,17 @@ impl Restorer<'_> {
                 Err(e) => return self.lookup_failed(home.ns(), e),
             };
             let mut claimed = Vec::new();
-            ports.retain(
-                |port| match find_port(port, &links, None, &claimed, Where::Origin) {
+            let devices = self.devices(home.netlink(), &links, &ports);
+            ports.retain(|port| {
+                match find_port(port, &links, &devices, None, &claimed, Where::Origin) {
                     Some(now) => {
                         claimed.push(now.index);
                         self.put_back(home.netlink(), port, now, None);
                         false
                     }
                     None => true,
-                },
-            );
+                }
+            });
             if search == Search::PodGone && !ports.is_empty() {
                 self.bring_from_initial(home, &mut ports);
             }
@@ -403,8 +437,9 @@ impl Restorer<'_> {
         match initial.links() {
             Ok(links) => {
                 let mut claimed = Vec::new();
+                let devices = self.devices(&initial, &links, ports);
                 ports.retain(|port| {
-                    match find_port(port, &links, None, &claimed, Where::Elsewhere) {
+                    match find_port(port, &links, &devices, None, &claimed, Where::Elsewhere) {
                         Some(now) => {
                             claimed.push(now.index);
                             self.put_back(&initial, port, now, Some(home));
@@ -491,7 +526,8 @@ impl Restorer<'_> {
                 return None;
             }
         };
-        let found = find_port(port, &links, None, &[], Where::Origin).cloned();
+        let devices = self.devices(home.netlink(), &links, &[port]);
+        let found = find_port(port, &links, &devices, None, &[], Where::Origin).cloned();
         if found.is_none() {
             self.outcome.missing.push(port.name);
         }
@@ -567,7 +603,7 @@ pub(crate) mod tests {
         bond: Option<u32>,
         place: Where,
     ) -> Option<(u32, IfName)> {
-        find_port(port, links, bond, &[], place).map(|l| (l.index, l.name))
+        find_port(port, links, &[], bond, &[], place).map(|l| (l.index, l.name))
     }
 
     /// The name, MAC, MTU and up state of a link seen as `now` once
@@ -655,8 +691,43 @@ pub(crate) mod tests {
         );
         // Claimed links are skipped.
         assert_eq!(
-            find_port(&port, &links, None, &[12], Where::Origin).map(|l| l.index),
+            find_port(&port, &links, &[], None, &[12], Where::Origin).map(|l| l.index),
             Some(3)
+        );
+    }
+
+    #[test]
+    fn a_port_on_a_device_is_that_device_and_nothing_that_looks_like_it() {
+        // The pod gave a veth the port's name, index, MAC and permanent
+        // MAC, and renamed the VF: the VF is the port.
+        let mut port = port_at(7, "eth1", 1, Some(0x71));
+        port.device = Some("0000:01:10.2".into());
+        let forged = with_permanent(link(7, "eth1", 1), 0x71);
+        let other_vf = link(9, "eth2", 1);
+        let vf = link(12, "hidden", 0x33);
+        let links = [forged.clone(), other_vf.clone(), vf];
+        let devices = [
+            None,
+            Some("0000:01:10.4".into()),
+            Some("0000:01:10.2".into()),
+        ];
+        let now = find_port(&port, &links, &devices, None, &[], Where::Origin).unwrap();
+        assert_eq!(now.index, 12);
+        // Without the VF there, the port is missing, whatever else matches.
+        let links = [forged, other_vf];
+        let devices = [None, Some("0000:01:10.4".into())];
+        for place in [Where::Origin, Where::Elsewhere] {
+            assert_eq!(
+                find_port(&port, &links, &devices, Some(7), &[], place),
+                None
+            );
+        }
+        // Nor is a VF taken twice.
+        let links = [link(12, "hidden", 0x33)];
+        let devices = [Some("0000:01:10.2".into())];
+        assert_eq!(
+            find_port(&port, &links, &devices, None, &[12], Where::Origin),
+            None
         );
     }
 
@@ -695,7 +766,7 @@ pub(crate) mod tests {
         let mut odd = with_permanent(link(12, "x", 0x55), 0x71);
         odd.name = IfName::new(b"dev\xff").unwrap();
         let links = [odd];
-        let now = find_port(&port, &links, None, &[], Where::Elsewhere).unwrap();
+        let now = find_port(&port, &links, &[], None, &[], Where::Elsewhere).unwrap();
         assert_eq!(now.index, 12);
         let change = back_to(&port, now, false);
         assert_eq!(applied(&change, now, false).0, name("eth1"));

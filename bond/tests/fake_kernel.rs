@@ -24,12 +24,16 @@ fn mac(last: u8) -> MacAddr {
     MacAddr([2, 0, 0, 0, 0, last])
 }
 
-/// An Ethernet link `name` at `index` with MAC `02:00:00:00:00:<mac_last>`
-/// and MTU 1500, up or down.
+/// A VF's netdev `name` at `index` with MAC `02:00:00:00:00:<mac_last>`
+/// and MTU 1500, up or down, on a PCI function numbered after its name
+/// wherever it goes.
 fn link(index: u32, name: &str, mac_last: u8, up: bool) -> LinkInfo {
     let mut l = LinkInfo::new(index, n(name));
     l.mac = Some(mac(mac_last));
     l.flags = if up { UP } else { 0 };
+    l.parent_bus = Some("pci".into());
+    let function = name.bytes().fold(0u8, |sum, b| sum.wrapping_add(b));
+    l.parent_device = Some(format!("0000:01:{function:02x}.0"));
     l
 }
 
@@ -44,6 +48,8 @@ fn enslaved(mut port: LinkInfo, bond: u32) -> LinkInfo {
 fn bond0(index: u32) -> LinkInfo {
     let mut l = link(index, "bond0", 1, false);
     l.kind = Some("bond".into());
+    l.parent_bus = None;
+    l.parent_device = None;
     l
 }
 

@@ -738,6 +738,62 @@ fn lab_a_port_back_from_a_dead_pod_under_another_name_is_found() {
 
 #[test]
 #[ignore = "lab"]
+fn lab_a_link_the_pod_dresses_as_a_port_is_not_taken_for_it() {
+    with_rig(|rig| {
+        let a = rig.vf_at_home(0, 4, "02:00:00:bb:00:01");
+        let b = rig.vf_at_home(1, 4, "02:00:00:bb:00:02");
+        let pod = rig.netns("po");
+        let before = snapshots(&rig.host, &[&a, &b]);
+        let devices: Vec<Option<String>> = [&a, &b]
+            .iter()
+            .map(|name| rig.host.link(name.as_str()).unwrap().parent_device)
+            .collect();
+        let config = active_backup().primary(n(&a));
+        let ports = [Port::vf(n(&a)), Port::vf(n(&b))];
+        let created = create(&pod.pod(), Some(&rig.host_home()), &config, &ports).unwrap();
+        rig.moved_in(&pod, None, &[&a, &b]);
+        let recorded: Vec<Option<String>> = created
+            .record
+            .ports
+            .iter()
+            .map(|p| p.device.clone())
+            .collect();
+        assert_eq!(recorded, devices, "each VF's PCI function is recorded");
+        assert!(devices.iter().all(Option::is_some));
+        wait_active(&pod, "bond0", &a);
+
+        // The pod hides the VF under another name and gives a veth its
+        // name, MAC and the bond as controller.
+        ip(&["-n", &pod.name, "link", "set", &a, "nomaster"]);
+        ip(&["-n", &pod.name, "link", "set", &a, "down"]);
+        ip(&["-n", &pod.name, "link", "set", &a, "name", "hidden"]);
+        ip(&[
+            "-n",
+            &pod.name,
+            "link",
+            "add",
+            &a,
+            "address",
+            "02:00:00:bb:00:01",
+            "type",
+            "veth",
+            "peer",
+            "name",
+            "decoy",
+        ]);
+
+        release_all(Some(&pod.pod()), Some(&rig.host_home()), &created.record);
+        assert_eq!(snapshots(&rig.host, &[&a, &b]), before);
+        let mut left = link_names(&pod.nl);
+        left.sort();
+        let mut want = vec!["decoy".to_string(), "lo".to_string(), a.clone()];
+        want.sort();
+        assert_eq!(left, want, "the veth stays in the pod");
+    });
+}
+
+#[test]
+#[ignore = "lab"]
 fn lab_ports_of_a_dead_pod_go_back_to_a_home_that_is_not_the_host() {
     with_rig(|rig| {
         let home = rig.netns("hm");
