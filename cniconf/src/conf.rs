@@ -9,7 +9,7 @@ use serde_json::{Map, Value};
 
 use crate::error::{json_bytes, Error};
 use crate::json::{any_text, describe, put, put_list, Kind, Obj};
-use crate::names::{check_identifier, ContainerId};
+use crate::names::{check_network_name, ContainerId};
 use crate::result::CniResult;
 use crate::version::{supported_list, CniVersion};
 
@@ -182,7 +182,7 @@ impl NetConf {
     pub(crate) fn from_obj(mut o: Obj) -> Result<NetConf, Error> {
         let cni_version = stated_version(&mut o)?;
         let name = o.required_string("name", "the network's name")?;
-        check_identifier(&name).map_err(|why| o.invalid("name", why))?;
+        check_network_name(&name).map_err(|why| o.invalid("name", why.reason().to_string()))?;
         let plugin_type = o.required_string("type", "the plugin's executable name")?;
         check_plugin_type(&plugin_type).map_err(|why| o.invalid("type", why))?;
         let ipam = match o.object("ipam")? {
@@ -440,7 +440,7 @@ impl NetConfList {
         let cni_versions = o.list("cniVersions", any_text)?;
         let name = o.string("name")?;
         if let Some(name) = &name {
-            check_identifier(name).map_err(|why| o.invalid("name", why))?;
+            check_network_name(name).map_err(|why| o.invalid("name", why.reason().to_string()))?;
         }
         let disable_check = o.bool_or_keyword("disableCheck", &TRUE_FALSE)?;
         let disable_gc = o.bool_or_keyword("disableGC", &TRUE_FALSE)?;

@@ -313,20 +313,34 @@ impl Env {
             },
             (Some(a), _) => text(ARGS, a)?.parse()?,
         };
-        let path = read(PATH, path)?
-            .map(|p| {
-                std::env::split_paths(&p)
-                    .filter(|d| !d.as_os_str().is_empty())
-                    .collect()
-            })
-            .unwrap_or_default();
+        // A relative directory would be looked up from wherever the runtime
+        // happened to start the plugin. DEL skips one, so that cleanup
+        // still runs; every other command refuses it.
+        let mut dirs: Vec<PathBuf> = Vec::new();
+        for dir in read(PATH, path)?.iter().flat_map(std::env::split_paths) {
+            if dir.as_os_str().is_empty() {
+                continue;
+            }
+            if dir.is_relative() {
+                let why = format!(
+                    "has the relative directory {:?}, expected absolute ones",
+                    dir.display().to_string()
+                );
+                if command != Command::Del {
+                    return Err(invalid(PATH, why));
+                }
+                warnings.push(format!("{PATH}: {why}; it is skipped"));
+                continue;
+            }
+            dirs.push(dir);
+        }
         Ok(Env {
             command,
             container_id,
             netns,
             ifname,
             args,
-            path,
+            path: dirs,
             warnings,
         })
     }
@@ -405,6 +419,27 @@ mod tests {
         assert!(env(&[("CNI_COMMAND", "GC"), ("CNI_PATH", "/opt/cni/bin")]).is_ok());
         let err = env(&[("CNI_COMMAND", "GC")]).unwrap_err();
         assert_eq!(err.to_string(), "CNI_PATH is not set; GC needs it");
+
+        // Relative directories: refused, but skipped by DEL, so that
+        // cleanup runs.
+        let vars = |command| {
+            vec![
+                ("CNI_COMMAND", command),
+                ("CNI_CONTAINERID", "c1"),
+                ("CNI_IFNAME", "net1"),
+                ("CNI_NETNS", "/run/netns/p"),
+                ("CNI_PATH", "/opt/cni/bin:bin::./x"),
+            ]
+        };
+        let err = env(&vars("ADD")).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "CNI_PATH: has the relative directory \"bin\", expected absolute ones"
+        );
+        assert_eq!(err.code(), codes::INVALID_ENV);
+        let del = env(&vars("DEL")).unwrap();
+        assert_eq!(del.path, [PathBuf::from("/opt/cni/bin")]);
+        assert_eq!(del.warnings.len(), 2, "{:?}", del.warnings);
     }
 
     #[test]

@@ -83,7 +83,7 @@ pub use bond::BondConf;
 pub use conf::{Dns, GcAttachment, Ipam, NetConf, NetConfList, RuntimeConfig};
 pub use env::{CniArgs, Command, Env};
 pub use error::{codes, Error, ErrorReply};
-pub use names::{ContainerId, ValueError};
+pub use names::{check_network_name, ContainerId, ValueError, MAX_CONTAINER_ID, MAX_NETWORK_NAME};
 pub use plugin_options::{LogLevel, PluginOptions};
 pub use result::{CniResult, Interface, IpConfig, Route};
 pub use sriov::{SriovConf, VfSelector};

@@ -25,10 +25,25 @@ impl ValueError {
     }
 }
 
+/// The longest network name: a file name, as plugins keep their state in
+/// a directory per network.
+pub const MAX_NETWORK_NAME: usize = 255;
+
+/// The longest container ID: room for it, an interface name and a suffix
+/// in one file name. Runtimes use 64 hex digits.
+pub const MAX_CONTAINER_ID: usize = 200;
+
 /// Checks the spec's identifier rule, shared by container IDs and network
-/// names: an ASCII letter or digit, then letters, digits, `_`, `.` or `-`.
-pub(crate) fn check_identifier(text: &str) -> Result<(), String> {
+/// names: an ASCII letter or digit, then letters, digits, `_`, `.` or `-`;
+/// and at most `max` bytes.
+pub(crate) fn check_identifier(text: &str, max: usize) -> Result<(), String> {
     const RULE: &str = "expected a letter or digit followed by letters, digits, '_', '.' or '-'";
+    if text.len() > max {
+        return Err(format!(
+            "is {} bytes long, expected at most {max}",
+            text.len()
+        ));
+    }
     let mut chars = text.chars();
     match chars.next() {
         None => Err(format!("is empty, {RULE}")),
@@ -38,6 +53,13 @@ pub(crate) fn check_identifier(text: &str) -> Result<(), String> {
             None => Ok(()),
         },
     }
+}
+
+/// Checks a network name (a configuration's `name`) by the spec's
+/// identifier rule, at most [`MAX_NETWORK_NAME`] bytes long: what a plugin
+/// that keeps state under a directory per network may join to a path.
+pub fn check_network_name(name: &str) -> Result<(), ValueError> {
+    check_identifier(name, MAX_NETWORK_NAME).map_err(ValueError)
 }
 
 /// Checks that an interface name is text. The kernel takes any bytes, but
@@ -68,7 +90,7 @@ impl FromStr for ContainerId {
     type Err = ValueError;
 
     fn from_str(id: &str) -> Result<Self, Self::Err> {
-        check_identifier(id)
+        check_identifier(id, MAX_CONTAINER_ID)
             .map(|()| ContainerId(id.to_string()))
             .map_err(ValueError)
     }
@@ -105,6 +127,11 @@ mod tests {
         assert!(reason("a/b").contains("contains '/'"));
         assert!("é".parse::<ContainerId>().is_err());
         assert!("".parse::<ContainerId>().is_err());
+        assert!("a".repeat(MAX_CONTAINER_ID).parse::<ContainerId>().is_ok());
+        assert_eq!(
+            reason(&"a".repeat(4096)),
+            "is 4096 bytes long, expected at most 200"
+        );
     }
 
     #[test]

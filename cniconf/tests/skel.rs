@@ -487,7 +487,11 @@ fn ipam_is_delegated_through_cni_path() {
     while !dead() && waited.elapsed() < Duration::from_secs(5) {
         std::thread::sleep(Duration::from_millis(10));
     }
-    assert!(dead(), "{}", std::fs::read_to_string(&stat).unwrap_or_default());
+    assert!(
+        dead(),
+        "{}",
+        std::fs::read_to_string(&stat).unwrap_or_default()
+    );
 
     // DEL: no result.
     assert_eq!(request("DEL").delegate_ipam().unwrap(), None);

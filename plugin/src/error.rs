@@ -28,14 +28,13 @@ pub enum Error {
     Cni(#[from] netplumb_cniconf::Error),
 
     /// A value that goes into a journal's file name is unusable there.
-    #[error("invalid {what} {value:?}: expected {expected}")]
+    #[error("invalid {what}")]
     InvalidKey {
-        /// `network name` or `container ID`.
+        /// What it is, such as `network name`.
         what: &'static str,
-        /// The value (its first 64 characters).
-        value: String,
-        /// What would be right.
-        expected: &'static str,
+        /// What is wrong with it.
+        #[source]
+        source: netplumb_cniconf::ValueError,
     },
 
     /// The data directory cannot be used.

@@ -25,13 +25,6 @@ pub const DEFAULT_DATA_DIR: &str = "/var/lib/cni/netplumb";
 /// The record format this build writes, and the newest it reads.
 pub const FORMAT: u32 = 1;
 
-/// The longest container ID a journal takes: its file name holds the ID,
-/// a separator and an interface name, and file names stop at 255 bytes.
-pub const MAX_CONTAINER_ID_LEN: usize = 200;
-
-/// The longest network name a journal takes (a directory name).
-pub const MAX_NETWORK_LEN: usize = 200;
-
 /// How long an invocation waits for another working on the same
 /// attachment.
 const ATTACHMENT_LOCK_WAIT: Duration = Duration::from_secs(30);
@@ -46,35 +39,16 @@ pub struct Key {
 
 impl Key {
     /// The attachment of `container_id`'s `ifname` to `network`. The
-    /// network name and the ID go into file names, so they are checked
-    /// here: the CNI identifier rule (which keeps `/` and `..` out, and
-    /// which the configuration and environment readers have applied), and
-    /// a length that fits a file name.
+    /// network name goes into a directory name, so it is checked here by
+    /// the rule the configuration reader applies
+    /// ([`check_network_name`](netplumb_cniconf::check_network_name)). A
+    /// [`ContainerId`] is short enough to share a file name with an
+    /// interface name by its type.
     pub fn new(network: &str, container_id: &ContainerId, ifname: IfName) -> Result<Key, Error> {
-        let bad = |what: &'static str, value: &str, expected: &'static str| Error::InvalidKey {
-            what,
-            value: value.chars().take(64).collect(),
-            expected,
-        };
-        let identifier = |c: char| c.is_ascii_alphanumeric() || "_.-".contains(c);
-        if network.is_empty()
-            || network.len() > MAX_NETWORK_LEN
-            || !network.chars().all(identifier)
-            || network.starts_with('.')
-        {
-            return Err(bad(
-                "network name",
-                network,
-                "1 to 200 letters, digits, '_', '.' or '-', not starting with '.'",
-            ));
-        }
-        if container_id.as_str().len() > MAX_CONTAINER_ID_LEN {
-            return Err(bad(
-                "container ID",
-                container_id.as_str(),
-                "at most 200 characters",
-            ));
-        }
+        netplumb_cniconf::check_network_name(network).map_err(|source| Error::InvalidKey {
+            what: "network name",
+            source,
+        })?;
         Ok(Key {
             network: network.to_owned(),
             container_id: container_id.clone(),
@@ -516,6 +490,21 @@ mod tests {
     }
 
     #[test]
+    fn the_longest_names_fit_in_a_file_name() {
+        let dir = scratch("longest");
+        let journal = Journal::open(&dir).unwrap();
+        let network = "n".repeat(netplumb_cniconf::MAX_NETWORK_NAME);
+        let id = "c".repeat(netplumb_cniconf::MAX_CONTAINER_ID);
+        let k = key(&network, &id, "abcdefghijklmno");
+        let record = Record::new(&k, "sriov", None);
+        let _lock = journal.lock(&k).unwrap();
+        journal.save(&k, &record).unwrap();
+        assert_eq!(journal.load(&k).unwrap(), Some(record));
+        journal.remove(&k).unwrap();
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
     fn keys_that_could_collide_or_escape_are_kept_apart_or_refused() {
         let dir = scratch("keys");
         let journal = Journal::open(&dir).unwrap();
@@ -526,14 +515,12 @@ mod tests {
             .save(&one, &Record::new(&one, "sriov", None))
             .unwrap();
         assert_eq!(journal.load(&two).unwrap(), None);
-        for bad in ["", "..", ".hidden", "a/b", &"x".repeat(201)] {
+        for bad in ["", "..", ".hidden", "a/b", &"x".repeat(256)] {
             assert!(
                 Key::new(bad, &"c1".parse().unwrap(), "net1".parse().unwrap()).is_err(),
                 "{bad:?}"
             );
         }
-        let long: ContainerId = "x".repeat(201).parse().unwrap();
-        assert!(Key::new("n", &long, "net1".parse().unwrap()).is_err());
         fs::remove_dir_all(&dir).unwrap();
     }
 
