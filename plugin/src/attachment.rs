@@ -294,6 +294,8 @@ fn del_locked<P: Attach>(plugin: &P, inv: &Invocation<'_, P::Conf>) -> Result<()
                 .info("no journal record: releasing IPAM and what can be found without one");
             let ipam = ipam::run(inv.req, Command::Del).map(drop);
             let own = plugin.del_unrecorded(inv);
+            // What is left of the attachment is the lock this DEL took.
+            inv.journal.remove(&inv.key)?;
             match (ipam, own) {
                 (Ok(()), Ok(())) => Ok(()),
                 (Err(e), Ok(())) | (Ok(()), Err(e)) => Err(e),
@@ -323,6 +325,10 @@ pub(crate) fn check<P: Attach>(plugin: &P, req: &Request<'_>) -> Result<(), Erro
 
 fn check_locked<P: Attach>(plugin: &P, inv: &Invocation<'_, P::Conf>) -> Result<(), Error> {
     let record = inv.journal.load(&inv.key)?;
+    if record.is_none() {
+        // Nothing to check; nor to keep the lock this CHECK took for.
+        inv.journal.remove(&inv.key)?;
+    }
     let Some(record) = record.filter(|r| r.result.is_some()) else {
         return Err(Error::Check {
             differences: vec!["no ADD of this attachment is recorded".into()],

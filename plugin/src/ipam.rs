@@ -17,19 +17,29 @@ const CARRIER_WAIT: Duration = Duration::from_millis(500);
 /// Runs the configuration's IPAM plugin for `command`, with the
 /// invocation's environment and configuration otherwise. `None` for a
 /// command that gives no result, or a configuration without IPAM.
+///
+/// A DEL for an IPAM plugin that is not in `CNI_PATH` has nothing to
+/// release (no ADD of it can have run): it is done, not an error that
+/// would keep every later DEL of the attachment, and the cleanup of an ADD
+/// that failed for that very reason, from ever succeeding.
 pub fn run(req: &Request<'_>, command: Command) -> Result<Option<CniResult>, Error> {
     let Some(ipam) = &req.conf.ipam else {
         return Ok(None);
     };
     let mut env = req.env.clone();
     env.command = command;
-    Ok(delegate(
+    match delegate(
         &ipam.plugin_type,
         "ipam.type",
         &env,
         req.stdin,
         &Limits::default(),
-    )?)
+    ) {
+        Err(netplumb_cniconf::Error::InvalidEnv {
+            var: "CNI_PATH", ..
+        }) if command == Command::Del => Ok(None),
+        answer => Ok(answer?),
+    }
 }
 
 /// The addresses and routes of `ipam`'s answer, as they go on one
@@ -127,6 +137,43 @@ pub fn announce(log: &Log, pod: &NetNs, link: IfName, answer: &CniResult) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use netplumb_cniconf::{Env, NetConf};
+
+    fn request<'a>(command: &str, path: &str, stdin: &'a [u8]) -> Request<'a> {
+        let env = Env::from_vars([
+            ("CNI_COMMAND", command),
+            ("CNI_CONTAINERID", "c1"),
+            ("CNI_NETNS", "/run/netns/p"),
+            ("CNI_IFNAME", "net1"),
+            ("CNI_PATH", path),
+        ])
+        .unwrap();
+        let conf = NetConf::from_slice(stdin).unwrap();
+        let version = conf.result_version();
+        Request {
+            env,
+            stdin,
+            conf,
+            version,
+        }
+    }
+
+    #[test]
+    fn a_missing_ipam_plugin_fails_add_and_has_nothing_to_release() {
+        let stdin = br#"{"cniVersion": "1.0.0", "name": "n", "type": "sriov",
+                         "ipam": {"type": "netplumb-no-such-ipam"}}"#;
+        let nowhere = "/nonexistent/netplumb-cni";
+        let err = run(&request("ADD", nowhere, stdin), Command::Add).unwrap_err();
+        assert!(err.to_string().contains("netplumb-no-such-ipam"), "{err}");
+        assert_eq!(
+            run(&request("DEL", nowhere, stdin), Command::Del).unwrap(),
+            None
+        );
+        // An IPAM plugin that runs and fails its DEL still fails it.
+        let failing = br#"{"cniVersion": "1.0.0", "name": "n", "type": "sriov",
+                           "ipam": {"type": "false"}}"#;
+        assert!(run(&request("DEL", "/bin:/usr/bin", failing), Command::Del).is_err());
+    }
 
     fn ipam_answer() -> CniResult {
         CniResult::from_slice(

@@ -8,11 +8,11 @@ use std::path::{Path, PathBuf};
 use netplumb_cniconf::skel::{Plugin, Request};
 use netplumb_cniconf::{CniResult, Command, ErrorReply, Interface, SriovConf, VfSelector};
 use netplumb_netns::NetNs;
-use netplumb_types::{IfName, MacAddr};
-use netplumb_vf::{AttachSpec, AttachUndo, Vf, VfSettings, VfState};
+use netplumb_types::{Chain, IfName, MacAddr};
+use netplumb_vf::{AttachSpec, AttachUndo, Holder, Host, Vf, VfId, VfSettings, VfState};
 
 use crate::attachment::{self, Attach, Invocation, Node};
-use crate::journal::{Record, Step};
+use crate::journal::{Key, Record, Step};
 use crate::{device_info, ipam, vf_settings, Error};
 
 /// The `sriov` plugin. Stateless between invocations: everything an
@@ -88,7 +88,7 @@ impl Attach for Sriov {
                 .claim_free(&pf, &holder)
                 .map_err(Error::at("claiming a free VF"))?,
         };
-        let vf = claim.vf.clone();
+        let mut vf = claim.vf.clone();
         let id = vf.id();
         if let Some(previous) = &claim.reclaimed_from {
             inv.log.info(format!(
@@ -103,6 +103,15 @@ impl Attach for Sriov {
             },
         )?;
         inv.log.info(format!("{id} claimed"));
+        if let Some(previous) = &claim.reclaimed_from {
+            if put_back_reclaimed(inv, &host, &id, previous)? {
+                // Its netdev may have its old name back.
+                vf = host
+                    .sysfs()
+                    .vf(id.addr)
+                    .map_err(Error::at("finding the VF again"))?;
+            }
+        }
 
         let state = host
             .snapshot(&vf)
@@ -274,6 +283,74 @@ impl Attach for Sriov {
             check_interface(inv, &pod, vf, expected, differences)?;
         }
         Ok(())
+    }
+}
+
+/// A VF taken back from a holder whose namespace is gone is as that pod
+/// left it (the kernel hands it back so): its MAC, VLAN and trust, and an
+/// administrative MAC that keeps the VF from setting its own. When this
+/// journal has that holder's record, and the record agrees it held the VF,
+/// the VF is put back as the record found it, so that this attachment
+/// starts from, and later restores, the VF's own state; the holder's late
+/// DEL then finds the VF someone else's and cleans only its record.
+/// Returns whether it put anything back.
+fn put_back_reclaimed(
+    inv: &Invocation<'_, SriovConf>,
+    host: &Host,
+    vf: &VfId,
+    previous: &Holder,
+) -> Result<bool, Error> {
+    // The owner is what `Invocation::holder` writes.
+    let mut parts = previous.owner.splitn(3, '/');
+    let key = match (parts.next(), parts.next(), parts.next()) {
+        (Some(network), Some(id), Some(ifname)) => match (id.parse(), ifname.parse()) {
+            (Ok(id), Ok(ifname)) => Key::new(network, &id, ifname).ok(),
+            _ => None,
+        },
+        _ => None,
+    };
+    let record = match key.map(|key| inv.journal.load(&key)) {
+        Some(Ok(Some(record))) => record,
+        Some(Err(e)) => {
+            inv.log.warning(format!(
+                "the record of {} cannot be read ({}): the VF is taken as it is",
+                previous.owner,
+                Chain(&e)
+            ));
+            return Ok(false);
+        }
+        _ => {
+            inv.log.info(format!(
+                "no record of {} in this journal: the VF is taken as it is",
+                previous.owner
+            ));
+            return Ok(false);
+        }
+    };
+    let held = record.steps.iter().any(
+        |s| matches!(s, Step::Claim { claim } if claim.holder == *previous && claim.vf == vf.addr),
+    );
+    let state = record.steps.iter().find_map(|s| match s {
+        Step::VfState { state } => Some(state),
+        _ => None,
+    });
+    match state {
+        Some(state) if held => {
+            host.restore(state)
+                .map_err(Error::at("putting back the VF its dead pod left"))?;
+            inv.log.info(format!(
+                "{}: put back as {} found it",
+                state.vf, previous.owner
+            ));
+            Ok(true)
+        }
+        _ => {
+            inv.log.info(format!(
+                "the record of {} does not hold this VF: the VF is taken as it is",
+                previous.owner
+            ));
+            Ok(false)
+        }
     }
 }
 

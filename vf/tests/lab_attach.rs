@@ -290,6 +290,10 @@ fn lab_a_veth_the_pod_dresses_as_the_vf_is_left_in_the_pod() {
     guard.attached = None;
     assert_as_before(&host, &before);
     let left = nl.link(decoy).unwrap();
-    assert_eq!(left.kind.as_deref(), Some("veth"), "the veth stays in the pod");
+    assert_eq!(
+        left.kind.as_deref(),
+        Some("veth"),
+        "the veth stays in the pod"
+    );
     assert!(nl.link(hidden).unwrap_err().is_no_such_link());
 }
