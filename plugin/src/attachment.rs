@@ -16,7 +16,7 @@ use netplumb_vf::{
 };
 
 use crate::journal::{Journal, Key, Record, Step, DEFAULT_DATA_DIR};
-use crate::{device_info, ipam, Error, Log};
+use crate::{crash, device_info, ipam, Error, Log};
 
 /// A plugin's configuration, as the shared flow needs it.
 pub(crate) trait Config: Sized + Clone {
@@ -80,6 +80,14 @@ pub(crate) trait Attach {
         expected: &CniResult,
         differences: &mut Vec<String>,
     ) -> Result<(), Error>;
+
+    /// What an ADD killed between taking a step and writing it down left,
+    /// undone before `record`'s steps are: nothing, unless the plugin
+    /// takes such a step.
+    fn undo_unnoted(&self, inv: &Invocation<'_, Self::Conf>, record: &Record) -> Result<(), Error> {
+        let _ = (inv, record);
+        Ok(())
+    }
 
     /// DEL without a record (no ADD, or the journal lost): what can be put
     /// back from the configuration alone. IPAM is released by the caller.
@@ -168,22 +176,27 @@ impl<'r, C: Config> Invocation<'r, C> {
 
     /// Who holds a VF for this attachment, in the pod's namespace `pod`.
     pub fn holder(&self, pod: &NetNs) -> Holder {
-        Holder::new(
-            NsRef::of(pod),
-            format!(
-                "{}/{}/{}",
-                self.key.network(),
-                self.key.container_id(),
-                self.key.ifname()
-            ),
+        Holder::new(NsRef::of(pod), self.owner())
+    }
+
+    /// The attachment as a VF claim names its owner.
+    pub fn owner(&self) -> String {
+        format!(
+            "{}/{}/{}",
+            self.key.network(),
+            self.key.container_id(),
+            self.key.ifname()
         )
     }
 
     /// Adds `step` to the record and writes it down, before the step is
     /// taken.
     pub fn note(&self, record: &mut Record, step: Step) -> Result<(), Error> {
+        crash::point(|| format!("before noting {}", step.name()));
         record.steps.push(step);
-        self.journal.save(&self.key, record)
+        self.journal.save(&self.key, record)?;
+        crash::point(|| format!("noted {}", record.steps.last().expect("pushed").name()));
+        Ok(())
     }
 
     /// Replaces the record's newest step (one that has become better known
@@ -231,14 +244,20 @@ fn add_locked<P: Attach>(plugin: &P, inv: &Invocation<'_, P::Conf>) -> Result<Cn
         // Killed halfway: what it did goes first, as a DEL would take it.
         inv.log
             .warning("an earlier ADD of this attachment did not finish; undoing what it did");
-        undo(plugin.node(), inv, earlier, true)?;
+        undo(plugin, inv, earlier, true)?;
     }
     let netns = inv.req.env.netns.clone().expect("ADD has CNI_NETNS");
     let mut record = Record::new(&inv.key, P::NAME, Some(netns.clone()));
+    // Written before the first step, so that a kill between taking a step
+    // and writing it down leaves a record that says an ADD began.
+    crash::point(|| "before the record is started".into());
+    inv.journal.save(&inv.key, &record)?;
     match plugin.attach(inv, &netns, &mut record) {
         Ok(result) => {
+            crash::point(|| "before the result is noted".into());
             record.result = Some(result.to_json());
             inv.journal.save(&inv.key, &record)?;
+            crash::point(|| "result noted".into());
             inv.log.info("ADD done");
             Ok(result)
         }
@@ -247,7 +266,7 @@ fn add_locked<P: Attach>(plugin: &P, inv: &Invocation<'_, P::Conf>) -> Result<Cn
                 "ADD failed, undoing what it did: {}",
                 Chain(&failure)
             ));
-            match undo(plugin.node(), inv, record, true) {
+            match undo(plugin, inv, record, true) {
                 Ok(()) => Err(failure),
                 Err(undo) => Err(Error::Several {
                     errors: vec![failure, undo],
@@ -288,7 +307,7 @@ pub(crate) fn del<P: Attach>(plugin: &P, req: &Request<'_>) -> Result<(), ErrorR
 
 fn del_locked<P: Attach>(plugin: &P, inv: &Invocation<'_, P::Conf>) -> Result<(), Error> {
     match inv.journal.load(&inv.key) {
-        Ok(Some(record)) => undo(plugin.node(), inv, record, true),
+        Ok(Some(record)) => undo(plugin, inv, record, true),
         Ok(None) => {
             inv.log
                 .info("no journal record: releasing IPAM and what can be found without one");
@@ -410,7 +429,7 @@ fn gc_all<P: Attach>(plugin: &P, req: &Request<'_>) -> Result<(), Error> {
             key,
         };
         // IPAM's own GC releases its addresses below.
-        if let Err(e) = undo(plugin.node(), &inv, record, false) {
+        if let Err(e) = undo(plugin, &inv, record, false) {
             errors.push(e);
         }
     }
@@ -430,12 +449,14 @@ fn gc_all<P: Attach>(plugin: &P, req: &Request<'_>) -> Result<(), Error> {
 /// released. What fails stays in the record, for the next DEL to retry;
 /// with nothing left, the record goes. IPAM's addresses are released only
 /// with `release_ipam` (GC leaves them to IPAM's own GC).
-pub(crate) fn undo<C: Config>(
-    node: &Node,
-    inv: &Invocation<'_, C>,
+pub(crate) fn undo<P: Attach>(
+    plugin: &P,
+    inv: &Invocation<'_, P::Conf>,
     mut record: Record,
     release_ipam: bool,
 ) -> Result<(), Error> {
+    let node = plugin.node();
+    plugin.undo_unnoted(inv, &record)?;
     let claim = record.steps.iter().find_map(|step| match step {
         Step::Claim { claim } => Some(claim.clone()),
         _ => None,
@@ -481,6 +502,7 @@ pub(crate) fn undo<C: Config>(
     let mut errors = Vec::new();
     let mut left = Vec::new();
     while let Some(step) = record.steps.pop() {
+        let name = step.name();
         let done = match (&step, &host, &lock) {
             (Step::DeviceInfo { path }, ..) => device_info::remove(path),
             (Step::Ipam { plugin }, ..) if release_ipam => {
@@ -504,6 +526,7 @@ pub(crate) fn undo<C: Config>(
             errors.push(e);
             left.push(step);
         }
+        crash::point(|| format!("undid {name}"));
     }
     drop(lock);
     if errors.is_empty() {

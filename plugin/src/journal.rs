@@ -124,6 +124,20 @@ pub enum Step {
     },
 }
 
+impl Step {
+    /// What kind of step it is, for logs.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Step::Claim { .. } => "the VF's claim",
+            Step::VfState { .. } => "the VF's state",
+            Step::Attach { .. } => "the move into the pod",
+            Step::Bond { .. } => "the bond",
+            Step::Ipam { .. } => "IPAM",
+            Step::DeviceInfo { .. } => "the device info file",
+        }
+    }
+}
+
 /// What one attachment did, as the journal keeps it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

@@ -28,6 +28,7 @@
 mod attachment;
 mod bond;
 mod convert;
+pub mod crash;
 pub mod device_info;
 mod error;
 pub mod ipam;

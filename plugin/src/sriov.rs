@@ -13,7 +13,7 @@ use netplumb_vf::{AttachSpec, AttachUndo, Holder, Host, Vf, VfId, VfSettings, Vf
 
 use crate::attachment::{self, Attach, Invocation, Node};
 use crate::journal::{Key, Record, Step};
-use crate::{device_info, ipam, vf_settings, Error};
+use crate::{crash, device_info, ipam, vf_settings, Error};
 
 /// The `sriov` plugin. Stateless between invocations: everything an
 /// invocation needs from an earlier one is in the attachment journal.
@@ -144,6 +144,7 @@ impl Attach for Sriov {
             host.configure(&id, &pf_side)
                 .map_err(Error::at("applying the VF's PF-side settings"))?;
             inv.log.info(format!("{id}: PF-side settings applied"));
+            crash::point(|| "PF-side settings applied".into());
         }
 
         let interface = match mode {
@@ -181,6 +182,7 @@ impl Attach for Sriov {
                 )?;
                 host.attach(&state, &pod, &spec)
                     .map_err(Error::at("moving the VF into the pod"))?;
+                crash::point(|| "moved into the pod".into());
                 inv.log
                     .info(format!("{id} moved into the pod as {}", inv.ifname()));
                 let link = pod
@@ -220,6 +222,7 @@ impl Attach for Sriov {
                     let config = ipam::ip_config(&answer);
                     pod.configure_ip(&inv.ifname(), &config)
                         .map_err(Error::at("configuring the pod's addresses and routes"))?;
+                    crash::point(|| "addresses configured".into());
                     inv.log.info(format!(
                         "addresses {:?} configured",
                         config
@@ -238,6 +241,7 @@ impl Attach for Sriov {
             inv.note(record, Step::DeviceInfo { path: path.clone() })?;
             let pf = vf.pf.as_ref().map(|pf| pf.addr);
             device_info::write(&path, &device_info::pci(vf.addr, pf))?;
+            crash::point(|| "device info written".into());
         }
 
         if let (Some(answer), true) = (&addresses, mode != Mode::Userspace) {
@@ -251,6 +255,33 @@ impl Attach for Sriov {
             addresses.as_ref(),
             inv.conf.net.dns.as_ref(),
         ))
+    }
+
+    /// A claim is taken before it is written down: an ADD killed in
+    /// between leaves the VF claimed, untouched, by this attachment.
+    fn undo_unnoted(&self, inv: &Invocation<'_, SriovConf>, record: &Record) -> Result<(), Error> {
+        if record.steps.iter().any(|s| matches!(s, Step::Claim { .. })) {
+            return Ok(());
+        }
+        let allocator = self.node.allocator()?;
+        let owner = inv.owner();
+        let held = allocator
+            .held_by_owner(&owner)
+            .map_err(Error::at("looking for the VF's claim"))?;
+        for vf in held {
+            let lock = allocator.lock(vf).map_err(Error::at("locking the VF"))?;
+            if let Some(holder) = lock
+                .holder()
+                .map_err(Error::at("reading who holds the VF"))?
+                .filter(|h| h.owner == owner)
+            {
+                lock.release(&holder)
+                    .map_err(Error::at("releasing the VF's claim"))?;
+                inv.log
+                    .info(format!("{vf}: claimed, never written down; released"));
+            }
+        }
+        Ok(())
     }
 
     fn check(

@@ -227,6 +227,38 @@ impl Allocator {
         self.lock(vf)?.holder()
     }
 
+    /// The VFs whose records name `owner` as their holder's owner, alive
+    /// or not: how a caller that lost track of a claim (killed between
+    /// claiming and writing the claim down) finds it again. Read without
+    /// the locks: check again under [`Allocator::lock`] before acting.
+    pub fn held_by_owner(&self, owner: &str) -> Result<Vec<PciAddr>, Error> {
+        let entries = match fs::read_dir(&self.dir) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(source) => return Err(state_error("read", &self.dir, source)),
+        };
+        let mut held = Vec::new();
+        for entry in entries {
+            let entry = entry.map_err(|source| state_error("read", &self.dir, source))?;
+            let name = entry.file_name();
+            let Some(vf) = name
+                .to_str()
+                .and_then(|n| n.strip_suffix(".json"))
+                .and_then(|n| n.parse::<PciAddr>().ok())
+            else {
+                continue;
+            };
+            // A record that cannot be read is no one's this caller knows.
+            if let Ok(Some(holder)) = self.read_record(vf) {
+                if holder.owner == owner {
+                    held.push(vf);
+                }
+            }
+        }
+        held.sort();
+        Ok(held)
+    }
+
     /// Takes the VF's lock, waiting for it at most [`Allocator::lock_wait`],
     /// creating the directory and lock file as needed.
     ///

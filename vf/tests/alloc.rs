@@ -299,3 +299,27 @@ fn records_and_locks_that_are_symbolic_links_are_not_followed() {
     );
     assert_eq!(fs::read_to_string(&target).unwrap(), "untouched");
 }
+
+#[test]
+fn claims_are_found_again_by_their_owner() {
+    let (fake, nic) = pf(3);
+    let scratch = Scratch::new();
+    let allocator = scratch.allocator(&fake);
+    assert_eq!(allocator.held_by_owner("a").unwrap(), []);
+    let (a, b) = (scratch.holder("a"), scratch.holder("b"));
+    let first = allocator.claim_free(&pf_name(), &a).unwrap().vf.addr;
+    let second = allocator.claim_free(&pf_name(), &b).unwrap().vf.addr;
+    let third = allocator
+        .claim(nic.vf_addr(2).unwrap(), &a)
+        .unwrap()
+        .vf
+        .addr;
+    assert_eq!(allocator.held_by_owner("a").unwrap(), [first, third]);
+    assert_eq!(allocator.held_by_owner("b").unwrap(), [second]);
+    assert_eq!(allocator.held_by_owner("c").unwrap(), []);
+    // A record that cannot be read is passed over, not an error.
+    fs::write(scratch.0.join("data/vfs/0000:01:00.7.json"), "{").unwrap();
+    assert_eq!(allocator.held_by_owner("a").unwrap(), [first, third]);
+    allocator.release(first, &a).unwrap();
+    assert_eq!(allocator.held_by_owner("a").unwrap(), [third]);
+}
