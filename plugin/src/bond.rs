@@ -224,9 +224,10 @@ impl Attach for Bond {
     }
 
     /// Without a record, the bond of the configuration's name in the pod
-    /// is taken apart as it is: its ports released where they are (the
-    /// configured links moved home when they came from there), the bond
-    /// deleted. What they were before the bond is not known.
+    /// is taken apart as it is, when it looks like this attachment's
+    /// ([`not_ours`]): its ports released where they are (the configured
+    /// links moved home when they came from there), the bond deleted. What
+    /// they were before the bond is not known.
     fn del_unrecorded(&self, inv: &Invocation<'_, BondConf>) -> Result<(), Error> {
         let Some(netns) = inv.req.env.netns.as_ref() else {
             return Ok(());
@@ -246,6 +247,13 @@ impl Attach for Bond {
             }
             Err(e) => return Err(Error::step("reading the bond", e)),
         };
+        if let Some(why) = not_ours(&inv.conf, &info) {
+            inv.log.warning(format!(
+                "bond {name} in the pod is left as it is: {why}, so it is not this \
+                 attachment's"
+            ));
+            return Ok(());
+        }
         let record = as_found(&inv.conf, &info);
         let home_ns;
         let home = if record.ports.iter().any(|p| p.from_home) {
@@ -268,6 +276,27 @@ impl Attach for Bond {
         }
         Ok(())
     }
+}
+
+/// Why the bond `info` shows cannot be the one `conf` built, if it cannot:
+/// another mode, no port, or a port that is none of the configured links.
+/// A DEL without a record comes after an ADD that failed too (its record
+/// goes with what it undid), as when the pod had a bond of that name
+/// already: that bond is the pod's, not this attachment's to take apart.
+fn not_ours(conf: &BondConf, info: &BondInfo) -> Option<String> {
+    if info.mode != conf.options.mode {
+        return Some(format!(
+            "its mode is {}, not {}",
+            info.mode, conf.options.mode
+        ));
+    }
+    if info.ports.is_empty() {
+        return Some("it has no port".into());
+    }
+    info.ports
+        .iter()
+        .find(|port| !conf.links.contains(&port.link.name))
+        .map(|port| format!("its port {} is not one of the links", port.link.name))
 }
 
 /// A record of the bond `info` shows, as DEL can take it apart without the
@@ -416,6 +445,35 @@ mod tests {
                 "bond bond0: net2 is not one of its ports",
                 "bond bond0: no port is active",
             ]
+        );
+    }
+
+    #[test]
+    fn only_a_bond_that_may_be_the_configured_one_is_taken_apart_without_a_record() {
+        let conf = conf("");
+        let port = |index, name: &str| {
+            netplumb_bond::PortInfo::new(netplumb_netns::LinkInfo::new(
+                index,
+                name.parse().unwrap(),
+            ))
+        };
+        let mut info = BondInfo::new(
+            netplumb_netns::LinkInfo::new(10, "bond0".parse().unwrap()),
+            BondMode::ActiveBackup,
+        );
+        assert_eq!(not_ours(&conf, &info).as_deref(), Some("it has no port"));
+        info.ports.push(port(11, "net1"));
+        assert_eq!(not_ours(&conf, &info), None, "one of its ports may be gone");
+        info.ports.push(port(12, "eth7"));
+        assert_eq!(
+            not_ours(&conf, &info).as_deref(),
+            Some("its port eth7 is not one of the links")
+        );
+        info.ports.pop();
+        info.mode = BondMode::BalanceXor;
+        assert_eq!(
+            not_ours(&conf, &info).as_deref(),
+            Some("its mode is balance-xor, not active-backup")
         );
     }
 

@@ -202,10 +202,12 @@ impl Error {
     }
 
     /// The CNI error code: cniconf's for what it read; from a kernel
-    /// crate's error its class: refused before anything was sent or by the
-    /// driver, 7 (invalid configuration); someone else holds it, 11 (try
-    /// again later); the pod's namespace gone, 3 (unknown container);
-    /// anything else [`KERNEL_FAILURE`].
+    /// crate's error its class: the pod's namespace gone, 3 (unknown
+    /// container); refused before anything was sent or by the driver, or
+    /// something the configuration names missing (a device, a port) or
+    /// there already (a bond's name), 7 (invalid configuration): the
+    /// configuration is what must change; someone else holds it, 11 (try
+    /// again later); anything else [`KERNEL_FAILURE`].
     pub fn code(&self) -> u32 {
         match self {
             Error::Cni(e) => e.code(),
@@ -216,9 +218,12 @@ impl Error {
             Error::JournalIo { .. } | Error::BadRecord { .. } => codes::IO_FAILURE,
             Error::AttachmentBusy { .. } => codes::TRY_AGAIN_LATER,
             Error::Step { kind, source, .. } => match kind {
-                ErrorKind::Invalid | ErrorKind::Refused => codes::INVALID_NETWORK_CONFIG,
-                ErrorKind::Busy => codes::TRY_AGAIN_LATER,
                 _ if is_gone_namespace(&**source) => codes::UNKNOWN_CONTAINER,
+                ErrorKind::Invalid
+                | ErrorKind::Refused
+                | ErrorKind::NotFound
+                | ErrorKind::AlreadyExists => codes::INVALID_NETWORK_CONFIG,
+                ErrorKind::Busy => codes::TRY_AGAIN_LATER,
                 _ => KERNEL_FAILURE,
             },
             Error::Ipam { .. } => codes::DECODING_FAILURE,
