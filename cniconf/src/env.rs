@@ -228,15 +228,16 @@ impl fmt::Display for CniArgs {
 /// `CNI_PATH`; STATUS reads it when set; VERSION reads nothing else.
 ///
 /// DEL must never be stopped by a variable it can do without: a malformed
-/// `CNI_ARGS` keeps the pairs that parse, and each problem goes to
-/// `warnings` for the plugin to log.
+/// `CNI_ARGS` keeps the pairs that parse, a relative `CNI_NETNS` (which
+/// ADD and CHECK refuse) is left out, and each problem goes to `warnings`
+/// for the plugin to log.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Env {
     /// `CNI_COMMAND`.
     pub command: Command,
     /// `CNI_CONTAINERID`.
     pub container_id: Option<ContainerId>,
-    /// `CNI_NETNS`: path to the container's network namespace.
+    /// `CNI_NETNS`: absolute path to the container's network namespace.
     pub netns: Option<PathBuf>,
     /// `CNI_IFNAME`: the interface name inside the container.
     pub ifname: Option<IfName>,
@@ -295,9 +296,19 @@ impl Env {
                     .map_err(|why| invalid(CONTAINERID, why))
             })
             .transpose()?;
-        let netns = read(NETNS, netns)?.map(PathBuf::from);
         let ifname = read(IFNAME, ifname)?.map(ifname_of).transpose()?;
         let mut warnings = Vec::new();
+        let netns = match read(NETNS, netns)?.map(PathBuf::from) {
+            Some(path) if path.is_relative() => {
+                let why = format!(
+                    "{:?} is a relative path, expected an absolute one such as /run/netns/NAME",
+                    path.display().to_string()
+                );
+                relative(NETNS, why, command, &mut warnings)?;
+                None
+            }
+            other => other,
+        };
         let args = match (read(ARGS, args)?, command) {
             (None, _) => CniArgs::default(),
             (Some(a), Command::Del) => match text(ARGS, a) {
@@ -313,9 +324,6 @@ impl Env {
             },
             (Some(a), _) => text(ARGS, a)?.parse()?,
         };
-        // A relative directory would be looked up from wherever the runtime
-        // happened to start the plugin. DEL skips one, so that cleanup
-        // still runs; every other command refuses it.
         let mut dirs: Vec<PathBuf> = Vec::new();
         for dir in read(PATH, path)?.iter().flat_map(std::env::split_paths) {
             if dir.as_os_str().is_empty() {
@@ -326,10 +334,7 @@ impl Env {
                     "has the relative directory {:?}, expected absolute ones",
                     dir.display().to_string()
                 );
-                if command != Command::Del {
-                    return Err(invalid(PATH, why));
-                }
-                warnings.push(format!("{PATH}: {why}; it is skipped"));
+                relative(PATH, why, command, &mut warnings)?;
                 continue;
             }
             dirs.push(dir);
@@ -364,6 +369,22 @@ fn ifname_of(value: OsString) -> Result<IfName, Error> {
 }
 
 /// A bad value of `var`: code 4 naming `var`.
+/// A relative path in `var` would be looked up from wherever the runtime
+/// happened to start the plugin: refused, except by DEL, which goes on
+/// without it (a warning says so) so that cleanup runs.
+fn relative(
+    var: &'static str,
+    why: String,
+    command: Command,
+    warnings: &mut Vec<String>,
+) -> Result<(), Error> {
+    if command != Command::Del {
+        return Err(invalid(var, why));
+    }
+    warnings.push(format!("{var}: {why}; it is left out"));
+    Ok(())
+}
+
 fn invalid(var: &'static str, why: impl fmt::Display) -> Error {
     Error::InvalidEnv {
         var,
@@ -496,6 +517,33 @@ mod tests {
         let mut add = ADD.to_vec();
         add.push(("CNI_ARGS", "A=1;B"));
         assert_eq!(env(&add).unwrap_err().code(), codes::INVALID_ENV);
+    }
+
+    #[test]
+    fn a_relative_netns_is_refused_but_ignored_by_del() {
+        for command in ["ADD", "CHECK"] {
+            let mut vars = ADD.to_vec();
+            vars[0] = ("CNI_COMMAND", command);
+            vars[2] = ("CNI_NETNS", "proc/1/ns/net");
+            let err = env(&vars).unwrap_err();
+            assert_eq!(err.code(), codes::INVALID_ENV, "{command}");
+            assert_eq!(
+                err.to_string(),
+                "CNI_NETNS: \"proc/1/ns/net\" is a relative path, expected an absolute one \
+                 such as /run/netns/NAME"
+            );
+        }
+        let mut vars = ADD.to_vec();
+        vars[0] = ("CNI_COMMAND", "DEL");
+        vars[2] = ("CNI_NETNS", "netns");
+        let del = env(&vars).unwrap();
+        assert_eq!(del.netns, None);
+        assert_eq!(del.warnings.len(), 1, "{:?}", del.warnings);
+        assert!(
+            del.warnings[0].starts_with("CNI_NETNS: "),
+            "{:?}",
+            del.warnings
+        );
     }
 
     #[test]

@@ -33,6 +33,49 @@ const LOG_LEVELS: [(&str, LogLevel); 5] = [
     ("debug", LogLevel::Debug),
 ];
 
+/// The longest `dataDir` or `logFile`: far longer than any real path, and
+/// short enough that every file the journal keeps under `dataDir` still
+/// has a name the kernel takes (`PATH_MAX`, 4096 bytes).
+const MAX_PLUGIN_PATH: usize = 1024;
+
+/// Checks a path a plugin creates files at: absolute, without `.` or `..`
+/// components (which could lead it anywhere), without control characters
+/// (a NUL the kernel would cut the path at, a newline that would forge log
+/// lines), and at most [`MAX_PLUGIN_PATH`] bytes. The error names `field`
+/// and shows the value, cut short when it is long.
+fn check_path(field: &str, path: &[u8], example: &str) -> Result<(), Error> {
+    let why = if path.len() > MAX_PLUGIN_PATH {
+        format!(
+            "is {} bytes long, expected at most {MAX_PLUGIN_PATH}",
+            path.len()
+        )
+    } else if let Some(c) = path.iter().find(|b| b.is_ascii_control()) {
+        format!(
+            "contains the control character {:?}, expected none",
+            char::from(*c)
+        )
+    } else if path.first() != Some(&b'/') {
+        format!("is not an absolute path, expected one such as {example}")
+    } else if path
+        .split(|b| *b == b'/')
+        .any(|part| part == b"." || part == b"..")
+    {
+        format!("has a \".\" or \"..\" component, expected a path without them, such as {example}")
+    } else {
+        return Ok(());
+    };
+    let text = String::from_utf8_lossy(path);
+    let shown = if text.chars().count() > 60 {
+        format!("{:?}...", text.chars().take(40).collect::<String>())
+    } else {
+        format!("{text:?}")
+    };
+    Err(Error::InvalidConfig {
+        field: field.into(),
+        message: format!("{shown} {why}"),
+    })
+}
+
 /// `logLevel`, `logFile` and `dataDir`, read the same way for every
 /// netplumb plugin: sriov-cni's fields, and where the journal goes.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -46,9 +89,11 @@ pub struct PluginOptions {
     /// `logLevel` as written, when it names no known level; it is what is
     /// written back.
     pub unknown_log_level: Option<String>,
-    /// `logFile`: where logs go instead of stderr.
+    /// `logFile`: where logs go instead of stderr. An absolute path without
+    /// `.` or `..` components or control characters, at most 1024 bytes.
     pub log_file: Option<String>,
-    /// `dataDir`: where the plugin keeps its per-attachment journal.
+    /// `dataDir`: where the plugin keeps its per-attachment journal. A path
+    /// as `logFile` is.
     pub data_dir: Option<PathBuf>,
 }
 
@@ -71,8 +116,9 @@ impl PluginOptions {
     }
 
     /// Checks the rules parsing applies, for a value built or changed in
-    /// code: an unknown level kept only as parsing keeps it, an absolute
-    /// `dataDir`.
+    /// code: an unknown level kept only as parsing keeps it; `dataDir` and
+    /// `logFile` absolute paths without `.` or `..` components or control
+    /// characters, at most 1024 bytes, refused before any file is made.
     pub fn validate(&self) -> Result<(), Error> {
         let bad = |field: &str, message: String| {
             Err(Error::InvalidConfig {
@@ -91,13 +137,12 @@ impl PluginOptions {
                 );
             }
         }
-        if let Some(dir) = self.data_dir.as_ref().filter(|d| !d.is_absolute()) {
-            return bad(
-                "dataDir",
-                format!(
-                    "{dir:?} is not an absolute path, expected one such as /var/lib/cni/netplumb"
-                ),
-            );
+        if let Some(dir) = &self.data_dir {
+            let bytes = dir.as_os_str().as_encoded_bytes();
+            check_path("dataDir", bytes, "/var/lib/cni/netplumb")?;
+        }
+        if let Some(file) = &self.log_file {
+            check_path("logFile", file.as_bytes(), "/var/log/netplumb.log")?;
         }
         Ok(())
     }
@@ -117,5 +162,54 @@ impl PluginOptions {
                 .as_ref()
                 .map(|d| d.to_string_lossy().into_owned()),
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn with(data_dir: Option<&str>, log_file: Option<&str>) -> Result<(), String> {
+        PluginOptions {
+            data_dir: data_dir.map(PathBuf::from),
+            log_file: log_file.map(str::to_owned),
+            ..PluginOptions::default()
+        }
+        .validate()
+        .map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn plain_absolute_paths_are_taken() {
+        with(Some("/var/lib/cni/netplumb"), Some("/var/log/netplumb.log")).unwrap();
+        with(Some("/"), Some("/a/b..c/.d")).unwrap();
+        with(Some(&format!("/{}", "d".repeat(MAX_PLUGIN_PATH - 1))), None).unwrap();
+    }
+
+    #[test]
+    fn paths_that_lead_elsewhere_are_refused_naming_the_field() {
+        let long = format!("/{}", "d".repeat(4095));
+        for (value, why) in [
+            ("relative/dir", "\"relative/dir\" is not an absolute path"),
+            ("", "\"\" is not an absolute path"),
+            ("/var/lib/../etc", "has a \".\" or \"..\" component"),
+            ("/var/./lib", "has a \".\" or \"..\" component"),
+            ("/var/lib/..", "has a \".\" or \"..\" component"),
+            (
+                "/var/lib\0/x",
+                "\"/var/lib\\0/x\" contains the control character '\\0'",
+            ),
+            ("/var/lib\n/x", "contains the control character '\\n'"),
+            ("/var/\u{1b}[2J", "contains the control character '\\u{1b}'"),
+            (&long, "is 4096 bytes long, expected at most 1024"),
+        ] {
+            let dir = with(Some(value), None).unwrap_err();
+            assert!(dir.starts_with("dataDir: "), "{value:?}: {dir}");
+            assert!(dir.contains(why), "{value:?}: {dir}");
+            let file = with(None, Some(value)).unwrap_err();
+            assert!(file.starts_with("logFile: "), "{value:?}: {file}");
+            assert!(file.contains(why), "{value:?}: {file}");
+            assert!(file.len() < 200, "a long value is cut short: {file}");
+        }
     }
 }

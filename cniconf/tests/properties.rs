@@ -234,7 +234,10 @@ fn sriov_conf() -> impl Strategy<Value = SriovConf> {
                 !["panic", "error", "warning", "info", "debug"].contains(&s.as_str())
             })),
         ),
-        (option::of(text()), option::of("/[a-z/]{0,12}")),
+        (
+            option::of("(/[a-z0-9_-]{1,8}){1,3}\\.log"),
+            option::of("/[a-z/]{0,12}"),
+        ),
     )
         .prop_map(
             |(

@@ -7,13 +7,14 @@ use std::path::{Path, PathBuf};
 use netplumb_bond::{Home, Pod};
 use netplumb_cniconf::skel::Request;
 use netplumb_cniconf::{
-    codes, BondConf, CniResult, Command, ErrorReply, NetConf, PluginOptions, SriovConf,
+    codes, BondConf, CniResult, Command, Env, ErrorReply, NetConf, PluginOptions, SriovConf,
 };
 use netplumb_netns::NetNs;
 use netplumb_types::{Chain, ErrorKind, IfName};
 use netplumb_vf::{
     Allocator, AttachUndo, Holder, Host, NsRef, Returned, Sysfs, VfId, VfNetdev, VfState,
 };
+use nix::errno::Errno;
 
 use crate::journal::{Journal, Key, Record, Step, DEFAULT_DATA_DIR};
 use crate::{crash, device_info, ipam, Error, Log};
@@ -26,6 +27,12 @@ pub(crate) trait Config: Sized + Clone {
     fn net(&self) -> &NetConf;
     /// `logLevel`, `logFile`, `dataDir`.
     fn options(&self) -> &PluginOptions;
+    /// Checks what ADD reads from the configuration and the environment
+    /// together, so that it is refused before anything is created.
+    fn check_add(&self, env: &Env) -> Result<(), Error> {
+        let _ = env;
+        Ok(())
+    }
 }
 
 impl Config for SriovConf {
@@ -37,6 +44,11 @@ impl Config for SriovConf {
     }
     fn options(&self) -> &PluginOptions {
         &self.plugin
+    }
+    fn check_add(&self, env: &Env) -> Result<(), Error> {
+        self.vf_selector()?;
+        self.effective_mac(&env.args)?;
+        Ok(())
     }
 }
 
@@ -140,6 +152,10 @@ pub(crate) struct Invocation<'r, C> {
 }
 
 impl<'r, C: Config> Invocation<'r, C> {
+    /// Everything the input says is checked before the journal is
+    /// created: the configuration, the attachment's key, the log file
+    /// (which DEL does without), what ADD needs besides, and for ADD and
+    /// CHECK the pod's namespace.
     fn new(req: &'r Request<'r>) -> Result<Invocation<'r, C>, Error> {
         let conf = C::parse(req.stdin)?;
         let container_id = req
@@ -148,8 +164,24 @@ impl<'r, C: Config> Invocation<'r, C> {
             .as_ref()
             .expect("ADD, DEL and CHECK have one");
         let ifname = req.env.ifname.expect("ADD, DEL and CHECK have one");
-        let log = open_log(conf.options())?
-            .with_context(format!("containerID={container_id} ifname={ifname}"));
+        let key = Key::new(&conf.net().name, container_id, ifname)?;
+        let log = match open_log(conf.options()) {
+            Ok(log) => log,
+            // DEL logs to stderr rather than leave an attachment as it is.
+            Err(e) if req.env.command == Command::Del => {
+                let log = Log::stderr();
+                log.warning(format!("{}; logging to stderr", Chain(&e)));
+                log
+            }
+            Err(e) => return Err(e),
+        }
+        .with_context(format!("containerID={container_id} ifname={ifname}"));
+        if req.env.command == Command::Add {
+            conf.check_add(&req.env)?;
+        }
+        if let (Command::Add | Command::Check, Some(netns)) = (req.env.command, &req.env.netns) {
+            check_pod_namespace(netns, data_dir(conf.options()), &key)?;
+        }
         for warning in &req.env.warnings {
             log.warning(warning);
         }
@@ -159,7 +191,6 @@ impl<'r, C: Config> Invocation<'r, C> {
             ));
         }
         let journal = Journal::open(data_dir(conf.options()))?;
-        let key = Key::new(&conf.net().name, container_id, ifname)?;
         Ok(Invocation {
             req,
             conf,
@@ -221,6 +252,60 @@ fn data_dir(options: &PluginOptions) -> &Path {
         .unwrap_or(Path::new(DEFAULT_DATA_DIR))
 }
 
+/// Opens the pod's namespace (`CNI_NETNS`) before anything is created, so
+/// that one that is not a network namespace changes nothing: code 4, naming
+/// the variable. One that is gone is code 3, unless the attachment has a
+/// record (an ADD killed halfway), which the flow undoes first.
+fn check_pod_namespace(netns: &Path, data_dir: &Path, key: &Key) -> Result<(), Error> {
+    let Err(e) = NetNs::open(netns) else {
+        return Ok(());
+    };
+    if e.is_gone() {
+        if Journal::is_recorded(data_dir, key) {
+            return Ok(());
+        }
+        return Err(Error::step("opening the pod's network namespace", e));
+    }
+    if names_no_namespace(&e) {
+        return Err(Error::Cni(netplumb_cniconf::Error::InvalidEnv {
+            var: "CNI_NETNS",
+            message: Chain(&e).to_string(),
+        }));
+    }
+    Err(Error::step("opening the pod's network namespace", e))
+}
+
+/// Whether opening a namespace failed because the path names something
+/// that is no network namespace and never was one (not one that is gone,
+/// nor one that could not be opened for a passing reason such as EMFILE).
+fn names_no_namespace(e: &netplumb_netns::Error) -> bool {
+    let bad_path = matches!(
+        e.errno(),
+        Some(Errno::ELOOP | Errno::ENOTDIR | Errno::ENAMETOOLONG | Errno::ENXIO | Errno::ENODEV)
+    );
+    !e.is_gone() && (e.kind() == ErrorKind::Invalid || bad_path)
+}
+
+/// DEL's request without a `CNI_NETNS` that names no network namespace,
+/// with a warning saying so: nothing could be cleaned in it, and it must
+/// not keep DEL from the rest. `None` when the request is fine as it is.
+fn without_bogus_netns<'a>(req: &Request<'a>) -> Option<Request<'a>> {
+    let e = NetNs::open(req.env.netns.as_ref()?).err()?;
+    if !names_no_namespace(&e) {
+        return None;
+    }
+    let mut env = req.env.clone();
+    env.netns = None;
+    env.warnings
+        .push(format!("CNI_NETNS: {}; it is ignored", Chain(&e)));
+    Some(Request {
+        env,
+        stdin: req.stdin,
+        conf: req.conf.clone(),
+        version: req.version,
+    })
+}
+
 /// ADD: the attachment's steps, undone if one fails. A record of an ADD
 /// that did not finish (the plugin was killed) is undone first.
 pub(crate) fn add<P: Attach>(plugin: &P, req: &Request<'_>) -> Result<CniResult, ErrorReply> {
@@ -279,6 +364,8 @@ fn add_locked<P: Attach>(plugin: &P, inv: &Invocation<'_, P::Conf>) -> Result<Cn
 /// DEL: the record replayed backwards; without one, IPAM released and
 /// what the plugin can find from the configuration put back.
 pub(crate) fn del<P: Attach>(plugin: &P, req: &Request<'_>) -> Result<(), ErrorReply> {
+    let without = without_bogus_netns(req);
+    let req = without.as_ref().unwrap_or(req);
     let inv = match Invocation::<P::Conf>::new(req) {
         Ok(inv) => inv,
         // A configuration that no longer parses must not keep DEL from
@@ -666,5 +753,91 @@ fn vf_is_gone_or_rebound(host: &Host, vf: &VfId) -> bool {
             VfNetdev::Userspace | VfNetdev::Unbound | VfNetdev::NoNetdev
         ),
         Err(e) => e.kind() == ErrorKind::NotFound,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scratch(name: &str) -> PathBuf {
+        let dir =
+            std::env::temp_dir().join(format!("netplumb-attachment-{}-{name}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    fn key() -> Key {
+        Key::new("n", &"c1".parse().unwrap(), "net1".parse().unwrap()).unwrap()
+    }
+
+    #[test]
+    fn a_namespace_that_is_none_is_refused_as_the_variable_before_the_journal_exists() {
+        let dir = scratch("netns");
+        let data = dir.join("data");
+        let file = dir.join("file");
+        std::fs::write(&file, "x").unwrap();
+        for (netns, needle) in [
+            (file.clone(), "is not a namespace file"),
+            (dir.clone(), "is not a namespace file"),
+            (file.join("x"), "Not a directory"),
+            (PathBuf::from("/proc/self/ns/uts"), "is a uts namespace"),
+        ] {
+            let err = check_pod_namespace(&netns, &data, &key()).unwrap_err();
+            assert_eq!(err.code(), codes::INVALID_ENV, "{netns:?}: {err}");
+            let msg = Chain(&err).to_string();
+            assert!(msg.starts_with("CNI_NETNS: "), "{netns:?}: {msg}");
+            assert!(msg.contains(needle), "{netns:?}: {msg}");
+        }
+        let gone = dir.join("gone");
+        let err = check_pod_namespace(&gone, &data, &key()).unwrap_err();
+        assert_eq!(err.code(), codes::UNKNOWN_CONTAINER, "{err}");
+        assert!(!data.exists(), "nothing is created");
+        check_pod_namespace(Path::new("/proc/self/ns/net"), &data, &key()).unwrap();
+        assert!(!data.exists(), "nothing is created");
+
+        // An ADD killed halfway is undone by the flow, which then finds
+        // the namespace gone.
+        let journal = Journal::open(&data).unwrap();
+        journal
+            .save(&key(), &Record::new(&key(), "sriov", None))
+            .unwrap();
+        check_pod_namespace(&gone, &data, &key()).unwrap();
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn del_goes_on_without_a_namespace_that_is_none() {
+        let dir = scratch("del");
+        let file = dir.join("file");
+        std::fs::write(&file, "x").unwrap();
+        let stdin = br#"{"cniVersion": "1.1.0", "name": "n", "type": "bond"}"#;
+        let request = |netns: &Path| Request {
+            env: Env::from_vars([
+                ("CNI_COMMAND", "DEL"),
+                ("CNI_CONTAINERID", "c1"),
+                ("CNI_IFNAME", "net1"),
+                ("CNI_NETNS", netns.to_str().unwrap()),
+            ])
+            .unwrap(),
+            stdin,
+            conf: NetConf::from_slice(stdin).unwrap(),
+            version: netplumb_cniconf::CniVersion::V1_1_0,
+        };
+        let req = request(&file);
+        let without = without_bogus_netns(&req).expect("dropped");
+        assert_eq!(without.env.netns, None);
+        assert!(
+            without.env.warnings[0].starts_with("CNI_NETNS: ")
+                && without.env.warnings[0].ends_with("; it is ignored"),
+            "{:?}",
+            without.env.warnings
+        );
+        // One that is gone is for the plugin to tell apart; one that is a
+        // network namespace is used.
+        assert!(without_bogus_netns(&request(&dir.join("gone"))).is_none());
+        assert!(without_bogus_netns(&request(Path::new("/proc/self/ns/net"))).is_none());
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

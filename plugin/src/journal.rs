@@ -219,6 +219,16 @@ impl Journal {
         Ok(Journal { dir })
     }
 
+    /// Whether `key` has a record under `data_dir`, looked at without
+    /// creating or checking anything: a hint for deciding whether the
+    /// journal needs opening at all.
+    pub(crate) fn is_recorded(data_dir: &Path, key: &Key) -> bool {
+        let journal = Journal {
+            dir: data_dir.join("attachments"),
+        };
+        fs::symlink_metadata(journal.path(key, ".json")).is_ok()
+    }
+
     /// The directory of `network`'s records.
     fn network_dir(&self, network: &str) -> PathBuf {
         self.dir.join(network)
@@ -559,6 +569,19 @@ mod tests {
             assert!(message.contains(needle), "{text:?}: {message}");
             assert!(message.contains("c1:net1.json"), "{message}");
         }
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn is_recorded_creates_nothing() {
+        let dir = scratch("probe");
+        let k = key("n", "c1", "net1");
+        assert!(!Journal::is_recorded(&dir, &k));
+        assert!(!dir.exists(), "nothing is created");
+        let journal = Journal::open(&dir).unwrap();
+        journal.save(&k, &Record::new(&k, "sriov", None)).unwrap();
+        assert!(Journal::is_recorded(&dir, &k));
+        assert!(!Journal::is_recorded(&dir, &key("n", "c1", "net2")));
         fs::remove_dir_all(&dir).unwrap();
     }
 

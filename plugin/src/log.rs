@@ -135,13 +135,62 @@ fn open_log_file(path: &Path) -> Result<File, Error> {
     if dot || path.components().any(|c| matches!(c, Component::ParentDir)) {
         return Err(bad("it has a \".\" or \"..\" component".into()));
     }
-    OpenOptions::new()
+    if let Ok(meta) = std::fs::symlink_metadata(path) {
+        if let Some(what) = not_a_log(&meta) {
+            return Err(bad(format!(
+                "it is {what}, expected a regular file (or /dev/null)"
+            )));
+        }
+    }
+    // Non-blocking, so that a FIFO put there meanwhile fails the open
+    // rather than hang it; what was opened is checked again.
+    let file = OpenOptions::new()
         .append(true)
         .create(true)
         .mode(0o600)
-        .custom_flags(OFlag::O_NOFOLLOW.bits() | OFlag::O_CLOEXEC.bits())
+        .custom_flags(
+            OFlag::O_NOFOLLOW.bits()
+                | OFlag::O_CLOEXEC.bits()
+                | OFlag::O_NONBLOCK.bits()
+                | OFlag::O_NOCTTY.bits(),
+        )
         .open(path)
-        .map_err(|e| bad(format!("cannot open it ({e})")))
+        .map_err(|e| bad(format!("cannot open it ({e})")))?;
+    let meta = file
+        .metadata()
+        .map_err(|e| bad(format!("cannot read what it is ({e})")))?;
+    match not_a_log(&meta) {
+        Some(what) => Err(bad(format!(
+            "it is {what}, expected a regular file (or /dev/null)"
+        ))),
+        None => Ok(file),
+    }
+}
+
+/// What a file is when it is no place for a log: anything but a regular
+/// file or `/dev/null` (a symbolic link is left to `O_NOFOLLOW`). Writing
+/// to a FIFO blocks until someone reads it; lines appended to a device (a
+/// disk, say) write over what it holds.
+fn not_a_log(meta: &std::fs::Metadata) -> Option<&'static str> {
+    use std::os::unix::fs::{FileTypeExt, MetadataExt};
+    let kind = meta.file_type();
+    let null = std::fs::metadata("/dev/null").map(|m| m.rdev()).ok();
+    if kind.is_file() || kind.is_symlink() || (kind.is_char_device() && Some(meta.rdev()) == null) {
+        return None;
+    }
+    Some(if kind.is_fifo() {
+        "a FIFO"
+    } else if kind.is_block_device() {
+        "a block device"
+    } else if kind.is_char_device() {
+        "a character device"
+    } else if kind.is_dir() {
+        "a directory"
+    } else if kind.is_socket() {
+        "a socket"
+    } else {
+        "no regular file"
+    })
 }
 
 /// A time as UTC, `2026-12-04T14:06:54.123Z`.
@@ -182,6 +231,37 @@ fn civil_from_days(days: i64) -> (i64, u32, u32) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_log_file_that_is_no_regular_file_is_refused_without_blocking() {
+        let dir = std::env::temp_dir().join(format!("netplumb-log-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let fifo = dir.join("fifo");
+        let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+        assert!(made.unwrap().success());
+        for (path, what) in [
+            (fifo.as_path(), "it is a FIFO"),
+            (Path::new("/dev/zero"), "it is a character device"),
+            (dir.as_path(), "it is a directory"),
+        ] {
+            let err = open_log_file(path).unwrap_err();
+            assert_eq!(
+                err.code(),
+                netplumb_cniconf::codes::INVALID_NETWORK_CONFIG,
+                "{path:?}"
+            );
+            assert!(err.to_string().contains(what), "{path:?}: {err}");
+        }
+        for fine in [
+            dir.join("plugin.log"),
+            std::path::PathBuf::from("/dev/null"),
+        ] {
+            open_log_file(&fine).unwrap();
+        }
+        assert!(dir.join("plugin.log").is_file());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
     use std::time::Duration;
 
     #[test]

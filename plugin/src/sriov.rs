@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use netplumb_cniconf::skel::{Plugin, Request};
 use netplumb_cniconf::{CniResult, Command, ErrorReply, Interface, SriovConf, VfSelector};
-use netplumb_netns::NetNs;
+use netplumb_netns::{NetNs, Scope};
 use netplumb_types::{Chain, IfName, MacAddr};
 use netplumb_vf::{AttachSpec, AttachUndo, Holder, Host, Vf, VfId, VfSettings, VfState};
 
@@ -132,6 +132,8 @@ impl Attach for Sriov {
                 ),
             });
         }
+
+        refuse_in_use(&host, &state, conf)?;
 
         // PF-side settings (and, for a VF without a netdev to carry it,
         // the MAC), all in one request where the driver takes it; the
@@ -383,6 +385,40 @@ fn put_back_reclaimed(
             Ok(false)
         }
     }
+}
+
+/// Refuses to move a netdev that has addresses of global scope on the
+/// host: it is in use there (a NIC without a PF may be the node's own
+/// uplink), and moving it would take its addresses and routes away, which
+/// no DEL brings back.
+fn refuse_in_use(host: &Host, state: &VfState, conf: &SriovConf) -> Result<(), Error> {
+    let Some(netdev) = &state.netdev else {
+        return Ok(());
+    };
+    let in_use: Vec<String> = host
+        .netlink()
+        .addresses(netdev.index)
+        .map_err(Error::at("reading the VF's addresses on the host"))?
+        .into_iter()
+        .filter(|a| a.scope == Scope::Universe)
+        .map(|a| a.address.to_string())
+        .collect();
+    if in_use.is_empty() {
+        return Ok(());
+    }
+    let field = match conf.vf_selector()? {
+        VfSelector::Device { .. } => "deviceID",
+        VfSelector::FreeVfOf(_) => "master",
+    };
+    Err(Error::Unsupported {
+        field: field.into(),
+        problem: format!(
+            "{} ({}) has the addresses {} on the host: it is in use there, and is not moved",
+            netdev.name,
+            state.vf.addr,
+            in_use.join(", ")
+        ),
+    })
 }
 
 /// How the VF is attached.
