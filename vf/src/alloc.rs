@@ -173,8 +173,11 @@ impl Allocator {
     /// not an error (a repeated ADD). A VF whose holder is gone is taken
     /// over, and the claim names the previous holder.
     pub fn claim(&self, vf: PciAddr, holder: &Holder) -> Result<Claim, Error> {
+        // Read under the lock: a holder's DEL may be bringing the netdev
+        // back meanwhile, and it finishes before the lock is free.
+        let lock = self.lock(vf)?;
         let found = self.sysfs.vf(vf)?;
-        self.lock(vf)?.claim(found, holder)
+        lock.claim(found, holder)
     }
 
     /// Claims a free VF of the PF whose netdev is `pf` (the `master` of
@@ -204,6 +207,20 @@ impl Allocator {
             if lock.holder()?.as_ref().is_some_and(Holder::is_alive) {
                 held += 1;
                 continue;
+            }
+            // Read again under the lock: what the PF's listing saw may have
+            // changed before the lock was free.
+            let vf = self.sysfs.vf(vf.addr)?;
+            match vf.netdev {
+                VfNetdev::Host(_) => {}
+                VfNetdev::Moved => {
+                    elsewhere += 1;
+                    continue;
+                }
+                VfNetdev::NoNetdev | VfNetdev::Userspace | VfNetdev::Unbound => {
+                    no_netdev += 1;
+                    continue;
+                }
             }
             return lock.claim(vf, holder);
         }

@@ -72,6 +72,10 @@ pub(crate) fn port_role(port_name: &str) -> PortRole {
     }
 }
 
+/// How often a netdev that vanished while it was read is looked for again
+/// before it counts as moved away.
+const NETDEV_READ_ATTEMPTS: u32 = 3;
+
 impl Sysfs {
     /// The directory holding a device's netdevs: `net/`, or for virtio-pci
     /// `virtioN/net/`. `None` when there is none.
@@ -175,19 +179,41 @@ impl Sysfs {
         let Some(net_dir) = self.net_dir(device, dir)? else {
             return Ok(Netdevs::NoDir);
         };
-        let mut names = self.netdev_names(device, &net_dir)?;
-        if names.is_empty() {
-            return Ok(Netdevs::Empty);
+        // A netdev that leaves the namespace (or is renamed) between the
+        // listing and the reading is looked for again: it is on the move,
+        // not broken. One still listed but never readable is broken.
+        let mut vanished = None;
+        for _ in 0..NETDEV_READ_ATTEMPTS {
+            let mut names = self.netdev_names(device, &net_dir)?;
+            if names.is_empty() {
+                return Ok(Netdevs::Empty);
+            }
+            let chosen = want
+                .and_then(|want| names.iter().position(|name| name == want))
+                .unwrap_or_else(|| self.primary(&net_dir, &names));
+            let name = names.remove(chosen);
+            match self.read_netdev(device, &net_dir, name) {
+                Ok(netdev) => {
+                    return Ok(Netdevs::Host {
+                        netdev,
+                        others: names,
+                    })
+                }
+                Err(Error::Read {
+                    device,
+                    path,
+                    source,
+                }) if source.kind() == std::io::ErrorKind::NotFound => {
+                    vanished = Some(Error::Read {
+                        device,
+                        path,
+                        source,
+                    })
+                }
+                Err(e) => return Err(e),
+            }
         }
-        let chosen = want
-            .and_then(|want| names.iter().position(|name| name == want))
-            .unwrap_or_else(|| self.primary(&net_dir, &names));
-        let name = names.remove(chosen);
-        let netdev = self.read_netdev(device, &net_dir, name)?;
-        Ok(Netdevs::Host {
-            netdev,
-            others: names,
-        })
+        Err(vanished.expect("an attempt was made"))
     }
 
     /// The attributes of netdev `name` in `net_dir`.
