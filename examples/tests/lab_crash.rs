@@ -280,3 +280,85 @@ fn lab_crash_bond_add_and_del_killed_at_every_point_leave_the_ports_as_they_were
         common::assert_as_before(&lab.host, state);
     }
 }
+
+/// Cuts the record at `path` in half, as a disk that lost its tail would.
+fn tear(path: &std::path::Path) {
+    let text = std::fs::read(path).unwrap();
+    std::fs::write(path, &text[..text.len() / 2]).unwrap();
+}
+
+#[test]
+#[ignore = "lab"]
+fn lab_crash_a_torn_record_is_a_clear_error_and_del_cleans_what_it_can() {
+    let mut lab = Lab::new();
+    let vf = lab_vf(&lab.host, 0, 4);
+    let before = lab.guard(&vf);
+    let mut pod = Pod::new("ct");
+    let att = Attachment::new(&pod, "net1");
+    let net = Network::single(every_step(&lab, "torn", &vf));
+    let result = net.added(&att);
+    let record = lab.record("torn", &att);
+    tear(&record);
+
+    let out = common::exec("sriov", "DEL", &att, &net.conf(0, Some(&result)));
+    let (code, msg) = out.error();
+    assert_eq!(code, 5, "{msg}");
+    assert!(msg.contains(&record.display().to_string()), "{msg}");
+    // IPAM is released; the record is kept for whoever looks into it.
+    assert_eq!(lab.leases("torn"), Vec::<String>::new());
+    assert!(record.exists());
+
+    // Once the pod is gone, its VF is free again, as the pod left it.
+    pod.delete();
+    common::wait_in_host(&lab.host, vf.addr);
+    let next = Pod::new("cu");
+    let next_att = Attachment::new(&next, "net1");
+    let result = net.added(&next_att);
+    net.deleted(&next_att, Some(&result));
+    assert_eq!(common::claim_owner(vf.addr), None);
+    drop(before);
+}
+
+#[test]
+#[ignore = "lab"]
+fn lab_crash_a_torn_bond_record_still_lets_del_take_the_bond_apart() {
+    let mut lab = Lab::new();
+    let (a, b) = (lab_vf(&lab.host, 0, 3), lab_vf(&lab.host, 1, 3));
+    let _before = [lab.guard(&a), lab.guard(&b)];
+    let pod = Pod::new("cw");
+    let mut ports = Vec::new();
+    for (ifname, vf) in [("net1", &a), ("net2", &b)] {
+        let att = Attachment::new(&pod, ifname);
+        let net = Network::single(lab.sriov(
+            "1.0.0",
+            &format!("torn-{ifname}"),
+            json!({"deviceID": vf.addr.to_string(), "trust": "on", "spoofchk": "off"}),
+        ));
+        let result = net.added(&att);
+        ports.push((net, att, result));
+    }
+    let ports_before: Vec<String> = ["net1", "net2"].map(|p| port_state(&pod, p)).into();
+    let bond = Network::single(json!({
+        "type": "bond", "cniVersion": "1.0.0", "name": "torn-bond",
+        "mode": "active-backup", "miimon": "100", "failOverMac": 1,
+        "linksInContainer": true,
+        "links": [{"name": "net1"}, {"name": "net2"}],
+        "dataDir": lab.data_dir(),
+    }));
+    let att = Attachment::new(&pod, "bond0");
+    let result = bond.added(&att);
+    tear(&lab.record("torn-bond", &att));
+
+    let out = common::exec("bond", "DEL", &att, &bond.conf(0, Some(&result)));
+    let (code, msg) = out.error();
+    assert_eq!(code, 5, "{msg}");
+    assert!(msg.contains("torn-bond"), "{msg}");
+    assert!(!pod.links().contains(&"bond0".to_string()), "{out}");
+    assert_eq!(
+        ["net1", "net2"].map(|p| port_state(&pod, p)).to_vec(),
+        ports_before
+    );
+    for (net, att, result) in ports.iter().rev() {
+        net.deleted(att, Some(result));
+    }
+}

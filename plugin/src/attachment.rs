@@ -409,12 +409,25 @@ fn del_locked<P: Attach>(plugin: &P, inv: &Invocation<'_, P::Conf>) -> Result<()
             }
         }
         Err(e) => {
+            // Torn or unreadable: what can be found without it is cleaned,
+            // and the record is kept for whoever looks into it; the VF it
+            // claimed comes back to the pool once the pod is gone.
             inv.log.error(format!(
-                "the journal record cannot be read ({}); releasing IPAM only",
+                "the journal record cannot be read ({}); releasing IPAM and what can be \
+                 found without it",
                 Chain(&e)
             ));
-            ipam::run(inv.req, Command::Del)?;
-            Err(e)
+            let mut errors = vec![e];
+            if let Err(e) = ipam::run(inv.req, Command::Del) {
+                errors.push(e);
+            }
+            if let Err(e) = plugin.del_unrecorded(inv) {
+                errors.push(e);
+            }
+            match errors.len() {
+                1 => Err(errors.remove(0)),
+                _ => Err(Error::Several { errors }),
+            }
         }
     }
 }
