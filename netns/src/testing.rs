@@ -53,6 +53,10 @@ const IFLA_IFNAME: u16 = 3;
 const IFLA_IFALIAS: u16 = 20;
 const IFLA_VFINFO_LIST: u16 = 22;
 const IFLA_ALT_IFNAME: u16 = 53;
+const IFLA_BOND_TLB_DYNAMIC_LB: u16 = 27;
+/// Where `ifi_type` is in an `RTM_NEWLINK`: after the netlink header, the
+/// family and a pad byte.
+const IFI_TYPE: std::ops::Range<usize> = 18..20;
 
 /// The kind of a request, as a script expects it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -535,6 +539,9 @@ pub fn link_message(link: &LinkInfo, seq: u32, flags: u16) -> Vec<u8> {
     message.finalize();
     let mut bytes = vec![0; message.buffer_len()];
     message.serialize(&mut bytes);
+    // netlink-packet-route sends a link-layer type it does not know as
+    // ARPHRD_VOID; ifi_type goes out as given instead.
+    bytes[IFI_TYPE].copy_from_slice(&link.link_type.to_ne_bytes());
     bytes
 }
 
@@ -558,9 +565,10 @@ fn bond_options(bond: &crate::BondData) -> Vec<InfoBond> {
         bond.all_slaves_active
             .map(|on| InfoBond::AllPortsActive(BondAllPortActive::from(on))),
     );
+    // netlink-packet-route takes this u8 as a flag; it goes out as given.
     options.extend(
         bond.tlb_dynamic_lb
-            .map(|on| InfoBond::TlbDynamicLb(on != 0)),
+            .map(|v| InfoBond::Other(DefaultNla::new(IFLA_BOND_TLB_DYNAMIC_LB, vec![v]))),
     );
     options
 }
@@ -647,6 +655,21 @@ mod tests {
         let kernel = FakeKernel::new();
         kernel.expect(Request::GetLink, Answer::link(link.clone()));
         assert_eq!(kernel.netlink().link(7).unwrap(), link);
+        kernel.finish();
+    }
+
+    #[test]
+    fn values_netlink_packet_route_has_no_name_for_read_back_as_given() {
+        let mut link = LinkInfo::new(4, "bond1".parse().unwrap());
+        link.link_type = 0x6501;
+        link.kind = Some("bond".into());
+        link.bond = Some(BondData {
+            tlb_dynamic_lb: Some(7),
+            ..BondData::default()
+        });
+        let kernel = FakeKernel::new();
+        kernel.expect(Request::GetLink, Answer::link(link.clone()));
+        assert_eq!(kernel.netlink().link(4).unwrap(), link);
         kernel.finish();
     }
 
