@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 
 use crate::error::{output, run as run_cmd, Error, Result};
 use crate::lab;
+use crate::provision::Series;
 use crate::testbins::cargo;
 
 /// Which stages to run and how long to fuzz.
@@ -61,8 +62,15 @@ pub fn run(opts: &Options) -> Result<()> {
     ];
     if opts.lab {
         stages.push((
-            "lab: cargo xtask lab",
-            Box::new(|| lab::run(&lab::Options::default())),
+            "lab: cargo xtask lab --kernel all --jobs 2",
+            Box::new(|| {
+                lab::run(&lab::Options {
+                    kernels: Series::ALL.to_vec(),
+                    // Two guests at once: one per core of a two-core machine.
+                    jobs: 2,
+                    ..lab::Options::default()
+                })
+            }),
         ));
     }
 

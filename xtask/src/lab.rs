@@ -13,7 +13,7 @@ use crate::guest::{
 };
 use crate::initramfs::{self, Archive};
 use crate::modules;
-use crate::provision::{self, Assets, CNI_PLUGINS};
+use crate::provision::{self, Assets, Series, CNI_PLUGINS};
 use crate::qemu::{Machine, LAB_NICS};
 use crate::report::Report;
 use crate::testbins::{self, Build, Packages};
@@ -31,6 +31,10 @@ pub struct Options {
     pub packages: Packages,
     /// Extra libtest arguments for every binary (filters, `--exact`, `--skip`).
     pub test_args: Vec<String>,
+    /// The kernels to boot, each with the same build.
+    pub kernels: Vec<Series>,
+    /// How many guests run at once (each takes about one host core).
+    pub jobs: usize,
 }
 
 impl Default for Options {
@@ -41,6 +45,8 @@ impl Default for Options {
             cpus: 1,
             packages: Packages::Workspace,
             test_args: Vec::new(),
+            kernels: vec![Series::V6_12],
+            jobs: 1,
         }
     }
 }
@@ -143,11 +149,15 @@ pub fn workspace_root() -> PathBuf {
         .to_path_buf()
 }
 
-/// Runs the whole lab and prints failures and the summary line last.
-/// Returns an error (a non-zero exit) unless every test passed.
+/// Runs the whole lab on each kernel of `opts`, `opts.jobs` guests at a
+/// time, and prints, per kernel, the failures and a summary line, and the
+/// total last. With more than one kernel, each console line is prefixed with
+/// its kernel's series. Returns an error (a non-zero exit) unless every test
+/// passed on every kernel.
 pub fn run(opts: &Options) -> Result<()> {
+    let start = Instant::now();
     let mut times = Timings::default();
-    let assets = times.time("provision", provision::ensure)?;
+    let assets = times.time("provision", || provision_all(opts))?;
     let dir = RunDir::create("netplumb-lab")?;
     let build = times.time("build", || {
         testbins::build(&workspace_root(), &opts.packages, &plugin_dir(&dir))
@@ -164,18 +174,69 @@ pub fn run(opts: &Options) -> Result<()> {
             .collect(),
         args: opts.test_args.clone(),
     };
-    let report = boot(&assets, &build, &payload, opts, &mut times, &dir, |line| {
-        println!("{line}");
-    })?;
-    for failure in &report.failures {
-        println!("lab: FAILED {failure}");
+    let several = assets.len() > 1;
+    let mut reports = Vec::new();
+    for batch in assets.chunks(opts.jobs.max(1)) {
+        let outcomes: Vec<(Timings, Result<Report>)> = std::thread::scope(|scope| {
+            let guests: Vec<_> = batch
+                .iter()
+                .map(|assets| {
+                    let (build, payload, dir) = (&build, &payload, &dir);
+                    scope.spawn(move || {
+                        let kernel = &assets.kernel;
+                        let prefix = if several {
+                            format!("[{}] ", kernel.series)
+                        } else {
+                            String::new()
+                        };
+                        eprintln!("lab: booting Linux {} ({})", kernel.series, kernel.release);
+                        let mut times = Timings::default();
+                        let report = boot(assets, build, payload, opts, &mut times, dir, |line| {
+                            println!("{prefix}{line}");
+                        });
+                        (times, report)
+                    })
+                })
+                .collect();
+            guests
+                .into_iter()
+                .map(|guest| guest.join().expect("a guest's thread panicked"))
+                .collect()
+        });
+        for (assets, (guest_times, report)) in batch.iter().zip(outcomes) {
+            let kernel = &assets.kernel;
+            eprintln!("lab: Linux {}: {}", kernel.series, guest_times.line());
+            let report = report?;
+            for failure in &report.failures {
+                println!("lab: FAILED on {}: {failure}", kernel.series);
+            }
+            reports.push((kernel, report));
+        }
     }
-    eprintln!("lab: wall time {}", times.line());
-    println!("{}", report.summary());
-    if report.success() {
+    eprintln!(
+        "lab: wall time {:.1} s; {}",
+        start.elapsed().as_secs_f64(),
+        times.line()
+    );
+    let mut total = Report::new();
+    for (kernel, report) in &reports {
+        if several {
+            println!(
+                "{}",
+                report.summary().replacen(
+                    "lab:",
+                    &format!("lab on {} ({}):", kernel.series, kernel.release),
+                    1
+                )
+            );
+        }
+        total.add(report);
+    }
+    println!("{}", total.summary());
+    if reports.iter().all(|(_, r)| r.success()) {
         Ok(())
     } else {
-        Err(Error::Failed(format!("lab: {} failed", report.failed)))
+        Err(Error::Failed(format!("lab: {} failed", total.failed)))
     }
 }
 
@@ -185,7 +246,7 @@ pub fn run(opts: &Options) -> Result<()> {
 pub fn run_script(label: &str, script: String, opts: &Options) -> Result<()> {
     let start = Instant::now();
     let mut times = Timings::default();
-    let assets = times.time("provision", provision::ensure)?;
+    let assets = times.time("provision", || provision_all(opts))?;
     let dir = RunDir::create("netplumb-lab")?;
     // Scripts get the plugins the tests get; the test binaries they need not.
     let build = Build {
@@ -194,36 +255,56 @@ pub fn run_script(label: &str, script: String, opts: &Options) -> Result<()> {
         })?,
         ..Build::default()
     };
-    println!("{label}: booting the lab (about half a minute under emulation)");
-    let report = boot(
-        &assets,
-        &build,
-        &Payload::Script(script),
-        opts,
-        &mut times,
-        &dir,
-        |line| {
-            // Markers are for the machine; the rest is for people.
-            match line.find(MARK) {
-                None => println!("{line}"),
-                Some(0) => {}
-                Some(at) => println!("{}", &line[..at]),
-            }
-        },
-    )?;
-    eprintln!("{label}: wall time {}", times.line());
-    if report.success() {
+    let mut failed = false;
+    for assets in &assets {
+        let kernel = &assets.kernel;
         println!(
-            "{label}: finished in {:.0} s",
-            start.elapsed().as_secs_f64()
+            "{label}: booting the lab on Linux {} ({}; about half a minute under emulation)",
+            kernel.series, kernel.release
         );
-        Ok(())
-    } else {
-        for failure in &report.failures {
-            println!("{label}: FAILED {failure}");
+        let report = boot(
+            assets,
+            &build,
+            &Payload::Script(script.clone()),
+            opts,
+            &mut times,
+            &dir,
+            |line| {
+                // Markers are for the machine; the rest is for people.
+                match line.find(MARK) {
+                    None => println!("{line}"),
+                    Some(0) => {}
+                    Some(at) => println!("{}", &line[..at]),
+                }
+            },
+        )?;
+        if report.success() {
+            println!("{label}: finished on {}", kernel.series);
+        } else {
+            for failure in &report.failures {
+                println!("{label}: FAILED on {}: {failure}", kernel.series);
+            }
+            failed = true;
         }
-        Err(Error::Failed(format!("{label}: did not finish")))
     }
+    eprintln!("{label}: wall time {}", times.line());
+    if failed {
+        return Err(Error::Failed(format!("{label}: did not finish")));
+    }
+    println!(
+        "{label}: finished in {:.0} s",
+        start.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+/// The host tools and every kernel `opts` names, provisioned before anything
+/// is built: a kernel that cannot be fetched fails the run at once.
+fn provision_all(opts: &Options) -> Result<Vec<Assets>> {
+    opts.kernels
+        .iter()
+        .map(|&series| provision::ensure(series))
+        .collect()
 }
 
 /// Where a run's plugin copies go.
@@ -242,7 +323,10 @@ pub fn boot(
     dir: &RunDir,
     mut show: impl FnMut(&str),
 ) -> Result<Report> {
-    let initrd = times.time("initramfs", || pack(assets, build, payload, dir.path()))?;
+    // Each kernel packs its own modules: one directory per kernel.
+    let pack_dir = dir.path().join(&assets.kernel.release);
+    fs::create_dir_all(&pack_dir).map_err(io_err("create", &pack_dir))?;
+    let initrd = times.time("initramfs", || pack(assets, build, payload, &pack_dir))?;
     let machine = Machine {
         qemu: assets.qemu.clone(),
         kernel: assets.kernel.vmlinuz.clone(),

@@ -29,6 +29,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use error::{Error, Result};
+use provision::Series;
 use testbins::Packages;
 
 const USAGE: &str = "\
@@ -47,11 +48,17 @@ commands:
         setup the tests get (NETPLUMB_LAB* set; `lab_abort MSG` fails the run).
   ci [--no-lab] [--fuzz-seconds N]
         fmt, clippy, tests, fuzz (with a nightly toolchain) and the lab.
-  provision
-        Install what the lab needs (QEMU 10, a 6.12 kernel, busybox, ...).
+  provision [--kernel SERIES]...
+        Install what the lab needs (QEMU 10, busybox, ...) and fetch the
+        kernels (default 6.12).
   help  This text.
 
 lab and demo options:
+  --kernel SERIES    boot Linux 5.10, 6.1 or 6.12 (default 6.12); repeat it,
+                     or give a comma-separated list or `all`, to run on each
+                     in turn with one build
+  --jobs N           guests at once with several kernels (default 1; each
+                     takes about one host core)
   --timeout SECS     time limit for the guest (default 1200)
   --memory MIB       guest memory (default 2048)
   --cpus N           guest CPUs (default 1)
@@ -66,7 +73,7 @@ enum Cli {
     Demo(LabArgs),
     Script(LabArgs, PathBuf),
     Ci(ci::Options),
-    Provision,
+    Provision(Vec<Series>),
     Help,
 }
 
@@ -78,6 +85,8 @@ struct LabArgs {
     cpus: Option<u32>,
     packages: Vec<String>,
     test_args: Vec<String>,
+    kernels: Vec<Series>,
+    jobs: Option<usize>,
 }
 
 impl LabArgs {
@@ -95,6 +104,12 @@ impl LabArgs {
                 Packages::Only(self.packages.clone())
             },
             test_args: self.test_args.clone(),
+            kernels: if self.kernels.is_empty() {
+                defaults.kernels
+            } else {
+                self.kernels.clone()
+            },
+            jobs: self.jobs.unwrap_or(defaults.jobs),
         }
     }
 }
@@ -120,6 +135,32 @@ fn positive<T: PartialOrd + Default>(flag: &str, value: T) -> Result<T> {
     }
 }
 
+/// Adds the kernels `value` names (`6.1`, `5.10,6.12`, `all`) to `kernels`,
+/// each once.
+fn parse_kernels(value: Option<String>, kernels: &mut Vec<Series>) -> Result<()> {
+    let value = value.ok_or_else(|| Error::Usage("--kernel needs a series".into()))?;
+    let named: Vec<Series> = if value == "all" {
+        Series::ALL.to_vec()
+    } else {
+        value
+            .split(',')
+            .map(|name| {
+                Series::parse(name.trim()).ok_or_else(|| {
+                    Error::Usage(format!(
+                        "--kernel takes 5.10, 6.1, 6.12 or all, not `{name}`"
+                    ))
+                })
+            })
+            .collect::<Result<_>>()?
+    };
+    for series in named {
+        if !kernels.contains(&series) {
+            kernels.push(series);
+        }
+    }
+    Ok(())
+}
+
 fn parse_lab(args: impl IntoIterator<Item = String>, allow_tests: bool) -> Result<LabArgs> {
     let mut out = LabArgs::default();
     let mut args = args.into_iter();
@@ -130,6 +171,8 @@ fn parse_lab(args: impl IntoIterator<Item = String>, allow_tests: bool) -> Resul
             }
             "--memory" => out.memory_mib = Some(positive(&arg, parse_number(&arg, args.next())?)?),
             "--cpus" => out.cpus = Some(positive(&arg, parse_number(&arg, args.next())?)?),
+            "--kernel" => parse_kernels(args.next(), &mut out.kernels)?,
+            "--jobs" => out.jobs = Some(positive(&arg, parse_number(&arg, args.next())?)?),
             "-p" | "--package" if allow_tests => out.packages.push(
                 args.next()
                     .ok_or_else(|| Error::Usage(format!("{arg} needs a package name")))?,
@@ -178,12 +221,23 @@ fn parse(args: impl IntoIterator<Item = String>) -> Result<Cli> {
             parse_lab(args, false).map(|lab| Cli::Script(lab, file))
         }
         "ci" => parse_ci(args).map(Cli::Ci),
-        "provision" => match args.next() {
-            None => Ok(Cli::Provision),
-            Some(extra) => Err(Error::Usage(format!(
-                "provision takes no arguments, got `{extra}`"
-            ))),
-        },
+        "provision" => {
+            let mut kernels = Vec::new();
+            while let Some(arg) = args.next() {
+                match arg.as_str() {
+                    "--kernel" => parse_kernels(args.next(), &mut kernels)?,
+                    other => {
+                        return Err(Error::Usage(format!(
+                            "provision takes only --kernel, got `{other}`"
+                        )))
+                    }
+                }
+            }
+            if kernels.is_empty() {
+                kernels.push(Series::V6_12);
+            }
+            Ok(Cli::Provision(kernels))
+        }
         "help" | "-h" | "--help" => Ok(Cli::Help),
         other => Err(Error::Usage(format!(
             "unknown command `{other}`; the commands are lab, demo, script, ci, provision and help"
@@ -199,12 +253,15 @@ fn main() -> ExitCode {
             .map_err(error::io_err("read", &file))
             .and_then(|script| lab::run_script("script", script, &args.options())),
         Cli::Ci(opts) => ci::run(&opts),
-        Cli::Provision => provision::ensure().map(|assets| {
-            eprintln!(
-                "lab: ready: {} and kernel {}",
-                assets.qemu.display(),
-                assets.kernel.release
-            );
+        Cli::Provision(kernels) => kernels.into_iter().try_for_each(|series| {
+            provision::ensure(series).map(|assets| {
+                eprintln!(
+                    "lab: ready: {} and Linux {} ({})",
+                    assets.qemu.display(),
+                    series,
+                    assets.kernel.release
+                );
+            })
         }),
         Cli::Help => {
             print!("{USAGE}");
@@ -270,6 +327,37 @@ mod tests {
         let err = parse(args("lab --cpus 0")).unwrap_err().to_string();
         assert!(err.contains("--cpus must be greater than 0"), "{err}");
         assert!(parse(args("lab --memory")).is_err());
+    }
+
+    #[test]
+    fn kernels_are_named_repeated_listed_or_all() {
+        let kernels = |line: &str| match parse(args(line)).unwrap() {
+            Cli::Lab(lab) => lab.options().kernels,
+            other => panic!("not lab: {other:?}"),
+        };
+        assert_eq!(kernels("lab"), [Series::V6_12]);
+        assert_eq!(kernels("lab --kernel 5.10"), [Series::V5_10]);
+        assert_eq!(
+            kernels("lab --kernel 6.1,5.10 --kernel 6.1"),
+            [Series::V6_1, Series::V5_10]
+        );
+        assert_eq!(kernels("lab --kernel all"), Series::ALL);
+        let Cli::Lab(lab) = parse(args("lab --kernel all --jobs 2")).unwrap() else {
+            panic!("not lab");
+        };
+        assert_eq!(lab.options().jobs, 2);
+        assert!(parse(args("lab --jobs 0")).is_err());
+        let err = parse(args("lab --kernel 4.19")).unwrap_err().to_string();
+        assert!(err.contains("5.10, 6.1, 6.12 or all, not `4.19`"), "{err}");
+        assert!(parse(args("lab --kernel")).is_err());
+        assert_eq!(
+            parse(args("provision --kernel 6.1")).unwrap(),
+            Cli::Provision(vec![Series::V6_1])
+        );
+        assert_eq!(
+            parse(args("provision")).unwrap(),
+            Cli::Provision(vec![Series::V6_12])
+        );
     }
 
     #[test]

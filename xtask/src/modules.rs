@@ -184,16 +184,43 @@ pub fn module_name(path: &Path) -> Option<String> {
         .map(canonical)
 }
 
-/// Resolves [`WANTED`] against an unpacked kernel: files and load order.
+/// The canonical names of the modules built into the kernel, from the
+/// `modules.builtin` next to `lib/modules/<release>/kernel` (empty without one).
+pub fn builtin(modules_root: &Path) -> BTreeSet<String> {
+    modules_root
+        .parent()
+        .and_then(|release| fs::read_to_string(release.join("modules.builtin")).ok())
+        .map(|text| parse_builtin(&text))
+        .unwrap_or_default()
+}
+
+/// Module names from `modules.builtin` (one `kernel/.../name.ko` a line).
+pub fn parse_builtin(text: &str) -> BTreeSet<String> {
+    text.lines()
+        .filter_map(|line| module_name(Path::new(line.trim())))
+        .collect()
+}
+
+/// Resolves [`WANTED`] against an unpacked kernel: files and load order. A
+/// wanted module this kernel builds in is already there and is left out; one
+/// it has neither as a file nor built in is an error.
 pub fn resolve(modules_root: &Path, modinfo: &Path, wanted: &[Wanted]) -> Result<Vec<Load>> {
     let files = index(modules_root)?;
+    let builtin = builtin(modules_root);
     let file_of = |name: &str| {
         files.get(name).cloned().ok_or_else(|| Error::Module {
             module: name.to_string(),
             detail: format!("no such module under {}", modules_root.display()),
         })
     };
-    let names: Vec<&str> = wanted.iter().map(|w| w.name).collect();
+    let names: Vec<&str> = wanted
+        .iter()
+        .map(|w| w.name)
+        .filter(|name| {
+            let name = canonical(name);
+            files.contains_key(&name) || !builtin.contains(&name)
+        })
+        .collect();
     let order = load_order(&names, |name| {
         let path = file_of(name)?;
         let out = capture(Command::new(modinfo).args(["-F", "depends"]).arg(&path))?;
@@ -320,6 +347,14 @@ mod tests {
     fn depends_output_is_split_and_canonical() {
         assert_eq!(parse_depends("dca,i2c-algo-bit\n"), ["dca", "i2c_algo_bit"]);
         assert!(parse_depends("\n").is_empty());
+    }
+
+    #[test]
+    fn builtin_modules_are_named_from_their_paths() {
+        let names = parse_builtin(
+            "kernel/drivers/pci/pci-stub.ko\nkernel/net/tls/tls.ko\n\nmodules.order\n",
+        );
+        assert_eq!(names.into_iter().collect::<Vec<_>>(), ["pci_stub", "tls"]);
     }
 
     #[test]

@@ -1,7 +1,9 @@
-//! Provisioning: the host packages the lab needs and a Debian kernel in a cache.
+//! Provisioning: the host packages the lab needs and Debian kernels in a cache.
 //!
-//! Every check is cheap (`dpkg-query`, a directory that exists), so a second run
-//! asks apt nothing. Changes to shared state (apt, the cache) happen under one
+//! Kernels come from an apt index private to the cache (its own source list and
+//! package lists), so fetching a 5.10 kernel from bullseye never adds a suite to
+//! the host's apt sources. Every check is cheap (`dpkg-query`, a directory that
+//! exists), so a second run asks apt nothing. Changes to shared state (apt, the cache) happen under one
 //! `flock` on the cache, and the kernel is unpacked into a private directory and
 //! renamed into place, so two runs at once neither clash nor see half a kernel.
 
@@ -89,6 +91,8 @@ pub struct Assets {
 /// A Debian kernel package unpacked in the cache.
 #[derive(Debug, Clone)]
 pub struct Kernel {
+    /// The series it belongs to.
+    pub series: Series,
     /// Kernel release, e.g. `6.12.95+deb12-amd64`.
     pub release: String,
     /// The bootable image.
@@ -143,9 +147,70 @@ impl FileLock {
     }
 }
 
-/// Makes sure every host package and the kernel are present, installing what is
-/// missing, and returns where they are. Progress goes to stderr.
-pub fn ensure() -> Result<Assets> {
+/// A kernel series the lab boots: the kernels nodes in the field run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Series {
+    /// Debian 11 (bullseye); long-lived clusters.
+    V5_10,
+    /// Debian 12 (bookworm).
+    V6_1,
+    /// bookworm-backports: the newest, and the lab's default.
+    V6_12,
+}
+
+impl Series {
+    /// Every series, oldest first.
+    pub const ALL: [Series; 3] = [Series::V5_10, Series::V6_1, Series::V6_12];
+
+    /// How people write it: `5.10`, `6.1`, `6.12`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Series::V5_10 => "5.10",
+            Series::V6_1 => "6.1",
+            Series::V6_12 => "6.12",
+        }
+    }
+
+    /// The series named `name` (`5.10`, `6.1` or `6.12`).
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|s| s.name() == name)
+    }
+
+    /// The `apt-cache search` pattern for this series' plain image packages.
+    fn search_pattern(self) -> &'static str {
+        match self {
+            Series::V5_10 => r"^linux-image-5\.10\.0-[0-9]+-amd64-unsigned$",
+            Series::V6_1 => r"^linux-image-6\.1\.0-[0-9]+-amd64-unsigned$",
+            Series::V6_12 => r"^linux-image-6\.12\.[0-9]+\+deb12-amd64$",
+        }
+    }
+
+    /// How new a package of this series is (its ABI number, or for 6.12 its
+    /// patch level), or `None` for any other name: other series, and the
+    /// signed-template, dbg, cloud, rt and meta packages.
+    pub fn package_rank(self, package: &str) -> Option<u32> {
+        let (prefix, suffix) = match self {
+            Series::V5_10 => ("linux-image-5.10.0-", "-amd64-unsigned"),
+            Series::V6_1 => ("linux-image-6.1.0-", "-amd64-unsigned"),
+            Series::V6_12 => ("linux-image-6.12.", "+deb12-amd64"),
+        };
+        let number = package.strip_prefix(prefix)?.strip_suffix(suffix)?;
+        if number.is_empty() || !number.chars().all(|c| c.is_ascii_digit()) {
+            return None;
+        }
+        number.parse().ok()
+    }
+}
+
+impl std::fmt::Display for Series {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Makes sure every host package and the kernel of `series` are present,
+/// installing what is missing, and returns where they are. Progress goes to stderr.
+pub fn ensure(series: Series) -> Result<Assets> {
     let cache = cache_dir()?;
     fs::create_dir_all(&cache).map_err(io_err("create", &cache))?;
 
@@ -161,13 +226,13 @@ pub fn ensure() -> Result<Assets> {
         }
     }
 
-    let kernel = match cached_kernel(&cache)? {
+    let kernel = match cached_kernel(&cache, series)? {
         Some(kernel) => kernel,
         None => {
             let _lock = FileLock::acquire(&cache.join("lock"))?;
-            match cached_kernel(&cache)? {
+            match cached_kernel(&cache, series)? {
                 Some(kernel) => kernel,
-                None => download_kernel(&cache, &mut apt)?,
+                None => download_kernel(&cache, series)?,
             }
         }
     };
@@ -401,33 +466,89 @@ impl Apt {
         }
         Ok(())
     }
-
-    /// The newest `linux-image-6.12.*+deb12-amd64` apt knows.
-    fn newest_kernel_package(&mut self) -> Result<String> {
-        self.ensure_backports_source()?;
-        let search = |_: &mut Self| {
-            capture(Command::new("apt-cache").args([
-                "search",
-                "--names-only",
-                r"^linux-image-6\.12\.[0-9]+\+deb12-amd64$",
-            ]))
-            .map(|out| newest_kernel_name(&out))
-        };
-        match search(self)? {
-            Some(name) => Ok(name),
-            None if !self.updated => {
-                self.update()?;
-                search(self)?.ok_or_else(no_kernel_package)
-            }
-            None => Err(no_kernel_package()),
-        }
-    }
 }
 
-fn no_kernel_package() -> Error {
-    Error::Provision {
-        what: "kernel package".into(),
-        detail: "apt knows no linux-image-6.12.*+deb12-amd64 in bookworm-backports".into(),
+/// The Debian suites the kernels come from, as the private index's source list.
+const KERNEL_SOURCES: &str = "\
+deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian bullseye main
+deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian-security bullseye-security main
+deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian bookworm main
+deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian-security bookworm-security main
+deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian bookworm-backports main
+";
+
+/// apt over an index of its own in `<cache>/apt`: kernel packages of every
+/// series, without touching the host's sources or package lists.
+#[derive(Debug)]
+struct KernelIndex {
+    dir: PathBuf,
+    updated: bool,
+}
+
+impl KernelIndex {
+    fn new(cache: &Path) -> Result<Self> {
+        let dir = cache.join("apt");
+        for sub in ["lists/partial", "cache/archives/partial"] {
+            let d = dir.join(sub);
+            fs::create_dir_all(&d).map_err(io_err("create", &d))?;
+        }
+        let sources = dir.join("sources.list");
+        if fs::read_to_string(&sources).ok().as_deref() != Some(KERNEL_SOURCES) {
+            write_atomically(&sources, KERNEL_SOURCES.as_bytes())?;
+        }
+        Ok(Self {
+            dir,
+            updated: false,
+        })
+    }
+
+    /// `tool` (apt-get or apt-cache) reading only this index.
+    fn command(&self, tool: &str) -> Command {
+        let mut cmd = Command::new(tool);
+        let path = |p: &str| self.dir.join(p).to_string_lossy().into_owned();
+        cmd.arg(format!("-oDir::Etc::SourceList={}", path("sources.list")))
+            .arg("-oDir::Etc::SourceParts=/dev/null")
+            .arg(format!("-oDir::State::Lists={}", path("lists")))
+            .arg(format!("-oDir::Cache={}", path("cache")))
+            // Nothing is installed from this index: an empty status keeps the
+            // host's installed packages out of its answers.
+            .arg("-oDir::State::status=/dev/null");
+        cmd
+    }
+
+    fn update(&mut self) -> Result<()> {
+        eprintln!(
+            "lab: updating the kernel package index in {}",
+            self.dir.display()
+        );
+        run(self.command("apt-get").args(["-q", "update"]))?;
+        self.updated = true;
+        Ok(())
+    }
+
+    /// The newest image package of `series` the index knows, updating it once
+    /// when it knows none.
+    fn newest(&mut self, series: Series) -> Result<String> {
+        loop {
+            let out = capture(self.command("apt-cache").args([
+                "search",
+                "--names-only",
+                series.search_pattern(),
+            ]))?;
+            if let Some(name) = newest_kernel_name(series, &out) {
+                return Ok(name);
+            }
+            if self.updated {
+                return Err(Error::Provision {
+                    what: format!("kernel {series}"),
+                    detail: format!(
+                        "no package matches {} in bullseye, bookworm or bookworm-backports",
+                        series.search_pattern()
+                    ),
+                });
+            }
+            self.update()?;
+        }
     }
 }
 
@@ -452,29 +573,18 @@ fn backports_source_present() -> Result<bool> {
     }))
 }
 
-/// Picks the newest kernel package name from `apt-cache search` output.
-pub fn newest_kernel_name(apt_cache_search: &str) -> Option<String> {
+/// Picks the newest package of `series` from `apt-cache search` output.
+pub fn newest_kernel_name(series: Series, apt_cache_search: &str) -> Option<String> {
     apt_cache_search
         .lines()
         .filter_map(|line| line.split_whitespace().next())
-        .filter_map(|name| kernel_patch_level(name).map(|patch| (patch, name)))
+        .filter_map(|name| series.package_rank(name).map(|rank| (rank, name)))
         .max()
         .map(|(_, name)| name.to_string())
 }
 
-/// The patch level of `linux-image-6.12.<patch>+deb12-amd64`, or `None` for
-/// any other name (signed-template, dbg, unsigned and meta packages included).
-pub fn kernel_patch_level(package: &str) -> Option<u32> {
-    let rest = package.strip_prefix("linux-image-6.12.")?;
-    let patch = rest.strip_suffix("+deb12-amd64")?;
-    if patch.is_empty() || !patch.chars().all(|c| c.is_ascii_digit()) {
-        return None;
-    }
-    patch.parse().ok()
-}
-
-/// The newest complete kernel already unpacked in the cache.
-fn cached_kernel(cache: &Path) -> Result<Option<Kernel>> {
+/// The newest complete kernel of `series` already unpacked in the cache.
+fn cached_kernel(cache: &Path, series: Series) -> Result<Option<Kernel>> {
     let Ok(entries) = fs::read_dir(cache) else {
         return Ok(None);
     };
@@ -482,17 +592,17 @@ fn cached_kernel(cache: &Path) -> Result<Option<Kernel>> {
         .filter_map(|e| e.ok())
         .filter_map(|e| {
             let name = e.file_name().into_string().ok()?;
-            let patch = kernel_patch_level(&name)?;
-            Some((patch, e.path()))
+            let rank = series.package_rank(&name)?;
+            Some((rank, e.path()))
         })
         .max();
     match newest {
-        Some((_, dir)) => kernel_in(&dir).map(Some),
+        Some((_, dir)) => kernel_in(&dir, series).map(Some),
         None => Ok(None),
     }
 }
 
-fn kernel_in(root: &Path) -> Result<Kernel> {
+fn kernel_in(root: &Path, series: Series) -> Result<Kernel> {
     let boot = root.join("boot");
     let vmlinuz = fs::read_dir(&boot)
         .map_err(io_err("read", &boot))?
@@ -522,25 +632,28 @@ fn kernel_in(root: &Path) -> Result<Kernel> {
             detail: format!("no lib/modules/{release}/kernel under {}", root.display()),
         })?;
     Ok(Kernel {
+        series,
         release,
         vmlinuz,
         modules,
     })
 }
 
-/// Downloads and unpacks the newest 6.12 kernel into `cache/<package>`.
+/// Downloads and unpacks the newest kernel of `series` into `cache/<package>`.
 /// The caller holds the cache lock.
-fn download_kernel(cache: &Path, apt: &mut Apt) -> Result<Kernel> {
+fn download_kernel(cache: &Path, series: Series) -> Result<Kernel> {
     if !Path::new("/usr/bin/apt-get").exists() {
         return Err(Error::MissingPackages {
-            packages: "linux-image-6.12.*+deb12-amd64 (bookworm-backports)".into(),
+            packages: format!("a Linux {series} kernel image package"),
             hint: format!(
-                "apt-get is not available here. Unpack that package with `dpkg -x` into {}/<package name>",
+                "apt-get is not available here. Unpack a package matching {} with `dpkg -x` into {}/<package name>",
+                series.search_pattern(),
                 cache.display()
             ),
         });
     }
-    let package = apt.newest_kernel_package()?;
+    let mut index = KernelIndex::new(cache)?;
+    let package = index.newest(series)?;
     eprintln!(
         "lab: downloading and unpacking {package} into {}",
         cache.display()
@@ -551,9 +664,13 @@ fn download_kernel(cache: &Path, apt: &mut Apt) -> Result<Kernel> {
     }
     fs::create_dir_all(&staging).map_err(io_err("create", &staging))?;
     let result = (|| {
-        run(Command::new("apt-get")
-            .current_dir(&staging)
-            .args(["-q", "download", &package]))?;
+        // apt's download sandbox user may not write to the cache: do it as we are.
+        run(index.command("apt-get").current_dir(&staging).args([
+            "-q",
+            "-oAPT::Sandbox::User=root",
+            "download",
+            &package,
+        ]))?;
         let deb = fs::read_dir(&staging)
             .map_err(io_err("read", &staging))?
             .filter_map(|e| e.ok())
@@ -565,10 +682,10 @@ fn download_kernel(cache: &Path, apt: &mut Apt) -> Result<Kernel> {
             })?;
         let root = staging.join("root");
         run(Command::new("dpkg").arg("-x").arg(&deb).arg(&root))?;
-        kernel_in(&root)?;
+        kernel_in(&root, series)?;
         let dest = cache.join(&package);
         fs::rename(&root, &dest).map_err(io_err("rename into place", &dest))?;
-        kernel_in(&dest)
+        kernel_in(&dest, series)
     })();
     let _ = fs::remove_dir_all(&staging);
     result
@@ -629,24 +746,43 @@ mod tests {
 
     #[test]
     fn kernel_names_other_than_the_plain_image_are_rejected() {
+        use Series::*;
         assert_eq!(
-            kernel_patch_level("linux-image-6.12.95+deb12-amd64"),
+            V6_12.package_rank("linux-image-6.12.95+deb12-amd64"),
             Some(95)
         );
         assert_eq!(
-            kernel_patch_level("linux-image-6.12.95+deb12-amd64-unsigned"),
-            None
+            V5_10.package_rank("linux-image-5.10.0-46-amd64-unsigned"),
+            Some(46)
         );
         assert_eq!(
-            kernel_patch_level("linux-image-6.12.95+deb12-amd64-dbg"),
-            None
+            V6_1.package_rank("linux-image-6.1.0-57-amd64-unsigned"),
+            Some(57)
         );
-        assert_eq!(
-            kernel_patch_level("linux-image-6.12.95+deb12-cloud-amd64"),
-            None
-        );
-        assert_eq!(kernel_patch_level("linux-image-6.1.0-30-amd64"), None);
-        assert_eq!(kernel_patch_level("linux-image-6.12.+deb12-amd64"), None);
+        for (series, name) in [
+            (V6_12, "linux-image-6.12.95+deb12-amd64-unsigned"),
+            (V6_12, "linux-image-6.12.95+deb12-amd64-dbg"),
+            (V6_12, "linux-image-6.12.95+deb12-cloud-amd64"),
+            (V6_12, "linux-image-6.1.0-30-amd64"),
+            (V6_12, "linux-image-6.12.+deb12-amd64"),
+            (V6_1, "linux-image-6.1.0-57-amd64"),
+            (V6_1, "linux-image-6.1.0-57-cloud-amd64-unsigned"),
+            (V6_1, "linux-image-6.12.95+deb12-amd64"),
+            (V5_10, "linux-image-5.10.0-46-rt-amd64-unsigned"),
+            (V5_10, "linux-image-5.10.0--amd64-unsigned"),
+            (V5_10, "linux-image-6.1.0-57-amd64-unsigned"),
+        ] {
+            assert_eq!(series.package_rank(name), None, "{series}: {name}");
+        }
+    }
+
+    #[test]
+    fn series_names_round_trip() {
+        for series in Series::ALL {
+            assert_eq!(Series::parse(series.name()), Some(series));
+        }
+        assert_eq!(Series::parse("6.2"), None);
+        assert_eq!(Series::parse("5.1"), None);
     }
 
     #[test]
@@ -654,12 +790,20 @@ mod tests {
         let out = "linux-image-6.12.9+deb12-amd64 - Linux 6.12 for 64-bit PCs (signed)\n\
                    linux-image-6.12.95+deb12-amd64 - Linux 6.12 for 64-bit PCs (signed)\n\
                    linux-image-6.12.95+deb12-amd64-dbg - Debug symbols\n\
-                   linux-image-6.12.10+deb12-amd64 - Linux 6.12 for 64-bit PCs (signed)\n";
+                   linux-image-6.12.10+deb12-amd64 - Linux 6.12 for 64-bit PCs (signed)\n\
+                   linux-image-5.10.0-9-amd64-unsigned - Linux 5.10 for 64-bit PCs\n\
+                   linux-image-5.10.0-46-amd64-unsigned - Linux 5.10 for 64-bit PCs\n\
+                   linux-image-5.10.0-46-rt-amd64-unsigned - Linux 5.10, PREEMPT_RT\n";
         assert_eq!(
-            newest_kernel_name(out).as_deref(),
+            newest_kernel_name(Series::V6_12, out).as_deref(),
             Some("linux-image-6.12.95+deb12-amd64")
         );
-        assert_eq!(newest_kernel_name(""), None);
+        assert_eq!(
+            newest_kernel_name(Series::V5_10, out).as_deref(),
+            Some("linux-image-5.10.0-46-amd64-unsigned")
+        );
+        assert_eq!(newest_kernel_name(Series::V6_1, out), None);
+        assert_eq!(newest_kernel_name(Series::V6_12, ""), None);
     }
 
     #[test]

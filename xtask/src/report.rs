@@ -192,6 +192,14 @@ impl Report {
         self.failed == 0 && self.guest_result == Some(true)
     }
 
+    /// Adds `other`'s counts and failures to this one's.
+    pub fn add(&mut self, other: &Report) {
+        self.passed += other.passed;
+        self.failed += other.failed;
+        self.skipped += other.skipped;
+        self.failures.extend(other.failures.iter().cloned());
+    }
+
     /// The closing summary line, exactly `lab: N passed, N failed, N skipped`.
     pub fn summary(&self) -> String {
         format!(
