@@ -353,7 +353,8 @@ impl fmt::Display for LinkChange<'_> {
 }
 
 impl Netlink {
-    /// Makes `change` to `link` in one `RTM_SETLINK`: one round trip.
+    /// Makes `change` to `link` in one `RTM_SETLINK`: one round trip (two
+    /// for a link named by an alternative name longer than `IFNAMSIZ`).
     ///
     /// The change is checked before anything is sent (see [`LinkChange`]);
     /// an empty change sends nothing. When the kernel refuses a part, the
@@ -369,10 +370,10 @@ impl Netlink {
         if change.is_empty() {
             return Ok(());
         }
-        let link = link.into();
-        let req = change.request(&link)?;
+        let named = link.into();
+        let req = change.request(&self.addressable(named.clone())?)?;
         let what = change.to_string();
-        self.request_ack(Op::on(&what, &link), req, 0)
+        self.request_ack(Op::on(&what, &named), req, 0)
     }
 }
 

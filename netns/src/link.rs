@@ -161,7 +161,9 @@ impl LinkInfo {
     }
 
     /// True when the kernel reports the link's parent as the PCI device
-    /// `address` (as sysfs writes it, `0000:01:10.2`).
+    /// `address` (as sysfs writes it, `0000:01:10.2`). Kernels before 5.16
+    /// report no parent, so this is false there: `Netlink::device_of` asks
+    /// the driver instead and answers on every kernel.
     pub fn is_on_pci_device(&self, address: &str) -> bool {
         self.parent_bus.as_deref() == Some("pci") && self.parent_device.as_deref() == Some(address)
     }
@@ -415,7 +417,8 @@ fn parse_bond_port(data: &[u8]) -> Result<BondPortData, String> {
 
 /// Puts the link's identity in a request: the index in the header, or the
 /// name as an attribute (`IFLA_IFNAME` when it fits, else
-/// `IFLA_ALT_IFNAME`, which kernels since 5.5 resolve too).
+/// `IFLA_ALT_IFNAME`, which kernels since 5.5 resolve when reading a link;
+/// requests that change one use [`Netlink::addressable`] first).
 pub(crate) fn link_message(link: &LinkRef) -> Result<LinkMessage, Error> {
     let mut msg = LinkMessage::default();
     match link {
@@ -614,8 +617,22 @@ impl Netlink {
 
     /// Deletes the link (for a veth, both ends go).
     pub fn delete_link(&self, link: impl Into<LinkRef>) -> Result<(), Error> {
-        let link = link.into();
-        self.request_ack(Op::on("delete link", &link), delete_link_request(&link)?, 0)
+        let named = link.into();
+        let req = delete_link_request(&self.addressable(named.clone())?)?;
+        self.request_ack(Op::on("delete link", &named), req, 0)
+    }
+
+    /// `link` as a request that changes it can name it: a name longer than
+    /// `IFNAMSIZ` (an alternative name) becomes the link's index, one round
+    /// trip more. Kernels resolve `IFLA_ALT_IFNAME` when reading a link
+    /// since 5.5, but 5.10 does not when changing one (ENODEV).
+    pub(crate) fn addressable(&self, link: LinkRef) -> Result<LinkRef, Error> {
+        match &link {
+            LinkRef::Name(name) if name.len() > IfName::MAX_LEN => {
+                Ok(LinkRef::Index(self.link(&link)?.index))
+            }
+            _ => Ok(link),
+        }
     }
 
     /// Moves the link into `target`, renaming it there to `new_name` if

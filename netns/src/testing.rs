@@ -606,8 +606,35 @@ fn vf_info(vf: &VfInfo) -> Vec<u8> {
     nla(1, &inner)
 }
 
+/// Whether the running kernel is release `major.minor` or newer, for lab
+/// tests whose expectations differ between kernels (read from
+/// `/proc/sys/kernel/osrelease`; false when it cannot be read).
+pub fn kernel_at_least(major: u32, minor: u32) -> bool {
+    std::fs::read_to_string("/proc/sys/kernel/osrelease")
+        .is_ok_and(|release| release_at_least(&release, major, minor))
+}
+
+/// Whether `release` (as `uname -r` prints it) is `major.minor` or newer.
+fn release_at_least(release: &str, major: u32, minor: u32) -> bool {
+    let mut parts = release
+        .trim()
+        .split(|c: char| !c.is_ascii_digit())
+        .map(|p| p.parse::<u32>().unwrap_or(0));
+    (parts.next().unwrap_or(0), parts.next().unwrap_or(0)) >= (major, minor)
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn releases_compare_by_major_then_minor() {
+        assert!(super::release_at_least("5.10.0-46-amd64", 5, 10));
+        assert!(!super::release_at_least("5.10.0-46-amd64", 5, 15));
+        assert!(super::release_at_least("6.12.95+deb12-amd64\n", 6, 3));
+        assert!(!super::release_at_least("6.1.0-57-amd64", 6, 3));
+        assert!(super::release_at_least("6.1.0-57-amd64", 5, 16));
+        assert!(!super::release_at_least("", 5, 10));
+    }
+
     use super::*;
     use crate::{BondData, BondPortData, MacAddr, VfLinkState, VlanProto};
 
