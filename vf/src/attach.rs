@@ -311,6 +311,18 @@ impl Host {
         found: &Found,
     ) -> Result<Returned, Error> {
         let host = &undo.host;
+        // Alternative names the pod added go while the netdev is still in
+        // the pod: a kernel that keeps a moved netdev's alternative names in
+        // the namespace they were added in (5.10) finds them nowhere else.
+        for extra in found
+            .alt_names
+            .iter()
+            .filter(|a| !host.alt_names.contains(a))
+        {
+            netlink
+                .delete_altname(found.index, extra)
+                .map_err(kernel_error(&undo.vf, Step::RestoreNetdev(found.name)))?;
+        }
         let name_free = self.name_is_free(&undo.vf, &host.name, None)?;
         let change = restoring(host, name_free).namespace(self.ns());
         // Without its own name, the kernel picks a free devN, as it does

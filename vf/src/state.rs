@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use netplumb_netns::{LinkChange, LinkInfo, MacAddr};
+use netplumb_netns::{Errno, LinkChange, LinkInfo, MacAddr};
 
 use crate::error::kernel_error;
 use crate::{Alias, AltName, Error, Host, IfName, Step, Vf, VfConfig, VfId, VfNetdev, VfSettings};
@@ -388,9 +388,13 @@ impl Host {
             .iter()
             .filter(|a| !host.alt_names.contains(a))
         {
-            self.netlink()
-                .delete_altname(found.index, extra)
-                .map_err(fail())?;
+            match self.netlink().delete_altname(found.index, extra) {
+                // A kernel that keeps a moved netdev's alternative names in
+                // the namespace they were added in (5.10) cannot find one
+                // added in a pod that is gone; nothing here can remove it.
+                Err(e) if e.errno() == Some(Errno::ENOENT) => {}
+                other => other.map_err(fail())?,
+            }
         }
         for missing in host
             .alt_names

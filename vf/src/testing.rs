@@ -23,7 +23,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Mutex;
 
-use crate::{Access, Observer, PciAddr, Sysfs};
+use crate::{Access, MacAddr, Observer, PciAddr, Sysfs, VfState};
 
 /// A fake sysfs tree in a temporary directory, removed when dropped.
 #[derive(Debug)]
@@ -465,4 +465,36 @@ impl Observer for AccessLog {
         };
         self.lock().push(recorded);
     }
+}
+
+/// `before` and `now` reduced to what restoring a VF puts back, for
+/// comparing them.
+///
+/// Left out: the permanent MAC (igbvf changes it on its own when it resets
+/// with an administrative MAC) and the interface index (a recreated netdev
+/// does not get its old one back). And when one side's PF-side entry holds
+/// no MAC and the other's holds the VF's own, that difference: 5.10's igb
+/// leaves a new VF's entry zero until the VF first sets a MAC, newer ones
+/// fill it with the VF's MAC at once, and neither is an administrator's MAC
+/// (whether the VF may still set its own MAC is what tells those apart).
+pub fn comparable_after_restore(before: &VfState, now: &VfState) -> (VfState, VfState) {
+    let reduce = |state: &VfState| {
+        let mut state = state.clone();
+        if let Some(netdev) = &mut state.netdev {
+            netdev.permanent_mac = None;
+            netdev.index = 0;
+        }
+        state
+    };
+    let mut before = reduce(before);
+    let mut now = reduce(now);
+    let own_mac = now.netdev.as_ref().map(|n| n.mac);
+    if let (Some(was), Some(is)) = (&mut before.config, &mut now.config) {
+        let unset = |mac: MacAddr| mac.is_zero() || Some(mac) == own_mac;
+        if was.mac != is.mac && unset(was.mac) && unset(is.mac) {
+            was.mac = MacAddr([0; 6]);
+            is.mac = MacAddr([0; 6]);
+        }
+    }
+    (before, now)
 }
