@@ -11,8 +11,11 @@ use netplumb_types::{Chain, IfName};
 use crate::{Error, Log};
 
 /// How long ADD waits for the pod's interface to have carrier before it
-/// announces its addresses.
-const CARRIER_WAIT: Duration = Duration::from_millis(500);
+/// announces its addresses. Some VF drivers notice their link only in a
+/// periodic watchdog (igbvf's runs every 2 s; on 5.10 a VF set up in a pod
+/// has no carrier for over 500 ms), and an announcement sent before that
+/// is lost.
+const CARRIER_WAIT: Duration = Duration::from_secs(3);
 
 /// Runs the configuration's IPAM plugin for `command`, with the
 /// invocation's environment and configuration otherwise. `None` for a

@@ -508,7 +508,11 @@ fn check_interface(
         }
         Err(e) => return Err(Error::step("reading the pod's interface", e)),
     };
-    if link.parent_device.is_some() && !link.is_on_pci_device(&vf.to_string()) {
+    // Kernels before 5.16 report no parent device: the driver says it then.
+    let device = nl
+        .device_of(&link)
+        .map_err(Error::at("reading the pod's interface"))?;
+    if device.as_deref() != Some(vf.to_string().as_str()) {
         differences.push(format!("{ifname} is not VF {vf}"));
     }
     let name = ifname.to_string();
