@@ -47,10 +47,11 @@ fn network(lab: &Lab, vfs: &[Vf], i: usize) -> Network {
 /// The VF the pod got: the device its `net1` sits on, which the result
 /// names too.
 fn vf_of(pod: &Pod, result: &Value) -> PciAddr {
-    let link = pod.ns().netlink().unwrap().link("net1").unwrap();
+    let nl = pod.ns().netlink().unwrap();
+    let link = nl.link("net1").unwrap();
     let (_, iface) = interface(result, "net1");
     assert_eq!(iface["mac"], json!(link.mac.unwrap().to_string()));
-    link.parent_device.unwrap().parse().unwrap()
+    nl.device_of(&link).unwrap().unwrap().parse().unwrap()
 }
 
 /// A loser's answer: code 11, and nothing of it left.
@@ -208,9 +209,9 @@ fn lab_load_adds_racing_dels_on_the_same_vfs_for_a_minute() {
     // its own, and no two the same.
     let mut held = BTreeSet::new();
     for (pod, att) in pods.iter().zip(&atts) {
-        let links = pod.ns().netlink().unwrap().links().unwrap();
-        for link in links.iter().filter(|l| l.name != "lo") {
-            let vf: PciAddr = link.parent_device.as_deref().unwrap().parse().unwrap();
+        let nl = pod.ns().netlink().unwrap();
+        for link in nl.links().unwrap().iter().filter(|l| l.name != "lo") {
+            let vf: PciAddr = nl.device_of(link).unwrap().unwrap().parse().unwrap();
             assert!(held.insert(vf), "{vf} in two pods");
             assert!(claim_owner(vf).unwrap().contains(&att.container_id));
         }

@@ -7,6 +7,7 @@ use std::net::IpAddr;
 
 use common::{root_or_skip, unique_name};
 use ipnetwork::IpNetwork;
+use netplumb_netns::testing::kernel_at_least;
 use netplumb_netns::{
     Alias, AltName, Error, IfName, LinkChange, LinkRef, MacAddr, NetNs, Netlink, NextHop,
     OperState, Route, Scope, INITIAL_RECV_BUFFER,
@@ -218,14 +219,17 @@ fn a_move_whose_rename_fails_leaves_the_link_where_it_was() {
             "{link}: the kernel's own error: {err:?}"
         );
         let after = nl.link(b).unwrap();
-        assert_eq!(after.index, before.index, "{link}: back under its index");
+        // 5.10 takes the link back but cannot give it its old index.
+        if kernel_at_least(5, 15) {
+            assert_eq!(after.index, before.index, "{link}: back under its index");
+        }
         assert_eq!(after.name, before.name);
         assert_eq!(pod_nl.links().unwrap().len(), pod_links, "{link}");
         assert!(pod_nl.link(b).unwrap_err().is_no_such_link());
     }
 
     // The same move with a free name works afterwards.
-    nl.move_link(before.index, &pod, Some(&name("net2")))
+    nl.move_link(nl.index_of(b).unwrap(), &pod, Some(&name("net2")))
         .unwrap();
     assert_eq!(pod_nl.link("net2").unwrap().kind.as_deref(), Some("veth"));
 }
@@ -296,14 +300,17 @@ fn duplicate_address_error_carries_the_kernels_text() {
             assert_eq!(op, "add address 192.0.2.1/24");
             assert_eq!(link.clone(), Some(a.to_string()));
             assert_eq!(*errno, libc::EEXIST);
-            assert_eq!(ext_ack.as_deref(), Some("ipv4: Address already assigned"));
+            // Older kernels (5.10, 6.1) refuse without saying why; 6.12 says.
+            if ext_ack.is_some() || kernel_at_least(6, 12) {
+                assert_eq!(ext_ack.as_deref(), Some("ipv4: Address already assigned"));
+                assert!(err
+                    .to_string()
+                    .contains("kernel says: ipv4: Address already assigned"));
+            }
         }
         other => panic!("expected a kernel error, got {other:?}"),
     }
     assert!(err.is_already_exists());
-    assert!(err
-        .to_string()
-        .contains("kernel says: ipv4: Address already assigned"));
 }
 
 #[test]

@@ -470,10 +470,12 @@ fn lab_the_pf_table_shows_each_vfs_own_mac() {
         for i in 0..VFS_PER_PF {
             let own = vf_state(&vf_netdev(pf, i)).mac;
             assert_ne!(own, "00:00:00:00:00:00", "VF {i} of {pf} has no MAC");
-            assert_eq!(
-                table_mac(pf, i),
-                own,
-                "the table entry of VF {i} of {pf} is not the VF's own MAC"
+            // 5.10's igb leaves a new VF's entry zero until the VF sets a
+            // MAC; newer ones fill it with the VF's own at once.
+            let entry = table_mac(pf, i);
+            assert!(
+                entry == own || entry == "00:00:00:00:00:00",
+                "the table entry of VF {i} of {pf} is {entry}: neither the VF's own MAC ({own}) nor zero"
             );
         }
     }
@@ -513,9 +515,11 @@ fn lab_a_mac_written_by_the_pf_locks_the_vf_until_the_pf_writes_zero() {
             "00:00:00:00:00:00",
         ]);
         assert_eq!(table_mac(pf, 2), "00:00:00:00:00:00");
-        // The MAC the netdev already has never reaches the driver: still zero.
+        // The MAC the netdev already has: newer kernels never pass it to
+        // the driver (still zero), 5.10 does (the VF's own again).
         set_own_mac(&dev, &own).unwrap();
-        assert_eq!(table_mac(pf, 2), "00:00:00:00:00:00");
+        let entry = table_mac(pf, 2);
+        assert!(entry == "00:00:00:00:00:00" || entry == own, "{entry}");
         set_own_mac(&dev, temp).expect("zero frees the VF");
         set_own_mac(&dev, &own).unwrap();
         assert_eq!(table_mac(pf, 2), own);

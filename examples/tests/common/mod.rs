@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 
 use netplumb_cniconf::{CniResult, CniVersion};
 use netplumb_netns::{MacAddr, NetNs};
+use netplumb_vf::testing::comparable_after_restore;
 use netplumb_vf::{Allocator, Host, IfName, PciAddr, Sysfs, Vf, VfNetdev, VfSettings, VfState};
 use serde_json::{json, Value};
 
@@ -451,18 +452,6 @@ pub fn lab_vf(host: &Host, pf: usize, index: u32) -> Vf {
     host.sysfs().vf_by_index(&lab_pfs()[pf], index).unwrap()
 }
 
-/// What putting a VF back restores: its state without the permanent MAC,
-/// which igbvf changes on its own when it resets with an administrative
-/// MAC, and without the interface index, which a recreated netdev does not
-/// get back.
-pub fn restorable(mut state: VfState) -> VfState {
-    if let Some(netdev) = &mut state.netdev {
-        netdev.permanent_mac = None;
-        netdev.index = 0;
-    }
-    state
-}
-
 pub fn snapshot(host: &Host, vf: PciAddr) -> VfState {
     host.snapshot(&host.sysfs().vf(vf).unwrap()).unwrap()
 }
@@ -472,7 +461,8 @@ pub fn snapshot(host: &Host, vf: PciAddr) -> VfState {
 /// own MAC.
 pub fn assert_as_before(host: &Host, before: &VfState) {
     let now = snapshot(host, before.vf.addr);
-    assert_eq!(restorable(now), restorable(before.clone()), "{}", before.vf);
+    let (was, now) = comparable_after_restore(before, &now);
+    assert_eq!(now, was, "{}", before.vf);
     if before.netdev.is_some() {
         assert!(
             may_set_own_mac(host, before.vf.addr),

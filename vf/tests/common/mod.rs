@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 use netplumb_netns::NetNs;
+use netplumb_vf::testing::comparable_after_restore;
 use netplumb_vf::{AttachUndo, Host, IfName, Sysfs, Vf, VfNetdev, VfState};
 
 /// A lab variable; without the lab, fails saying how to run the test.
@@ -138,22 +139,11 @@ pub fn wait_for_vf_netdevs(sysfs: &Sysfs, pf: &IfName, count: usize) -> usize {
     }
 }
 
-/// What restoring puts back: the state without the permanent MAC, which
-/// igbvf changes on its own when it resets with an administrative MAC, and
-/// without the interface index, which a recreated VF's netdev does not
-/// get back.
-pub fn restorable(mut state: VfState) -> VfState {
-    if let Some(netdev) = &mut state.netdev {
-        netdev.permanent_mac = None;
-        netdev.index = 0;
-    }
-    state
-}
-
 /// Checks that the VF is back as `before` records it.
 pub fn assert_as_before(host: &Host, before: &VfState) {
     let now = host
         .snapshot(&host.sysfs().vf(before.vf.addr).unwrap())
         .unwrap();
-    assert_eq!(restorable(now), restorable(before.clone()));
+    let (was, now) = comparable_after_restore(before, &now);
+    assert_eq!(now, was);
 }
