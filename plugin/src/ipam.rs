@@ -115,7 +115,7 @@ pub fn result(
 }
 
 /// Announces `answer`'s addresses from `link` in `pod`, once it has
-/// carrier (waiting [`CARRIER_WAIT`] at most), so that peers learn its MAC
+/// carrier (waiting three seconds at most), so that peers learn its MAC
 /// at once. Best effort, as the kernel's own announcements are: a peer
 /// that misses it learns the MAC when it next asks.
 pub fn announce(log: &Log, pod: &NetNs, link: IfName, answer: &CniResult) {

@@ -177,6 +177,37 @@ impl Record {
     }
 }
 
+impl Record {
+    /// The VF this attachment claimed, if it claimed one.
+    pub fn claimed_vf(&self) -> Option<&ClaimUndo> {
+        self.steps.iter().find_map(|step| match step {
+            Step::Claim { claim } => Some(claim),
+            _ => None,
+        })
+    }
+
+    /// Whether the pod's network namespace is gone: the one the VF's claim
+    /// or the bond names by device and inode, else the path the runtime
+    /// gave, no longer exists or now leads to another namespace. `false`
+    /// when the record names none (nothing says it is gone) or when it
+    /// cannot be checked for another reason (permissions).
+    pub fn pod_is_gone(&self) -> bool {
+        let pod = self.steps.iter().find_map(|step| match step {
+            Step::Claim { claim } => Some(&claim.holder.ns),
+            Step::Bond { pod, .. } => Some(pod),
+            _ => None,
+        });
+        match (pod, &self.netns) {
+            (Some(ns), _) => !netplumb_vf::Holder::new(ns.clone(), "").is_alive(),
+            (None, Some(path)) => matches!(
+                fs::metadata(path),
+                Err(e) if matches!(e.kind(), io::ErrorKind::NotFound | io::ErrorKind::NotADirectory)
+            ),
+            (None, None) => false,
+        }
+    }
+}
+
 /// The journal under a data directory: one record per attachment in
 /// `DATA_DIR/attachments/NETWORK/CONTAINERID:IFNAME.json`, written
 /// atomically (a temporary file, synced, renamed, the directory synced),
@@ -194,29 +225,44 @@ pub struct Journal {
 impl Journal {
     /// The journal under `data_dir`, checked and created as needed.
     pub fn open(data_dir: &Path) -> Result<Journal, Error> {
-        let bad = |reason: &'static str| Error::DataDir {
-            path: data_dir.to_path_buf(),
-            reason,
-        };
-        if !data_dir.is_absolute() {
-            return Err(bad("it is not an absolute path"));
-        }
-        let dot = data_dir
-            .as_os_str()
-            .as_bytes()
-            .split(|b| *b == b'/')
-            .any(|part| part == b"." || part == b"..");
-        if dot
-            || data_dir
-                .components()
-                .any(|c| matches!(c, Component::ParentDir))
-        {
-            return Err(bad("it has a \".\" or \"..\" component"));
-        }
-        let dir = data_dir.join("attachments");
+        let dir = attachments_dir(data_dir)?;
         make_private_dir(data_dir)?;
         make_private_dir(&dir)?;
         Ok(Journal { dir })
+    }
+
+    /// The journal under `data_dir` when it exists, for reading: `None`
+    /// when nothing was ever recorded there. Creates nothing; the path is
+    /// checked as [`Journal::open`] checks it.
+    pub fn open_existing(data_dir: &Path) -> Result<Option<Journal>, Error> {
+        let dir = attachments_dir(data_dir)?;
+        match fs::symlink_metadata(&dir) {
+            Ok(meta) if meta.is_dir() => Ok(Some(Journal { dir })),
+            Ok(_) => Err(Error::DataDir {
+                path: data_dir.to_path_buf(),
+                reason: "its \"attachments\" is not a directory",
+            }),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(source) => Err(Error::journal_io("inspect", &dir, source)),
+        }
+    }
+
+    /// The networks that have a directory of records, in name order.
+    pub fn networks(&self) -> Result<Vec<String>, Error> {
+        let entries = fs::read_dir(&self.dir)
+            .map_err(|source| Error::journal_io("list", &self.dir, source))?;
+        let mut networks = Vec::new();
+        for entry in entries {
+            let entry = entry.map_err(|source| Error::journal_io("list", &self.dir, source))?;
+            let is_dir = entry.file_type().is_ok_and(|t| t.is_dir());
+            if let (true, Ok(name)) = (is_dir, entry.file_name().into_string()) {
+                if netplumb_cniconf::check_network_name(&name).is_ok() {
+                    networks.push(name);
+                }
+            }
+        }
+        networks.sort();
+        Ok(networks)
     }
 
     /// Whether `key` has a record under `data_dir`, looked at without
@@ -366,6 +412,31 @@ impl Journal {
         found.sort_by_key(|(key, _)| key.file_name(""));
         Ok(found)
     }
+}
+
+/// `DATA_DIR/attachments`, once `data_dir` is checked: absolute, without
+/// `.` or `..`.
+fn attachments_dir(data_dir: &Path) -> Result<PathBuf, Error> {
+    let bad = |reason: &'static str| Error::DataDir {
+        path: data_dir.to_path_buf(),
+        reason,
+    };
+    if !data_dir.is_absolute() {
+        return Err(bad("it is not an absolute path"));
+    }
+    let dot = data_dir
+        .as_os_str()
+        .as_bytes()
+        .split(|b| *b == b'/')
+        .any(|part| part == b"." || part == b"..");
+    if dot
+        || data_dir
+            .components()
+            .any(|c| matches!(c, Component::ParentDir))
+    {
+        return Err(bad("it has a \".\" or \"..\" component"));
+    }
+    Ok(data_dir.join("attachments"))
 }
 
 /// An attachment [`Journal::list`] found, and its record or why it cannot

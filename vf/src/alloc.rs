@@ -249,6 +249,20 @@ impl Allocator {
     /// claiming and writing the claim down) finds it again. Read without
     /// the locks: check again under [`Allocator::lock`] before acting.
     pub fn held_by_owner(&self, owner: &str) -> Result<Vec<PciAddr>, Error> {
+        Ok(self
+            .holders()?
+            .into_iter()
+            .filter(|(_, holder)| holder.owner == owner)
+            .map(|(vf, _)| vf)
+            .collect())
+    }
+
+    /// Every VF with a record and its holder, alive or not
+    /// ([`Holder::is_alive`]), in PCI address order: what a tool shows.
+    /// Read without the locks and without creating anything (a missing
+    /// directory is no claims): check again under [`Allocator::lock`]
+    /// before acting on one. A record that cannot be read is left out.
+    pub fn holders(&self) -> Result<Vec<(PciAddr, Holder)>, Error> {
         let entries = match fs::read_dir(&self.dir) {
             Ok(entries) => entries,
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
@@ -265,14 +279,11 @@ impl Allocator {
             else {
                 continue;
             };
-            // A record that cannot be read is no one's this caller knows.
             if let Ok(Some(holder)) = self.read_record(vf) {
-                if holder.owner == owner {
-                    held.push(vf);
-                }
+                held.push((vf, holder));
             }
         }
-        held.sort();
+        held.sort_by_key(|(vf, _)| *vf);
         Ok(held)
     }
 
