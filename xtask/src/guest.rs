@@ -5,6 +5,7 @@
 //! prints marker lines the host parses: see [`Marker`].
 
 use crate::error::shell_quote;
+use crate::qemu::HOST_ROOT_TAG;
 
 /// Prefix of every line the guest prints for the host to parse.
 pub const MARK: &str = "@@lab";
@@ -21,6 +22,9 @@ pub const GUEST_CNI: &str = "/lab/cni";
 /// Where the workspace's own plugin binaries live in the guest
 /// (`NETPLUMB_LAB_PLUGINS`).
 pub const GUEST_PLUGINS: &str = "/lab/plugins";
+
+/// Where the guest mounts the host's root filesystem (read-only, over 9p).
+pub const GUEST_HOST_ROOT: &str = "/lab/host";
 
 /// A marker line from the guest.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -207,6 +211,12 @@ export NETPLUMB_LAB_PFS="$pfs"
 export NETPLUMB_LAB_VMNIC="$vmnic"
 export NETPLUMB_LAB_CNI_PATH={GUEST_CNI}
 export NETPLUMB_LAB_PLUGINS={GUEST_PLUGINS}
+# The host's root filesystem, read-only: a test that needs a program of the
+# host's (a container runtime) runs it from there.
+mkdir -p {GUEST_HOST_ROOT}
+mount -t 9p -o trans=virtio,version=9p2000.L,cache=loose,ro {HOST_ROOT_TAG} {GUEST_HOST_ROOT} \
+    || lab_abort "mount the host's root"
+export NETPLUMB_LAB_HOST_ROOT={GUEST_HOST_ROOT}
 echo "{MARK} env NETPLUMB_LAB_PFS=$pfs NETPLUMB_LAB_VMNIC=$vmnic"
 cd /tmp
 

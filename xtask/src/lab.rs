@@ -334,6 +334,9 @@ pub fn boot(
         memory_mib: opts.memory_mib,
         cpus: opts.cpus,
         nics: LAB_NICS.to_vec(),
+        // What a test needs of the host's userland (a container runtime)
+        // it finds there, read-only.
+        share: Some(PathBuf::from("/")),
     };
     let mut report = Report::new();
     let start = Instant::now();

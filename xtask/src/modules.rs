@@ -80,6 +80,20 @@ pub const WANTED: &[Wanted] = &[
         name: "pci_stub",
         params: "",
     },
+    // The host's root, shared read-only over 9p (virtio-pci is a module
+    // on some kernels, built in on others).
+    Wanted {
+        name: "virtio_pci",
+        params: "",
+    },
+    Wanted {
+        name: "9p",
+        params: "",
+    },
+    Wanted {
+        name: "9pnet_virtio",
+        params: "",
+    },
 ];
 
 /// One module to load in the guest, in order.

@@ -64,6 +64,24 @@ pub const HOST_PACKAGES: &[HostPackage] = &[
         purpose: "host-local, static, host-device and tuning CNI plugins for the guest",
     },
     HostPackage {
+        name: "podman",
+        min_major: None,
+        backports: false,
+        purpose: "a container runtime with a CNI backend, run in the guest from the host's root",
+    },
+    HostPackage {
+        name: "crun",
+        min_major: None,
+        backports: false,
+        purpose: "the OCI runtime podman starts containers with",
+    },
+    HostPackage {
+        name: "conmon",
+        min_major: None,
+        backports: false,
+        purpose: "podman's container monitor",
+    },
+    HostPackage {
         name: "kmod",
         min_major: None,
         backports: false,

@@ -38,7 +38,13 @@ pub struct Machine {
     pub cpus: u32,
     /// NICs in PCI order.
     pub nics: Vec<Nic>,
+    /// A host directory the guest can mount read-only over 9p, with the tag
+    /// [`HOST_ROOT_TAG`].
+    pub share: Option<PathBuf>,
 }
+
+/// The 9p tag under which the guest finds [`Machine::share`].
+pub const HOST_ROOT_TAG: &str = "hostroot";
 
 impl Machine {
     /// The QEMU arguments. KVM does not work on the machines this runs on, so
@@ -85,6 +91,17 @@ impl Machine {
             args.push(format!("{model},bus=rp{n},netdev=n{n},romfile=").into());
             args.push("-netdev".into());
             args.push(format!("hubport,id=n{n},hubid=0").into());
+        }
+        if let Some(share) = &self.share {
+            // Read-only, and inode numbers remapped: the host's root spans
+            // several filesystems.
+            let mut virtfs = OsString::from("local,path=");
+            virtfs.push(share);
+            virtfs.push(format!(
+                ",mount_tag={HOST_ROOT_TAG},security_model=none,readonly=on,multidevs=remap"
+            ));
+            args.push("-virtfs".into());
+            args.push(virtfs);
         }
         args
     }
@@ -188,6 +205,7 @@ mod tests {
             memory_mib: 2048,
             cpus: 1,
             nics: LAB_NICS.to_vec(),
+            share: None,
         }
     }
 
@@ -207,6 +225,18 @@ mod tests {
         );
         assert_eq!(printable("test a ... ok\r"), "test a ... ok");
         assert_eq!(printable("a\tb"), "a\tb");
+    }
+
+    #[test]
+    fn the_host_root_is_shared_read_only_when_asked() {
+        assert!(!joined(&machine()).contains("-virtfs"));
+        let shared = Machine {
+            share: Some("/".into()),
+            ..machine()
+        };
+        assert!(joined(&shared).contains(
+            "-virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap"
+        ));
     }
 
     #[test]
