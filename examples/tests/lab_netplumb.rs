@@ -10,6 +10,7 @@ use std::path::Path;
 use std::process::{Command, Output};
 
 use common::{lab_pfs, lab_var, lab_vf, Attachment, Lab, Network, Pod};
+use netplumb_vf::VfNetdev;
 use serde_json::{json, Value};
 
 fn netplumb(lab: &Lab, args: &[&str]) -> Output {
@@ -149,5 +150,70 @@ fn lab_netplumb_list_show_gc_and_enable_around_a_live_attachment() {
         text(&out.stdout).starts_with("no attachments"),
         "{}",
         text(&out.stdout)
+    );
+}
+
+#[test]
+#[ignore = "lab"]
+fn lab_netplumb_enable_changes_the_count_and_sets_every_new_vf_once() {
+    let mut lab = Lab::new();
+    let pf = lab_pfs()[1];
+    // The guard puts the PF back at 7 VFs, each as it was.
+    for index in 0..7 {
+        let vf = lab_vf(&lab.host, 1, index);
+        lab.guard(&vf);
+    }
+    lab.num_vfs.push((pf, 7));
+    let pf = pf.to_string();
+    let args = [
+        "enable",
+        &pf,
+        "3",
+        "--spoofchk",
+        "off",
+        "--trust",
+        "on",
+        "--mtu",
+        "1400",
+        "--wait",
+        "30",
+    ];
+
+    let out = netplumb(&lab, &args);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let report = text(&out.stdout);
+    assert!(
+        report.contains(&format!("{pf}: 3 VFs (were 7)")),
+        "{report}"
+    );
+    assert_eq!(numvfs(&pf), "3");
+    let nic = lab.host.sysfs().pf(&pf.parse().unwrap()).unwrap();
+    assert_eq!(nic.vfs.len(), 3);
+    for vf in &nic.vfs {
+        let config = lab.host.vf_config(&vf.id()).unwrap();
+        assert_eq!(
+            (config.spoofchk, config.trust),
+            (Some(false), Some(true)),
+            "{}",
+            vf.id()
+        );
+        let VfNetdev::Host(netdev) = &vf.netdev else {
+            panic!("{}: no netdev on the host: {:?}", vf.id(), vf.netdev);
+        };
+        assert_eq!(lab.host.netlink().link(netdev.name).unwrap().mtu, 1400);
+    }
+
+    // Run again: already so, nothing changes.
+    let again = netplumb(&lab, &args);
+    assert!(again.status.success(), "{}", text(&again.stderr));
+    let report = text(&again.stdout);
+    assert!(report.contains(&format!("{pf}: 3 VFs already")), "{report}");
+    assert!(
+        report.contains("PF-side settings: 0 of 3 VFs changed"),
+        "{report}"
+    );
+    assert!(
+        report.contains("MTU 1400: 0 VF netdevs changed"),
+        "{report}"
     );
 }
