@@ -188,26 +188,75 @@ pub fn run_script(label: &str, script: String, opts: &Options) -> Result<()> {
     let assets = times.time("provision", provision::ensure)?;
     let dir = RunDir::create("netplumb-lab")?;
     // Scripts get the plugins the tests get; the test binaries they need not.
+    let plugins = times.time("build", || {
+        testbins::plugins(&workspace_root(), &plugin_dir(&dir))
+    })?;
+    let run = ScriptRun {
+        label,
+        assets: &assets,
+        dir: &dir,
+        start,
+        times,
+    };
+    run_built_script(run, script, opts, plugins, |_| {})
+}
+
+/// A script run whose lab is provisioned and whose plugins are built.
+#[derive(Debug)]
+pub struct ScriptRun<'a> {
+    /// Prefixes this process's own lines.
+    pub label: &'a str,
+    /// What the lab boots.
+    pub assets: &'a Assets,
+    /// The run's directory.
+    pub dir: &'a RunDir,
+    /// When the run began.
+    pub start: Instant,
+    /// The phases so far.
+    pub times: Timings,
+}
+
+/// [`run_script`] with `plugins` as the guest's `NETPLUMB_LAB_PLUGINS`,
+/// built by the caller in `run.dir`; every console line the script prints also
+/// goes to `seen`.
+pub fn run_built_script(
+    run: ScriptRun<'_>,
+    script: String,
+    opts: &Options,
+    plugins: Vec<PathBuf>,
+    mut seen: impl FnMut(&str),
+) -> Result<()> {
+    let ScriptRun {
+        label,
+        assets,
+        dir,
+        start,
+        mut times,
+    } = run;
     let build = Build {
-        plugins: times.time("build", || {
-            testbins::plugins(&workspace_root(), &plugin_dir(&dir))
-        })?,
+        plugins,
         ..Build::default()
     };
     println!("{label}: booting the lab (about half a minute under emulation)");
     let report = boot(
-        &assets,
+        assets,
         &build,
         &Payload::Script(script),
         opts,
         &mut times,
-        &dir,
+        dir,
         |line| {
             // Markers are for the machine; the rest is for people.
             match line.find(MARK) {
-                None => println!("{line}"),
+                None => {
+                    println!("{line}");
+                    seen(line);
+                }
                 Some(0) => {}
-                Some(at) => println!("{}", &line[..at]),
+                Some(at) => {
+                    println!("{}", &line[..at]);
+                    seen(&line[..at]);
+                }
             }
         },
     )?;
