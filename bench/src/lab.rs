@@ -7,6 +7,8 @@
 //!
 //! ```text
 //! bench round ROUND SUBJECT NANOSECONDS CYCLES   # one round of CYCLES cycles
+//! bench add ROUND SUBJECT NANOSECONDS CYCLES     # the ADDs' part of that round
+//! bench startup SUBJECT NANOSECONDS              # median run that does nothing (VERSION, ip -V)
 //! bench rss SUBJECT KIB                          # the largest peak RSS of one process
 //! bench cost PLUGIN COMMAND ROUND_TRIPS SYSFS_READS
 //! ```
@@ -28,6 +30,8 @@ const IP: &str = "/usr/sbin/ip";
 const POD: &str = "bench-pod";
 /// The pod whose two VFs the bond plugin bonds.
 const BOND_POD: &str = "bench-bond";
+/// Runs of each binary doing nothing, for its start-up cost.
+const IDLE_RUNS: usize = 5;
 /// The name a VF gets in the pod.
 const POD_IFNAME: &str = "net1";
 /// Where the journals and the cost logs go.
@@ -148,25 +152,92 @@ impl Invocation {
 
 /// One subject: what one ADD and what one DEL run.
 enum Subject {
-    /// iproute2 moving `dev` into the pod as `POD_IFNAME` and back.
-    Floor { dev: String },
+    /// iproute2 moving `dev` into the pod as `POD_IFNAME` and back; with
+    /// `up`, bringing it up in the same request, as a plugin must.
+    Floor { dev: String, up: bool },
+    /// iproute2 running `add`, then `del`, each one `ip -n NS -batch -`.
+    Batch {
+        ns: &'static str,
+        add: &'static str,
+        del: &'static str,
+    },
     /// A CNI plugin.
     Plugin(Invocation),
 }
 
+/// Seed 004's bond as iproute2 builds it, the ports set down first as the
+/// plugin does; and taken apart with the ports down again, as they were.
+const BOND_BY_HAND: &str =
+    "link add bond0 type bond mode active-backup miimon 100 fail_over_mac active
+link set net1 down
+link set net1 master bond0
+link set net2 down
+link set net2 master bond0
+link set bond0 mtu 1500 up
+";
+const UNBOND_BY_HAND: &str = "link del bond0
+link set net1 down
+link set net2 down
+";
+
+fn batch(ns: &str, commands: &str) -> Result<Run, String> {
+    run_ok(
+        Command::new(IP).args(["-n", ns, "-batch", "-"]),
+        commands.as_bytes(),
+    )
+}
+
+/// One ADD+DEL cycle as measured.
+struct Cycle {
+    /// How long its ADD took.
+    add: Duration,
+    /// The larger peak RSS of its two processes, KiB.
+    max_rss_kib: u64,
+}
+
 impl Subject {
-    /// One ADD+DEL cycle; the larger peak RSS of its two processes.
-    fn cycle(&self) -> Result<u64, String> {
-        let (add, del) = match self {
-            Subject::Floor { dev } => (
-                ip(&["link", "set", dev, "netns", POD, "name", POD_IFNAME])?,
-                ip(&[
-                    "-n", POD, "link", "set", POD_IFNAME, "netns", "1", "name", dev,
-                ])?,
-            ),
-            Subject::Plugin(inv) => (inv.run("ADD")?, inv.run("DEL")?),
-        };
-        Ok(add.max_rss_kib.max(del.max_rss_kib))
+    fn add(&self) -> Result<Run, String> {
+        match self {
+            Subject::Floor { dev, up } => {
+                let mut args = vec!["link", "set", dev, "netns", POD, "name", POD_IFNAME];
+                if *up {
+                    args.push("up");
+                }
+                ip(&args)
+            }
+            Subject::Batch { ns, add, .. } => batch(ns, add),
+            Subject::Plugin(inv) => inv.run("ADD"),
+        }
+    }
+
+    fn del(&self) -> Result<Run, String> {
+        match self {
+            // Moving a link out of a namespace takes it down first.
+            Subject::Floor { dev, .. } => ip(&[
+                "-n", POD, "link", "set", POD_IFNAME, "netns", "1", "name", dev,
+            ]),
+            Subject::Batch { ns, del, .. } => batch(ns, del),
+            Subject::Plugin(inv) => inv.run("DEL"),
+        }
+    }
+
+    fn cycle(&self) -> Result<Cycle, String> {
+        let start = Instant::now();
+        let add = self.add()?;
+        let add_took = start.elapsed();
+        let del = self.del()?;
+        Ok(Cycle {
+            add: add_took,
+            max_rss_kib: add.max_rss_kib.max(del.max_rss_kib),
+        })
+    }
+
+    /// A run of the same binary that does nothing: what starting it costs.
+    fn idle(&self) -> Result<Run, String> {
+        match self {
+            Subject::Floor { .. } | Subject::Batch { .. } => ip(&["-V"]),
+            Subject::Plugin(inv) => inv.run("VERSION"),
+        }
     }
 }
 
@@ -256,6 +327,17 @@ impl Setup {
             BOND_POD,
             "bond0",
         );
+        // The same VF moved with nothing set: the plugin's part of the
+        // cycle without the PF-side settings' kernel work.
+        let sriov_move = invocation(
+            plugins.join("sriov"),
+            json!({
+                "cniVersion": "1.0.0", "name": "bench-sriov-move", "type": "sriov",
+                "deviceID": pci, "dataDir": data_dir,
+            }),
+            POD,
+            POD_IFNAME,
+        );
         let host_device = invocation(
             go.join("host-device"),
             json!({
@@ -267,10 +349,26 @@ impl Setup {
         );
         Ok(Setup {
             subjects: vec![
-                ("floor", Subject::Floor { dev }),
+                (
+                    "floor",
+                    Subject::Floor {
+                        dev: dev.clone(),
+                        up: false,
+                    },
+                ),
+                ("floor-up", Subject::Floor { dev, up: true }),
                 ("sriov", Subject::Plugin(sriov.clone())),
+                ("sriov-move", Subject::Plugin(sriov_move)),
                 ("host-device", Subject::Plugin(host_device)),
                 ("bond", Subject::Plugin(bond.clone())),
+                (
+                    "bond-floor",
+                    Subject::Batch {
+                        ns: BOND_POD,
+                        add: BOND_BY_HAND,
+                        del: UNBOND_BY_HAND,
+                    },
+                ),
             ],
             bond_ports,
             sriov,
@@ -329,6 +427,16 @@ fn measure(setup: &Setup, plan: Plan) -> Result<(), String> {
     for (name, subject) in &setup.subjects {
         subject.cycle().map_err(|e| format!("{name}: {e}"))?;
     }
+    for (name, subject) in &setup.subjects {
+        let mut runs = Vec::new();
+        for _ in 0..IDLE_RUNS {
+            let start = Instant::now();
+            subject.idle().map_err(|e| format!("{name}: {e}"))?;
+            runs.push(start.elapsed());
+        }
+        runs.sort();
+        println!("bench startup {name} {}", runs[runs.len() / 2].as_nanos());
+    }
     let n = setup.subjects.len();
     for round in 0..plan.rounds {
         // Each round starts with another subject, so none is always the
@@ -337,14 +445,21 @@ fn measure(setup: &Setup, plan: Plan) -> Result<(), String> {
             let at = (k + round as usize) % n;
             let (name, subject) = &setup.subjects[at];
             let start = Instant::now();
+            let mut adds = Duration::ZERO;
             for _ in 0..plan.cycles {
-                let peak = subject.cycle().map_err(|e| format!("{name}: {e}"))?;
-                rss[at] = rss[at].max(peak);
+                let cycle = subject.cycle().map_err(|e| format!("{name}: {e}"))?;
+                rss[at] = rss[at].max(cycle.max_rss_kib);
+                adds += cycle.add;
             }
             let took: Duration = start.elapsed();
             println!(
                 "bench round {round} {name} {} {}",
                 took.as_nanos(),
+                plan.cycles
+            );
+            println!(
+                "bench add {round} {name} {} {}",
+                adds.as_nanos(),
                 plan.cycles
             );
         }

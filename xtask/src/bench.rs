@@ -29,14 +29,22 @@ use crate::testbins::{self, PLUGIN_PACKAGE};
 pub const BENCH_PACKAGE: &str = "netplumb-bench";
 
 /// The subjects, in the order the report shows them, with what each is.
-pub const SUBJECTS: [(&str, &str); 4] = [
+pub const SUBJECTS: [(&str, &str); 7] = [
     (
         "floor",
         "ip link set DEV netns NS name NAME, and back (iproute2)",
     ),
     (
+        "floor-up",
+        "the same, and up in the same request, as every plugin must",
+    ),
+    (
         "sriov",
         "sriov by deviceID: VLAN, MAC, spoof check, trust; no IPAM",
+    ),
+    (
+        "sriov-move",
+        "sriov by deviceID, nothing set: only the move, as host-device",
     ),
     (
         "host-device",
@@ -44,7 +52,11 @@ pub const SUBJECTS: [(&str, &str); 4] = [
     ),
     (
         "bond",
-        "bond, active-backup over two VFs in the pod (seed 004)",
+        "bond, active-backup over two VFs in the pod (seed 004), no IPAM",
+    ),
+    (
+        "bond-floor",
+        "the same bond built and deleted by iproute2, one ip -batch each",
     ),
 ];
 
@@ -77,6 +89,10 @@ impl Default for BenchOptions {
 pub struct Figures {
     /// Per subject, each round's time per cycle in milliseconds, in round order.
     pub rounds: BTreeMap<String, Vec<f64>>,
+    /// Per subject, each round's ADDs in milliseconds per cycle.
+    pub adds: BTreeMap<String, Vec<f64>>,
+    /// Per subject, the median time of a run that does nothing, ms.
+    pub startup: BTreeMap<String, f64>,
     /// Per subject, the largest peak RSS of one process, KiB.
     pub rss_kib: BTreeMap<String, u64>,
     /// Per (plugin, command): netlink round trips and sysfs reads.
@@ -95,12 +111,20 @@ impl Figures {
             let bad = || format!("unreadable line from the benchmark: {line}");
             let num = |w: &str| w.parse::<u64>().map_err(|_| bad());
             match words.as_slice() {
-                ["round", _round, subject, nanos, cycles] => {
+                [kind @ ("round" | "add"), _round, subject, nanos, cycles] => {
                     let per_cycle = num(nanos)? as f64 / num(cycles)?.max(1) as f64 / 1e6;
-                    f.rounds
-                        .entry((*subject).to_owned())
+                    let into = if *kind == "round" {
+                        &mut f.rounds
+                    } else {
+                        &mut f.adds
+                    };
+                    into.entry((*subject).to_owned())
                         .or_default()
                         .push(per_cycle);
+                }
+                ["startup", subject, nanos] => {
+                    f.startup
+                        .insert((*subject).to_owned(), num(nanos)? as f64 / 1e6);
                 }
                 ["rss", subject, kib] => {
                     f.rss_kib.insert((*subject).to_owned(), num(kib)?);
@@ -219,8 +243,8 @@ pub fn report(f: &Figures, sizes: &Sizes, opts: &BenchOptions) -> String {
     );
     let _ = writeln!(
         s,
-        "{:<12} {:>10} {:>21} {:>8} {:>13}  what",
-        "subject", "median", "spread (min-max)", "x floor", "x host-device"
+        "{:<11} {:>10} {:>19} {:>9} {:>9} {:>8} {:>8}  what",
+        "subject", "cycle", "spread (min-max)", "its ADD", "start-up", "x floor", "x h-d"
     );
     for (subject, what) in SUBJECTS {
         let Some(st) = f.stats(subject) else { continue };
@@ -228,16 +252,29 @@ pub fn report(f: &Figures, sizes: &Sizes, opts: &BenchOptions) -> String {
             f.ratio(subject, base)
                 .map_or_else(|| "-".to_owned(), |r| format!("{r:.2}"))
         };
+        let ms = |v: Option<f64>| v.map_or_else(|| "-".to_owned(), |v| format!("{v:.1} ms"));
+        let add = f
+            .adds
+            .get(subject)
+            .and_then(|a| Stats::of(a))
+            .map(|a| a.median);
         let _ = writeln!(
             s,
-            "{subject:<12} {:>7.1} ms {:>10.1}-{:<7.1} ms {:>8} {:>13}  {what}",
+            "{subject:<11} {:>7.1} ms {:>8.1}-{:<7.1} ms {:>9} {:>9} {:>8} {:>8}  {what}",
             st.median,
             st.min,
             st.max,
+            ms(add),
+            ms(f.startup.get(subject).copied()),
             ratio("floor"),
             ratio("host-device"),
         );
     }
+    let _ = writeln!(
+        s,
+        "(its ADD: the ADD's part of the cycle; start-up: a run that does nothing, VERSION or \
+         ip -V, median of 5; x h-d: x host-device)"
+    );
     let _ = writeln!(
         s,
         "\npeak RSS of one process (largest of every ADD and DEL):"
@@ -456,6 +493,8 @@ mod tests {
             "bench round 2 sriov 360000000 10",
             "bench round 2 host-device 900000000 10",
             "bench round 2 bond 270000000 10",
+            "bench add 0 sriov 120000000 10",
+            "bench startup sriov 9000000",
             "bench rss sriov 2048",
             "bench rss bond 5000",
             "some other console line",
@@ -472,6 +511,8 @@ mod tests {
         let st = f.stats("floor").unwrap();
         assert_eq!((st.min, st.median, st.max), (18.0, 20.0, 22.0));
         assert_eq!(f.rss_kib["bond"], 5000);
+        assert_eq!(f.adds["sriov"], [12.0]);
+        assert_eq!(f.startup["sriov"], 9.0);
         assert_eq!(f.costs[1], ("sriov".into(), "DEL".into(), 7, 30));
         assert!(Figures::parse(&["bench round x".to_string()]).is_err());
     }
@@ -503,7 +544,7 @@ mod tests {
     fn the_report_and_chart_show_every_subject() {
         let f = sample();
         let text = report(&f, &Sizes::default(), &BenchOptions::default());
-        for (subject, _) in SUBJECTS {
+        for subject in f.rounds.keys() {
             assert!(text.contains(subject), "{subject}");
         }
         let svg = chart(&f);
