@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
 
-use crate::error::{io_err, run, Error, Result};
+use crate::error::{capture, io_err, run, Error, Result};
 use crate::lab::{self, workspace_root, Options, RunDir, ScriptRun, Timings};
 use crate::provision;
 use crate::testbins::{self, PLUGIN_PACKAGE};
@@ -243,8 +243,15 @@ pub fn report(f: &Figures, sizes: &Sizes, opts: &BenchOptions) -> String {
     );
     let _ = writeln!(
         s,
-        "{:<11} {:>10} {:>19} {:>9} {:>9} {:>8} {:>8}  what",
-        "subject", "cycle", "spread (min-max)", "its ADD", "start-up", "x floor", "x h-d"
+        "{:<11} {:>10} {:>19} {:>9} {:>9} {:>8} {:>9} {:>8}  what",
+        "subject",
+        "cycle",
+        "spread (min-max)",
+        "its ADD",
+        "start-up",
+        "x floor",
+        "x fl-up",
+        "x h-d"
     );
     for (subject, what) in SUBJECTS {
         let Some(st) = f.stats(subject) else { continue };
@@ -260,29 +267,36 @@ pub fn report(f: &Figures, sizes: &Sizes, opts: &BenchOptions) -> String {
             .map(|a| a.median);
         let _ = writeln!(
             s,
-            "{subject:<11} {:>7.1} ms {:>8.1}-{:<7.1} ms {:>9} {:>9} {:>8} {:>8}  {what}",
+            "{subject:<11} {:>7.1} ms {:>8.1}-{:<7.1} ms {:>9} {:>9} {:>8} {:>9} {:>8}  {what}",
             st.median,
             st.min,
             st.max,
             ms(add),
             ms(f.startup.get(subject).copied()),
             ratio("floor"),
+            ratio("floor-up"),
             ratio("host-device"),
         );
     }
     let _ = writeln!(
         s,
         "(its ADD: the ADD's part of the cycle; start-up: a run that does nothing, VERSION or \
-         ip -V, median of 5; x h-d: x host-device)"
+         ip -V, median of 5; x fl-up: x floor-up; x h-d: x host-device)"
     );
     let _ = writeln!(
         s,
         "\npeak RSS of one process (largest of every ADD and DEL):"
     );
+    let ip_kib = IP_SUBJECTS
+        .iter()
+        .filter_map(|subject| f.rss_kib.get(*subject))
+        .max();
+    if let Some(kib) = ip_kib {
+        let _ = writeln!(s, "  {:<12} {}", "ip", mib(*kib as f64 * 1024.0));
+    }
     for (subject, _) in SUBJECTS {
-        if let Some(kib) = f.rss_kib.get(subject) {
-            let who = if subject == "floor" { "ip" } else { subject };
-            let _ = writeln!(s, "  {who:<12} {}", mib(*kib as f64 * 1024.0));
+        if let (Some(kib), false) = (f.rss_kib.get(subject), IP_SUBJECTS.contains(&subject)) {
+            let _ = writeln!(s, "  {subject:<12} {}", mib(*kib as f64 * 1024.0));
         }
     }
     let _ = writeln!(s, "\nstripped binary sizes:");
@@ -304,8 +318,34 @@ pub fn report(f: &Figures, sizes: &Sizes, opts: &BenchOptions) -> String {
     for (what, met) in targets(f, sizes) {
         let _ = writeln!(s, "  {} {what}", if met { "met   " } else { "MISSED" });
     }
+    let _ = writeln!(
+        s,
+        "\nagainst floors that do the same kernel work (context, not targets):"
+    );
+    for (subject, base) in [
+        ("sriov", "floor-up"),
+        ("sriov-move", "floor-up"),
+        ("host-device", "floor-up"),
+        ("bond", "bond-floor"),
+    ] {
+        if let Some(r) = f.ratio(subject, base) {
+            let _ = writeln!(s, "  {subject} cycle: {r:.2}x {base}");
+        }
+    }
+    let own = |subject: &str| Some(f.stats(subject)?.median - f.stats("floor-up")?.median);
+    if let (Some(ours), Some(go)) = (own("sriov"), own("host-device")) {
+        let _ = writeln!(
+            s,
+            "  a cycle beyond floor-up (the plugin's own part): sriov {ours:.1} ms, \
+             host-device {go:.1} ms ({:.2}x)",
+            ours / go
+        );
+    }
     s
 }
+
+/// The subjects that run only iproute2.
+const IP_SUBJECTS: [&str; 3] = ["floor", "floor-up", "bond-floor"];
 
 /// The SVG bar chart of the median cycle times, with each round's range.
 pub fn chart(f: &Figures) -> String {
@@ -413,17 +453,19 @@ fn size(path: &Path) -> Result<u64> {
 /// `cargo xtask bench`.
 pub fn run_bench(bench: &BenchOptions, opts: &Options) -> Result<()> {
     if bench.host {
-        return run(Command::new(testbins::cargo())
-            .current_dir(workspace_root())
-            .args([
-                "run",
-                "--quiet",
-                "--release",
-                "-p",
-                BENCH_PACKAGE,
-                "--",
-                "host",
-            ]));
+        let mut cmd = Command::new(testbins::cargo());
+        cmd.current_dir(workspace_root()).args([
+            "run",
+            "--quiet",
+            "--release",
+            "-p",
+            BENCH_PACKAGE,
+            "--",
+            "host",
+        ]);
+        let text = capture(&mut cmd)?;
+        print!("{text}");
+        return write_out(&bench.out, &[("host.txt", text)]);
     }
     let start = Instant::now();
     let mut times = Timings::default();
@@ -463,13 +505,21 @@ pub fn run_bench(bench: &BenchOptions, opts: &Options) -> Result<()> {
     })?;
     let figures = Figures::parse(&lines).map_err(Error::Failed)?;
     let text = report(&figures, &sizes, bench);
-    fs::create_dir_all(&bench.out).map_err(io_err("create", &bench.out))?;
-    let txt = bench.out.join("lab.txt");
-    let svg = bench.out.join("cycles.svg");
-    fs::write(&txt, &text).map_err(io_err("write", &txt))?;
-    fs::write(&svg, chart(&figures)).map_err(io_err("write", &svg))?;
     println!("\n{text}");
-    println!("bench: wrote {} and {}", txt.display(), svg.display());
+    write_out(
+        &bench.out,
+        &[("lab.txt", text), ("cycles.svg", chart(&figures))],
+    )
+}
+
+/// Writes each (file name, contents) into `dir` and says where.
+fn write_out(dir: &Path, files: &[(&str, String)]) -> Result<()> {
+    fs::create_dir_all(dir).map_err(io_err("create", dir))?;
+    for (name, contents) in files {
+        let path = dir.join(name);
+        fs::write(&path, contents).map_err(io_err("write", &path))?;
+        println!("bench: wrote {}", path.display());
+    }
     Ok(())
 }
 

@@ -53,8 +53,9 @@ commands:
         sriov, bond, Go host-device and iproute2 (the floor): medians, ratios,
         peak RSS, stripped sizes, round trips; writes DIR/lab.txt and
         DIR/cycles.svg (default target/bench; 7 rounds of 10 cycles).
-  bench --host
-        Discovery, configurations and the journal at scale, on this machine.
+  bench --host [--out DIR]
+        Discovery, configurations and the journal at scale, on this machine;
+        writes DIR/host.txt.
   ci [--no-lab] [--fuzz-seconds N]
         fmt, clippy, tests, fuzz (with a nightly toolchain) and the lab.
   provision
