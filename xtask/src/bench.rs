@@ -373,7 +373,7 @@ pub fn chart(f: &Figures) -> String {
     for (i, (subject, st)) in rows.iter().enumerate() {
         let y = TOP + ROW * i as f64;
         let colour = match *subject {
-            "sriov" | "bond" => "#2f6fb0",
+            "sriov" | "sriov-move" | "bond" => "#2f6fb0",
             "host-device" => "#b0702f",
             _ => "#808080",
         };
@@ -409,7 +409,7 @@ pub fn chart(f: &Figures) -> String {
     }
     let _ = writeln!(
         s,
-        r##"<text x="10" y="{:.0}" fill="#555555">Under emulation: only ratios within one boot compare.</text>"##,
+        r##"<text x="10" y="{:.0}" fill="#555555" font-size="11">blue: netplumb; orange: Go host-device; grey: iproute2. Under emulation only ratios within one boot compare.</text>"##,
         height - 10.0
     );
     s.push_str("</svg>\n");
