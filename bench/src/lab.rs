@@ -268,8 +268,8 @@ struct Setup {
     subjects: Vec<(&'static str, Subject)>,
     /// The bond's ports: (host name, name in the pod).
     bond_ports: Vec<(String, String)>,
-    sriov: Invocation,
-    bond: Invocation,
+    /// Where the workspace's plugins are: theirs are the costs counted.
+    plugins: PathBuf,
 }
 
 impl Setup {
@@ -357,10 +357,10 @@ impl Setup {
                     },
                 ),
                 ("floor-up", Subject::Floor { dev, up: true }),
-                ("sriov", Subject::Plugin(sriov.clone())),
+                ("sriov", Subject::Plugin(sriov)),
                 ("sriov-move", Subject::Plugin(sriov_move)),
                 ("host-device", Subject::Plugin(host_device)),
-                ("bond", Subject::Plugin(bond.clone())),
+                ("bond", Subject::Plugin(bond)),
                 (
                     "bond-floor",
                     Subject::Batch {
@@ -371,8 +371,7 @@ impl Setup {
                 ),
             ],
             bond_ports,
-            sriov,
-            bond,
+            plugins,
         })
     }
 
@@ -419,8 +418,13 @@ pub fn run_plan(plan: Plan) -> Result<(), String> {
 }
 
 fn measure(setup: &Setup, plan: Plan) -> Result<(), String> {
-    costs(&setup.sriov, "sriov")?;
-    costs(&setup.bond, "bond")?;
+    for (name, subject) in &setup.subjects {
+        if let Subject::Plugin(inv) = subject {
+            if inv.binary.starts_with(&setup.plugins) {
+                costs(inv, name)?;
+            }
+        }
+    }
     let mut rss = vec![0u64; setup.subjects.len()];
     // One cycle of each first: nothing is timed before every binary and
     // library has been read once.
