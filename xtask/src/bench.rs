@@ -311,7 +311,7 @@ pub fn report(f: &Figures, sizes: &Sizes, opts: &BenchOptions) -> String {
     for (plugin, command, trips, reads) in &f.costs {
         let _ = writeln!(
             s,
-            "  {plugin:<6} {command:<4} {trips:>3} netlink round trips {reads:>4} sysfs reads"
+            "  {plugin:<10} {command:<4} {trips:>3} netlink round trips {reads:>4} sysfs reads"
         );
     }
     let _ = writeln!(s, "\ntargets:");
