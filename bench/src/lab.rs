@@ -1,7 +1,9 @@
 //! `netplumb-bench lab`: runs inside the lab guest (`cargo xtask bench`
 //! boots it) and times ADD+DEL cycles of the plugins, Go `host-device` and
-//! the floor (`ip link set DEV netns NS name NAME` and back), each cycle two
-//! process starts, as a runtime makes them.
+//! the floors, iproute2 doing only the kernel's part (`ip link set DEV
+//! netns NS name NAME` and back, the same with the link brought up, the
+//! same bond by `ip -batch`): each cycle two process starts, as a runtime
+//! makes them.
 //!
 //! It prints only figures, one line each, for `cargo xtask bench` to read:
 //!
