@@ -92,7 +92,7 @@ pub use crate::ipconf::{IpConfig, IpStep};
 pub use crate::link::{BondData, BondPortData, LinkInfo, OperState};
 pub use crate::link_ref::{LinkRef, Scope};
 pub use crate::neigh::Neighbour;
-pub use crate::netlink::{Netlink, INITIAL_RECV_BUFFER};
+pub use crate::netlink::{round_trips_in_process, Netlink, INITIAL_RECV_BUFFER};
 pub use crate::ns::{current_id, NetNs, NsId, NETNS_RUN_DIR};
 pub use crate::route::{NextHop, Route, MAIN_TABLE};
 pub use crate::sysctl::IpFamily;

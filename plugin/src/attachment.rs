@@ -17,7 +17,7 @@ use netplumb_vf::{
 use nix::errno::Errno;
 
 use crate::journal::{Journal, Key, Record, Step, DEFAULT_DATA_DIR};
-use crate::{crash, device_info, ipam, Error, Log};
+use crate::{crash, device_info, ipam, Cost, Error, Log};
 
 /// A plugin's configuration, as the shared flow needs it.
 pub(crate) trait Config: Sized + Clone {
@@ -311,10 +311,12 @@ fn without_bogus_netns<'a>(req: &Request<'a>) -> Option<Request<'a>> {
 pub(crate) fn add<P: Attach>(plugin: &P, req: &Request<'_>) -> Result<CniResult, ErrorReply> {
     let inv = Invocation::<P::Conf>::new(req)?;
     let _attachment = inv.journal.lock(&inv.key)?;
-    add_locked(plugin, &inv).map_err(|e| {
+    let added = add_locked(plugin, &inv).map_err(|e| {
         inv.log.error(format!("ADD failed: {}", Chain(&e)));
         e.reply(req.version)
-    })
+    });
+    inv.log.debug(Cost::so_far().message("ADD"));
+    added
 }
 
 fn add_locked<P: Attach>(plugin: &P, inv: &Invocation<'_, P::Conf>) -> Result<CniResult, Error> {
@@ -386,10 +388,12 @@ pub(crate) fn del<P: Attach>(plugin: &P, req: &Request<'_>) -> Result<(), ErrorR
         .journal
         .lock(&inv.key)
         .map_err(|e| e.reply(req.version))?;
-    del_locked(plugin, &inv).map_err(|e| {
+    let deleted = del_locked(plugin, &inv).map_err(|e| {
         inv.log.error(format!("DEL failed: {}", Chain(&e)));
         e.reply(req.version)
-    })
+    });
+    inv.log.debug(Cost::so_far().message("DEL"));
+    deleted
 }
 
 fn del_locked<P: Attach>(plugin: &P, inv: &Invocation<'_, P::Conf>) -> Result<(), Error> {

@@ -16,7 +16,9 @@
 //!   chain of causes as its message;
 //! - [`ipam`]: delegating to the IPAM plugin, and its answer as the pod's
 //!   addresses and routes and as the CNI result;
-//! - the NPWG [`device_info`] file.
+//! - the NPWG [`device_info`] file;
+//! - the [`Cost`] of an invocation, logged at debug level: netlink round
+//!   trips and sysfs reads.
 //!
 //! [`Sriov`] is the `sriov` plugin and [`Bond`] the `bond` plugin: each a
 //! `cniconf::skel::Plugin`, which its binary hands to
@@ -28,6 +30,7 @@
 mod attachment;
 mod bond;
 mod convert;
+mod cost;
 pub mod crash;
 pub mod device_info;
 mod error;
@@ -40,6 +43,7 @@ mod sriov;
 pub use attachment::Node;
 pub use bond::Bond;
 pub use convert::{bond_config, vf_settings};
+pub use cost::Cost;
 pub use error::{Error, KernelError, CHECK_FAILED, KERNEL_FAILURE};
 pub use log::Log;
 pub use sriov::Sriov;

@@ -5,6 +5,7 @@ use std::fmt;
 use std::fs;
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use crate::{Device, Error};
@@ -47,6 +48,9 @@ impl fmt::Debug for Sysfs {
             .finish()
     }
 }
+
+/// Calls other than writes of every [`Sysfs`] in this process.
+static PROCESS_READS: AtomicU64 = AtomicU64::new(0);
 
 /// Sees each filesystem call a [`Sysfs`] makes, before it is made.
 pub trait Observer: Send + Sync {
@@ -103,7 +107,18 @@ impl Sysfs {
         self.root.join(rel)
     }
 
+    /// How many filesystem calls other than writes every [`Sysfs`] of
+    /// this process has made together (reads, link reads, listings,
+    /// resolutions, existence checks): what one short-lived process (a
+    /// plugin invocation) read of sysfs.
+    pub fn reads_in_process() -> u64 {
+        PROCESS_READS.load(Ordering::Relaxed)
+    }
+
     fn observe(&self, access: Access<'_>) {
+        if !matches!(access, Access::Write { .. }) {
+            PROCESS_READS.fetch_add(1, Ordering::Relaxed);
+        }
         if let Some(observer) = &self.observer {
             observer.observe(&access);
         }

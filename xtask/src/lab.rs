@@ -240,55 +240,131 @@ pub fn run(opts: &Options) -> Result<()> {
     }
 }
 
-/// Boots the lab, runs `script` in the guest once it is set up (with the
-/// `NETPLUMB_LAB*` variables and `lab_abort MESSAGE` to fail), and shows what
-/// it prints. `label` prefixes this process's own lines.
+/// Boots the lab on each kernel of `opts` in turn, runs `script` in the
+/// guest once it is set up (with the `NETPLUMB_LAB*` variables and
+/// `lab_abort MESSAGE` to fail), and shows what it prints. `label`
+/// prefixes this process's own lines.
 pub fn run_script(label: &str, script: String, opts: &Options) -> Result<()> {
     let start = Instant::now();
     let mut times = Timings::default();
     let assets = times.time("provision", || provision_all(opts))?;
     let dir = RunDir::create("netplumb-lab")?;
     // Scripts get the plugins the tests get; the test binaries they need not.
+    let plugins = times.time("build", || {
+        testbins::plugins(&workspace_root(), &plugin_dir(&dir))
+    })?;
+    let mut finished = true;
+    for assets in &assets {
+        let booted = boot_script(
+            label,
+            assets,
+            &dir,
+            &script,
+            opts,
+            &plugins,
+            &mut times,
+            |_| {},
+        )?;
+        finished &= booted;
+    }
+    finish_script(label, start, &times, finished)
+}
+
+/// A script run whose lab is provisioned and whose plugins are built.
+#[derive(Debug)]
+pub struct ScriptRun<'a> {
+    /// Prefixes this process's own lines.
+    pub label: &'a str,
+    /// What the lab boots.
+    pub assets: &'a Assets,
+    /// The run's directory.
+    pub dir: &'a RunDir,
+    /// When the run began.
+    pub start: Instant,
+    /// The phases so far.
+    pub times: Timings,
+}
+
+/// [`run_script`] on one kernel with `plugins` as the guest's
+/// `NETPLUMB_LAB_PLUGINS`, built by the caller in `run.dir`; every console
+/// line the script prints also goes to `seen`.
+pub fn run_built_script(
+    run: ScriptRun<'_>,
+    script: String,
+    opts: &Options,
+    plugins: Vec<PathBuf>,
+    seen: impl FnMut(&str),
+) -> Result<()> {
+    let ScriptRun {
+        label,
+        assets,
+        dir,
+        start,
+        mut times,
+    } = run;
+    let finished = boot_script(
+        label, assets, dir, &script, opts, &plugins, &mut times, seen,
+    )?;
+    finish_script(label, start, &times, finished)
+}
+
+/// Boots `assets`' kernel with `script` and `plugins`, shows what the
+/// script prints (and hands it to `seen`), and says whether it finished.
+#[allow(
+    clippy::too_many_arguments,
+    reason = "one boot's every input, passed through"
+)]
+fn boot_script(
+    label: &str,
+    assets: &Assets,
+    dir: &RunDir,
+    script: &str,
+    opts: &Options,
+    plugins: &[PathBuf],
+    times: &mut Timings,
+    mut seen: impl FnMut(&str),
+) -> Result<bool> {
+    let kernel = &assets.kernel;
     let build = Build {
-        plugins: times.time("build", || {
-            testbins::plugins(&workspace_root(), &plugin_dir(&dir))
-        })?,
+        plugins: plugins.to_vec(),
         ..Build::default()
     };
-    let mut failed = false;
-    for assets in &assets {
-        let kernel = &assets.kernel;
-        println!(
-            "{label}: booting the lab on Linux {} ({}; about half a minute under emulation)",
-            kernel.series, kernel.release
-        );
-        let report = boot(
-            assets,
-            &build,
-            &Payload::Script(script.clone()),
-            opts,
-            &mut times,
-            &dir,
-            |line| {
-                // Markers are for the machine; the rest is for people.
-                match line.find(MARK) {
-                    None => println!("{line}"),
-                    Some(0) => {}
-                    Some(at) => println!("{}", &line[..at]),
-                }
-            },
-        )?;
-        if report.success() {
-            println!("{label}: finished on {}", kernel.series);
-        } else {
-            for failure in &report.failures {
-                println!("{label}: FAILED on {}: {failure}", kernel.series);
-            }
-            failed = true;
+    println!(
+        "{label}: booting the lab on Linux {} ({}; about half a minute under emulation)",
+        kernel.series, kernel.release
+    );
+    let report = boot(
+        assets,
+        &build,
+        &Payload::Script(script.to_owned()),
+        opts,
+        times,
+        dir,
+        |line| {
+            // Markers are for the machine; the rest is for people.
+            let text = match line.find(MARK) {
+                None => line,
+                Some(0) => return,
+                Some(at) => &line[..at],
+            };
+            println!("{text}");
+            seen(text);
+        },
+    )?;
+    if report.success() {
+        println!("{label}: finished on {}", kernel.series);
+    } else {
+        for failure in &report.failures {
+            println!("{label}: FAILED on {}: {failure}", kernel.series);
         }
     }
+    Ok(report.success())
+}
+
+/// The closing lines of a script run; an error unless it `finished`.
+fn finish_script(label: &str, start: Instant, times: &Timings, finished: bool) -> Result<()> {
     eprintln!("{label}: wall time {}", times.line());
-    if failed {
+    if !finished {
         return Err(Error::Failed(format!("{label}: did not finish")));
     }
     println!(

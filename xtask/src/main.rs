@@ -5,6 +5,8 @@
 //! - `demo`: boots the lab and narrates a pod getting two VFs and a bond.
 //! - `ci`: format, lint, test, fuzz and lab, stage by stage.
 //! - `script`: boots the lab and runs a shell script in it.
+//! - `bench`: the cost of an attachment, plugins against Go host-device and
+//!   iproute2 in one lab boot; or the libraries at scale on the host.
 //! - `provision`: installs what the lab needs, and nothing else.
 #![allow(
     clippy::print_stdout,
@@ -12,6 +14,7 @@
 )]
 #![deny(clippy::undocumented_unsafe_blocks)]
 
+mod bench;
 mod ci;
 mod demo;
 mod error;
@@ -46,6 +49,14 @@ commands:
   script [OPTIONS] FILE
         Boot the lab and run the busybox shell script FILE in it, after the
         setup the tests get (NETPLUMB_LAB* set; `lab_abort MSG` fails the run).
+  bench [OPTIONS] [--rounds R] [--cycles N] [--out DIR]
+        Build the plugins in release, boot the lab and time ADD+DEL cycles of
+        sriov, bond, Go host-device and iproute2 (the floor): medians, ratios,
+        peak RSS, stripped sizes, round trips; writes DIR/lab.txt and
+        DIR/cycles.svg (default target/bench; 7 rounds of 10 cycles).
+  bench --host [--out DIR]
+        Discovery, configurations and the journal at scale, on this machine;
+        writes DIR/host.txt.
   ci [--no-lab] [--fuzz-seconds N]
         fmt, clippy, tests, fuzz (with a nightly toolchain) and the lab.
   provision [--kernel SERIES]...
@@ -63,7 +74,7 @@ lab and demo options:
   --memory MIB       guest memory (default 2048)
   --cpus N           guest CPUs (default 1)
   -p, --package PKG  build and run only this package's tests (repeatable; lab only)
-(script takes the same options as demo)
+(script and bench take the same options as demo)
 ";
 
 /// A parsed command line.
@@ -72,6 +83,7 @@ enum Cli {
     Lab(LabArgs),
     Demo(LabArgs),
     Script(LabArgs, PathBuf),
+    Bench(LabArgs, bench::BenchOptions),
     Ci(ci::Options),
     Provision(Vec<Series>),
     Help,
@@ -185,6 +197,27 @@ fn parse_lab(args: impl IntoIterator<Item = String>, allow_tests: bool) -> Resul
     Ok(out)
 }
 
+fn parse_bench(args: impl IntoIterator<Item = String>) -> Result<Cli> {
+    let mut bench = bench::BenchOptions::default();
+    let mut rest = Vec::new();
+    let mut args = args.into_iter();
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--rounds" => bench.rounds = positive(&arg, parse_number(&arg, args.next())?)?,
+            "--cycles" => bench.cycles = positive(&arg, parse_number(&arg, args.next())?)?,
+            "--out" => {
+                bench.out = args
+                    .next()
+                    .map(PathBuf::from)
+                    .ok_or_else(|| Error::Usage(format!("{arg} needs a directory")))?
+            }
+            "--host" => bench.host = true,
+            _ => rest.push(arg),
+        }
+    }
+    parse_lab(rest, false).map(|lab| Cli::Bench(lab, bench))
+}
+
 fn parse_ci(args: impl IntoIterator<Item = String>) -> Result<ci::Options> {
     let mut out = ci::Options::default();
     let mut args = args.into_iter();
@@ -220,6 +253,7 @@ fn parse(args: impl IntoIterator<Item = String>) -> Result<Cli> {
             };
             parse_lab(args, false).map(|lab| Cli::Script(lab, file))
         }
+        "bench" => parse_bench(args),
         "ci" => parse_ci(args).map(Cli::Ci),
         "provision" => {
             let mut kernels = Vec::new();
@@ -240,7 +274,7 @@ fn parse(args: impl IntoIterator<Item = String>) -> Result<Cli> {
         }
         "help" | "-h" | "--help" => Ok(Cli::Help),
         other => Err(Error::Usage(format!(
-            "unknown command `{other}`; the commands are lab, demo, script, ci, provision and help"
+            "unknown command `{other}`; the commands are lab, demo, script, bench, ci, provision and help"
         ))),
     }
 }
@@ -252,6 +286,7 @@ fn main() -> ExitCode {
         Cli::Script(args, file) => std::fs::read_to_string(&file)
             .map_err(error::io_err("read", &file))
             .and_then(|script| lab::run_script("script", script, &args.options())),
+        Cli::Bench(args, opts) => bench::run_bench(&opts, &args.options()),
         Cli::Ci(opts) => ci::run(&opts),
         Cli::Provision(kernels) => kernels.into_iter().try_for_each(|series| {
             provision::ensure(series).map(|assets| {
@@ -387,6 +422,26 @@ mod tests {
     }
 
     #[test]
+    fn bench_takes_its_own_options_and_the_lab_ones() {
+        let Cli::Bench(lab, bench) = parse(args(
+            "bench --rounds 3 --cycles 5 --out /tmp/b --timeout 600",
+        ))
+        .unwrap() else {
+            panic!("not bench");
+        };
+        assert_eq!((bench.rounds, bench.cycles), (3, 5));
+        assert_eq!(bench.out, PathBuf::from("/tmp/b"));
+        assert!(!bench.host);
+        assert_eq!(lab.timeout_secs, Some(600));
+        let Cli::Bench(_, bench) = parse(args("bench --host")).unwrap() else {
+            panic!("not bench");
+        };
+        assert!(bench.host);
+        assert!(parse(args("bench lab_sriov")).is_err());
+        assert!(parse(args("bench --rounds 0")).is_err());
+    }
+
+    #[test]
     fn ci_options_parse() {
         let Cli::Ci(opts) = parse(args("ci --no-lab --fuzz-seconds 5")).unwrap() else {
             panic!("not ci");
@@ -399,6 +454,6 @@ mod tests {
     #[test]
     fn unknown_commands_are_rejected_with_the_list() {
         let err = parse(args("deploy")).unwrap_err().to_string();
-        assert!(err.contains("the commands are lab, demo, script, ci, provision and help"));
+        assert!(err.contains("the commands are lab, demo, script, bench, ci, provision and help"));
     }
 }

@@ -101,7 +101,7 @@ pub fn plugins(root: &Path, dest: &Path) -> Result<Vec<PathBuf>> {
 }
 
 /// Runs a cargo command whose stdout is JSON messages and returns them.
-fn cargo_json(cmd: &mut Command) -> Result<String> {
+pub fn cargo_json(cmd: &mut Command) -> Result<String> {
     cmd.stdout(Stdio::piped()).stderr(Stdio::inherit());
     let out = cmd.output().map_err(|e| Error::Command {
         command: display(cmd),

@@ -41,6 +41,17 @@ const ANSWER_TIMEOUT: Duration = Duration::from_secs(30);
 
 const NLMSG_HDRLEN: usize = 16;
 
+/// Round trips of every client in this process, for [`round_trips_in_process`].
+static PROCESS_ROUND_TRIPS: AtomicU64 = AtomicU64::new(0);
+
+/// How many round trips every [`Netlink`] client of this process has made
+/// together, counted as [`Netlink::round_trips`] counts them: what one
+/// short-lived process (a plugin invocation) cost the kernel, whichever
+/// clients it opened.
+pub fn round_trips_in_process() -> u64 {
+    PROCESS_ROUND_TRIPS.load(Ordering::Relaxed)
+}
+
 /// An rtnetlink client bound to one network namespace.
 ///
 /// Created by [`NetNs::netlink`](crate::NetNs::netlink). It is `Send` and
@@ -465,6 +476,7 @@ impl Netlink {
             .send(&t.send)
             .map_err(|source| op.socket_error("send", source))?;
         self.round_trips.fetch_add(1, Ordering::Relaxed);
+        PROCESS_ROUND_TRIPS.fetch_add(1, Ordering::Relaxed);
         t.mid_answer = true;
         #[cfg(test)]
         let mut abandon_after = t.abandon_after.take();
