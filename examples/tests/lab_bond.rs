@@ -500,6 +500,18 @@ fn lab_bond_seed_004_passes_traffic_fails_over_and_back_and_gives_every_vf_back(
         let result2 = net2.added(&att2);
         assert_pf_side(CASE, &lab, &ports);
         let result = bond.added(&att_bond);
+        // Each port is written down by the VF it sits on, on every kernel
+        // (before 5.16 the driver names it), so that DEL never takes a link
+        // the pod dressed up as a port for one.
+        let network = bond.conf(0, None)["name"].as_str().unwrap().to_owned();
+        let record = std::fs::read_to_string(lab.record(&network, &att_bond)).unwrap();
+        for vf in &ports {
+            assert!(
+                record.contains(&format!("\"{}\"", vf.addr)),
+                "{CASE}: port on {} not recorded by its device: {record}",
+                vf.addr
+            );
+        }
 
         assert_eq!(result["cniVersion"], "0.3.1", "{CASE}: {result}");
         let names: Vec<&str> = result["interfaces"]

@@ -28,30 +28,37 @@ impl Bond {
         Bond { node }
     }
 
-    /// Each of `names` as a port to enslave, VF or not: a link whose
-    /// parent device is a PCI function with a PF is a VF (sysfs does not
-    /// follow the pod's namespace, but the parent device does).
+    /// Each of `names` as a port to enslave, VF or not: a link on a PCI
+    /// function with a PF is a VF (sysfs does not follow the pod's
+    /// namespace, but the device does). The device is the one the kernel
+    /// reports, or before 5.16 the one the driver names
+    /// ([`Netlink::device_of`]).
     fn ports(&self, netlink: &Netlink, names: &[IfName]) -> Result<Vec<Port>, Error> {
         let links = netlink
             .links()
             .map_err(Error::at("reading the links of the ports' namespace"))?;
-        Ok(names
-            .iter()
-            .map(|name| {
-                let is_vf = links
-                    .iter()
-                    .find(|l| l.name == *name)
-                    .filter(|l| l.parent_bus.as_deref() == Some("pci"))
-                    .and_then(|l| l.parent_device.as_deref()?.parse::<PciAddr>().ok())
-                    .and_then(|addr| self.node.sysfs.vf(addr).ok())
-                    .is_some_and(|vf| vf.pf.is_some());
-                if is_vf {
-                    Port::vf(*name)
-                } else {
-                    Port::other(*name)
-                }
-            })
-            .collect())
+        let mut ports = Vec::with_capacity(names.len());
+        for name in names {
+            let device = match links.iter().find(|l| l.name == *name) {
+                Some(link) => match netlink.device_of(link) {
+                    Ok(device) => device,
+                    // Gone meanwhile: planning the bond says so.
+                    Err(e) if e.is_no_such_link() => None,
+                    Err(e) => return Err(Error::step("asking which device a port sits on", e)),
+                },
+                None => None,
+            };
+            let is_vf = device
+                .and_then(|d| d.parse::<PciAddr>().ok())
+                .and_then(|addr| self.node.sysfs.vf(addr).ok())
+                .is_some_and(|vf| vf.pf.is_some());
+            ports.push(if is_vf {
+                Port::vf(*name)
+            } else {
+                Port::other(*name)
+            });
+        }
+        Ok(ports)
     }
 }
 
