@@ -1176,3 +1176,20 @@ fn lab_plan_record_is_kept_before_anything_changes() {
         assert_eq!(s.ports_now(), s.before);
     });
 }
+
+#[test]
+#[ignore = "lab"]
+fn lab_the_build_bond_example_builds_and_releases_a_bond() {
+    let examples = std::env::var("NETPLUMB_LAB_EXAMPLES")
+        .expect("this is a lab test: run it through `cargo xtask lab`");
+    let example = std::path::Path::new(&examples).join("build_bond");
+
+    let out = Command::new(example).output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}\n{stdout}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("released; ports not found: []"), "{stdout}");
+}

@@ -128,3 +128,54 @@ fn lab_moved_netdev_leaves_an_empty_net_dir() {
         VfNetdev::Host(_)
     ));
 }
+
+/// A workspace example, where the lab puts them.
+fn example(name: &str) -> std::path::PathBuf {
+    Path::new(&lab_var("NETPLUMB_LAB_EXAMPLES")).join(name)
+}
+
+#[test]
+#[ignore = "lab"]
+fn lab_the_move_vf_example_moves_a_vf_and_back() {
+    let host = host();
+    let vf = lab_vf(&host, 1, 5);
+    let before = host.snapshot(&vf).unwrap();
+    let out = std::process::Command::new(example("move_vf"))
+        .arg(vf.addr.to_string())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}\n{stdout}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("net1 mtu 1400 up true"), "{stdout}");
+    assert!(stdout.contains("restored as recorded"), "{stdout}");
+    common::assert_as_before(&host, &before);
+}
+
+#[test]
+#[ignore = "lab"]
+fn lab_the_list_vfs_example_lists_every_vf() {
+    let out = std::process::Command::new(example("list_vfs"))
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let host = host();
+    for pf in 0..2 {
+        for index in 0..7 {
+            let vf = lab_vf(&host, pf, index);
+            assert!(
+                stdout.contains(&vf.addr.to_string()),
+                "{}: {stdout}",
+                vf.addr
+            );
+        }
+    }
+}

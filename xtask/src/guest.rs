@@ -23,6 +23,9 @@ pub const GUEST_CNI: &str = "/lab/cni";
 /// (`NETPLUMB_LAB_PLUGINS`).
 pub const GUEST_PLUGINS: &str = "/lab/plugins";
 
+/// Where the guest finds the workspace's examples, by name.
+pub const GUEST_EXAMPLES: &str = "/lab/examples";
+
 /// Where the guest mounts the host's root filesystem (read-only, over 9p).
 pub const GUEST_HOST_ROOT: &str = "/lab/host";
 
@@ -211,6 +214,7 @@ export NETPLUMB_LAB_PFS="$pfs"
 export NETPLUMB_LAB_VMNIC="$vmnic"
 export NETPLUMB_LAB_CNI_PATH={GUEST_CNI}
 export NETPLUMB_LAB_PLUGINS={GUEST_PLUGINS}
+export NETPLUMB_LAB_EXAMPLES={GUEST_EXAMPLES}
 # The host's root filesystem, read-only: a test that needs a program of the
 # host's (a container runtime) runs it from there.
 mkdir -p {GUEST_HOST_ROOT}

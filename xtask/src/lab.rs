@@ -8,8 +8,8 @@ use std::time::{Duration, Instant};
 
 use crate::error::{capture, io_err, Error, Result};
 use crate::guest::{
-    self, GuestTest, Marker, ModuleFile, Payload, GUEST_CNI, GUEST_MODULES, GUEST_PLUGINS,
-    GUEST_TESTS, MARK,
+    self, GuestTest, Marker, ModuleFile, Payload, GUEST_CNI, GUEST_EXAMPLES, GUEST_MODULES,
+    GUEST_PLUGINS, GUEST_TESTS, MARK,
 };
 use crate::initramfs::{self, Archive};
 use crate::modules;
@@ -516,6 +516,13 @@ fn pack(assets: &Assets, build: &Build, payload: &Payload, dir: &Path) -> Result
         let stripped = test_dir.join(format!("bin-{name}"));
         initramfs::strip_debug(bin, &stripped)?;
         initramfs::add_executable(&mut archive, &bin.to_string_lossy(), &stripped)?;
+    }
+    archive.dir(GUEST_EXAMPLES);
+    for example in &build.examples {
+        let name = example.file_name().unwrap_or_default().to_string_lossy();
+        let stripped = test_dir.join(format!("example-{name}"));
+        initramfs::strip_debug(example, &stripped)?;
+        initramfs::add_executable(&mut archive, &format!("{GUEST_EXAMPLES}/{name}"), &stripped)?;
     }
     // Tests read their data files through CARGO_MANIFEST_DIR, as under cargo test.
     if !build.tests.is_empty() {

@@ -27,6 +27,8 @@ pub struct Build {
     /// The packages' own binaries, which integration tests run through
     /// `CARGO_BIN_EXE_<name>` (an absolute path on the host).
     pub bins: Vec<PathBuf>,
+    /// The packages' examples, which lab tests run as a person would.
+    pub examples: Vec<PathBuf>,
     /// Every binary of [`PLUGIN_PACKAGE`] as `cargo build` makes them, in
     /// copies without debug information.
     pub plugins: Vec<PathBuf>,
@@ -135,11 +137,15 @@ pub fn parse_messages(stdout: &str) -> Result<Build> {
         };
         let path = PathBuf::from(exe);
         if msg["profile"]["test"] != true {
-            let is_bin = msg["target"]["kind"]
-                .as_array()
-                .is_some_and(|kinds| kinds.iter().any(|k| k == "bin"));
-            if is_bin && !found.bins.contains(&path) {
+            let kind_is = |kind: &str| {
+                msg["target"]["kind"]
+                    .as_array()
+                    .is_some_and(|kinds| kinds.iter().any(|k| k == kind))
+            };
+            if kind_is("bin") && !found.bins.contains(&path) {
                 found.bins.push(path);
+            } else if kind_is("example") && !found.examples.contains(&path) {
+                found.examples.push(path);
             }
             continue;
         }
@@ -187,6 +193,7 @@ mod tests {
         );
         assert_eq!(build.tests[1].package_dir, PathBuf::from("/w/xtask"));
         assert_eq!(build.bins, [PathBuf::from("/t/debug/xtask")]);
+        assert_eq!(build.examples, [PathBuf::from("/t/debug/examples/walk")]);
     }
 
     #[test]
