@@ -316,6 +316,15 @@ fn enable_errors_say_what_to_do() {
     assert_eq!(out.status.code(), Some(1));
     assert!(text(&out.stderr).contains("ens1f0 supports at most 7 VFs (sriov_totalvfs), not 9"));
     assert_eq!(node.numvfs(), "3");
+    // A copied tree has no kernel to take settings: refused, nothing changed.
+    let out = node.run(&["enable", "ens1f0", "4", "--spoofchk", "off"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("--sysfs reads a copied tree"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert_eq!(node.numvfs(), "3");
 }
 
 #[test]

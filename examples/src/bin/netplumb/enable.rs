@@ -32,11 +32,26 @@ pub(crate) fn run(global: &Global, opts: &EnableOpts) -> Result<(), Failure> {
             pf.total_vfs, opts.count
         )));
     }
-    // Hold every VF's lock while deciding and writing, so that no ADD
-    // claims a VF between the check and its destruction.
+    let settings = VfSettings {
+        spoofchk: opts.spoofchk,
+        trust: opts.trust,
+        link_state: opts.link_state,
+        ..Default::default()
+    };
+    if global.sysfs.is_some() && (!settings.is_empty() || opts.mtu.is_some()) {
+        return Err(Failure::failed(
+            "--sysfs reads a copied tree, which has no kernel behind it to take VF settings \
+             or an MTU: drop --sysfs, or the settings"
+                .to_owned(),
+        ));
+    }
+    // Hold every VF's lock while deciding and writing (the new VFs' too,
+    // once they exist), so that no ADD claims a VF between the check and
+    // its destruction, or while its settings are written.
     let allocator = Allocator::new(&global.claims, sysfs.clone())
         .map_err(|e| Failure::failed(format!("--claims: {}", Chain(&e))))?;
     let mut locks = Vec::new();
+    let before_vfs: Vec<PciAddr> = pf.vfs.iter().map(|vf| vf.addr).collect();
     for vf in &pf.vfs {
         locks.push(allocator.lock(vf.addr).map_err(|e| {
             Failure::failed(format!("locking {} against ADDs: {}", vf.id(), Chain(&e)))
@@ -70,15 +85,8 @@ pub(crate) fn run(global: &Global, opts: &EnableOpts) -> Result<(), Failure> {
     } else {
         report.push_str(&format!("{pf_name}: {} VFs already\n", pf.num_vfs));
     }
-    drop(locks);
-
-    let settings = VfSettings {
-        spoofchk: opts.spoofchk,
-        trust: opts.trust,
-        link_state: opts.link_state,
-        ..Default::default()
-    };
     if settings.is_empty() && opts.mtu.is_none() {
+        drop(locks);
         return out(&report);
     }
     let host = Host::open(sysfs.clone())
@@ -86,6 +94,15 @@ pub(crate) fn run(global: &Global, opts: &EnableOpts) -> Result<(), Failure> {
     let pf = sysfs
         .pf(&pf_name)
         .map_err(|e| Failure::failed(Chain(&e).to_string()))?;
+    if count_changes {
+        // Addresses locked already are locked once: a second lock of the
+        // same file from this process would wait for the first.
+        for vf in pf.vfs.iter().filter(|vf| !before_vfs.contains(&vf.addr)) {
+            locks.push(allocator.lock(vf.addr).map_err(|e| {
+                Failure::failed(format!("locking {} against ADDs: {}", vf.id(), Chain(&e)))
+            })?);
+        }
+    }
     // What was held when the count stayed is left alone.
     let held: Vec<PciAddr> = held.iter().map(|(vf, _)| *vf).collect();
     let mut changed = 0;

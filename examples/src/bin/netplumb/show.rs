@@ -96,6 +96,7 @@ fn matching<'a>(records: &'a [(Key, Record)], id: &str) -> Result<Vec<&'a (Key, 
         .iter()
         .map(|(k, _)| k.container_id().as_str())
         .collect();
+    ids.sort_unstable();
     ids.dedup();
     match ids.len() {
         0 => Err(Failure::failed(format!(
