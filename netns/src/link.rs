@@ -629,7 +629,7 @@ impl Netlink {
     pub(crate) fn addressable(&self, link: LinkRef) -> Result<LinkRef, Error> {
         match &link {
             LinkRef::Name(name) if name.len() > IfName::MAX_LEN => {
-                Ok(LinkRef::Index(self.link(&link)?.index))
+                Ok(LinkRef::Index(self.index_of(link)?))
             }
             _ => Ok(link),
         }

@@ -37,9 +37,14 @@ impl Bond {
         let links = netlink
             .links()
             .map_err(Error::at("reading the links of the ports' namespace"))?;
+        // A kernel that reports any link's parent reports them all (5.16
+        // on): a link without one then sits on no device, and its driver
+        // need not be asked.
+        let kernel_reports = links.iter().any(|l| l.parent_device.is_some());
         let mut ports = Vec::with_capacity(names.len());
         for name in names {
             let device = match links.iter().find(|l| l.name == *name) {
+                Some(link) if kernel_reports => link.parent_device.clone(),
                 Some(link) => match netlink.device_of(link) {
                     Ok(device) => device,
                     // Gone meanwhile: planning the bond says so.

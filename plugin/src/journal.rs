@@ -187,8 +187,9 @@ impl Record {
     }
 
     /// Whether the pod's network namespace is gone: the one the VF's claim
-    /// or the bond names by device and inode, else the path the runtime
-    /// gave, no longer exists or now leads to another namespace. `false`
+    /// or the bond names by device and inode no longer exists or its path
+    /// leads to another namespace; or, for a record naming neither, the
+    /// path the runtime gave no longer exists. `false`
     /// when the record names none (nothing says it is gone) or when it
     /// cannot be checked for another reason (permissions).
     pub fn pod_is_gone(&self) -> bool {

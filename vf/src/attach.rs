@@ -7,7 +7,7 @@ use std::time::Duration;
 use netplumb_netns::{LinkChange, LinkInfo, MacAddr, NetNs, Netlink};
 
 use crate::error::{kernel_error, namespace_error};
-use crate::state::{remembering, restoring, Found};
+use crate::state::{drop_alt_names, remembering, restoring, Found};
 use crate::{Error, Host, IfName, NetdevState, Returned, Step, VfId, VfSettings, VfState};
 
 /// How long [`Host::detach`] waits for a netdev whose namespace was deleted
@@ -314,15 +314,7 @@ impl Host {
         // Alternative names the pod added go while the netdev is still in
         // the pod: a kernel that keeps a moved netdev's alternative names in
         // the namespace they were added in (5.10) finds them nowhere else.
-        for extra in found
-            .alt_names
-            .iter()
-            .filter(|a| !host.alt_names.contains(a))
-        {
-            netlink
-                .delete_altname(found.index, extra)
-                .map_err(kernel_error(&undo.vf, Step::RestoreNetdev(found.name)))?;
-        }
+        drop_alt_names(netlink, &undo.vf, host, found, false)?;
         let name_free = self.name_is_free(&undo.vf, &host.name, None)?;
         let change = restoring(host, name_free).namespace(self.ns());
         // Without its own name, the kernel picks a free devN, as it does

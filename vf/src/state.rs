@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use netplumb_netns::{Errno, LinkChange, LinkInfo, MacAddr};
+use netplumb_netns::{Errno, LinkChange, LinkInfo, MacAddr, Netlink};
 
 use crate::error::kernel_error;
 use crate::{Alias, AltName, Error, Host, IfName, Step, Vf, VfConfig, VfId, VfNetdev, VfSettings};
@@ -382,20 +382,10 @@ impl Host {
         host: &NetdevState,
         found: &Found,
     ) -> Result<(), Error> {
-        let fail = || kernel_error(vf, Step::RestoreNetdev(found.name));
-        for extra in found
-            .alt_names
-            .iter()
-            .filter(|a| !host.alt_names.contains(a))
-        {
-            match self.netlink().delete_altname(found.index, extra) {
-                // A kernel that keeps a moved netdev's alternative names in
-                // the namespace they were added in (5.10) cannot find one
-                // added in a pod that is gone; nothing here can remove it.
-                Err(e) if e.errno() == Some(Errno::ENOENT) => {}
-                other => other.map_err(fail())?,
-            }
-        }
+        // A kernel that keeps a moved netdev's alternative names in the
+        // namespace they were added in (5.10) cannot find one added in a
+        // pod that is gone; nothing here can remove it.
+        drop_alt_names(self.netlink(), vf, host, found, true)?;
         for missing in host
             .alt_names
             .iter()
@@ -403,10 +393,33 @@ impl Host {
         {
             self.netlink()
                 .add_altname(found.index, missing)
-                .map_err(fail())?;
+                .map_err(kernel_error(vf, Step::RestoreNetdev(found.name)))?;
         }
         Ok(())
     }
+}
+
+/// Removes, through `netlink` (the namespace `found` is in), the
+/// alternative names of `found` that `host` does not record; one the
+/// kernel cannot find is skipped when `missing_ok`.
+pub(crate) fn drop_alt_names(
+    netlink: &Netlink,
+    vf: &VfId,
+    host: &NetdevState,
+    found: &Found,
+    missing_ok: bool,
+) -> Result<(), Error> {
+    for extra in found
+        .alt_names
+        .iter()
+        .filter(|a| !host.alt_names.contains(a))
+    {
+        match netlink.delete_altname(found.index, extra) {
+            Err(e) if missing_ok && e.errno() == Some(Errno::ENOENT) => {}
+            other => other.map_err(kernel_error(vf, Step::RestoreNetdev(found.name)))?,
+        }
+    }
+    Ok(())
 }
 
 /// The alias a netdev gets when it comes back: its own, or, when it comes
