@@ -217,10 +217,13 @@ export NETPLUMB_LAB_PLUGINS={GUEST_PLUGINS}
 export NETPLUMB_LAB_EXAMPLES={GUEST_EXAMPLES}
 # The host's root filesystem, read-only: a test that needs a program of the
 # host's (a container runtime) runs it from there.
+# Without it only those tests fail, saying the lab did not set the variable.
 mkdir -p {GUEST_HOST_ROOT}
-mount -t 9p -o trans=virtio,version=9p2000.L,cache=loose,ro {HOST_ROOT_TAG} {GUEST_HOST_ROOT} \
-    || lab_abort "mount the host's root"
-export NETPLUMB_LAB_HOST_ROOT={GUEST_HOST_ROOT}
+if mount -t 9p -o trans=virtio,version=9p2000.L,cache=loose,ro {HOST_ROOT_TAG} {GUEST_HOST_ROOT}; then
+    export NETPLUMB_LAB_HOST_ROOT={GUEST_HOST_ROOT}
+else
+    echo "lab: the host's root could not be mounted over 9p; tests that need it will fail"
+fi
 echo "{MARK} env NETPLUMB_LAB_PFS=$pfs NETPLUMB_LAB_VMNIC=$vmnic"
 cd /tmp
 

@@ -176,6 +176,7 @@ pub fn run(opts: &Options) -> Result<()> {
     };
     let several = assets.len() > 1;
     let mut reports = Vec::new();
+    let mut not_run = Vec::new();
     for batch in assets.chunks(opts.jobs.max(1)) {
         let outcomes: Vec<(Timings, Result<Report>)> = std::thread::scope(|scope| {
             let guests: Vec<_> = batch
@@ -206,11 +207,22 @@ pub fn run(opts: &Options) -> Result<()> {
         for (assets, (guest_times, report)) in batch.iter().zip(outcomes) {
             let kernel = &assets.kernel;
             eprintln!("lab: Linux {}: {}", kernel.series, guest_times.line());
-            let report = report?;
-            for failure in &report.failures {
-                println!("lab: FAILED on {}: {failure}", kernel.series);
+            match report {
+                Ok(report) => {
+                    for failure in &report.failures {
+                        println!("lab: FAILED on {}: {failure}", kernel.series);
+                    }
+                    reports.push((kernel, report));
+                }
+                // The other guests' results still count and are shown.
+                Err(e) => {
+                    println!(
+                        "lab: FAILED on {}: the guest could not run: {e}",
+                        kernel.series
+                    );
+                    not_run.push(kernel.series);
+                }
             }
-            reports.push((kernel, report));
         }
     }
     eprintln!(
@@ -232,8 +244,9 @@ pub fn run(opts: &Options) -> Result<()> {
         }
         total.add(report);
     }
+    total.failed += not_run.len() as u64;
     println!("{}", total.summary());
-    if reports.iter().all(|(_, r)| r.success()) {
+    if not_run.is_empty() && reports.iter().all(|(_, r)| r.success()) {
         Ok(())
     } else {
         Err(Error::Failed(format!("lab: {} failed", total.failed)))

@@ -69,7 +69,8 @@ lab and demo options:
                      or give a comma-separated list or `all`, to run on each
                      in turn with one build
   --jobs N           guests at once with several kernels (default 1; each
-                     takes about one host core)
+                     takes about one host core; lab only: demo and script
+                     boot one kernel after another, bench boots the first)
   --timeout SECS     time limit for the guest (default 1200)
   --memory MIB       guest memory (default 2048)
   --cpus N           guest CPUs (default 1)

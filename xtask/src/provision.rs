@@ -671,7 +671,7 @@ fn download_kernel(cache: &Path, series: Series) -> Result<Kernel> {
         });
     }
     let mut index = KernelIndex::new(cache)?;
-    let package = index.newest(series)?;
+    let mut package = index.newest(series)?;
     eprintln!(
         "lab: downloading and unpacking {package} into {}",
         cache.display()
@@ -683,12 +683,24 @@ fn download_kernel(cache: &Path, series: Series) -> Result<Kernel> {
     fs::create_dir_all(&staging).map_err(io_err("create", &staging))?;
     let result = (|| {
         // apt's download sandbox user may not write to the cache: do it as we are.
-        run(index.command("apt-get").current_dir(&staging).args([
-            "-q",
-            "-oAPT::Sandbox::User=root",
-            "download",
-            &package,
-        ]))?;
+        let download = |index: &KernelIndex, package: &str| {
+            run(index.command("apt-get").current_dir(&staging).args([
+                "-q",
+                "-oAPT::Sandbox::User=root",
+                "download",
+                package,
+            ]))
+        };
+        if let Err(first) = download(&index, &package) {
+            // Lists from an earlier run may name a file the mirror has
+            // dropped: update them once and take the newest again.
+            if index.updated {
+                return Err(first);
+            }
+            index.update()?;
+            package = index.newest(series)?;
+            download(&index, &package)?;
+        }
         let deb = fs::read_dir(&staging)
             .map_err(io_err("read", &staging))?
             .filter_map(|e| e.ok())
