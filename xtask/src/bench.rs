@@ -419,31 +419,32 @@ pub fn chart(f: &Figures) -> String {
 /// Builds the plugins and the runner in release and copies each into
 /// `dest` stripped of every symbol; returns the copies.
 fn release_binaries(dest: &Path) -> Result<Vec<PathBuf>> {
-    let mut cmd = Command::new(testbins::cargo());
-    cmd.current_dir(workspace_root()).args([
-        "build",
-        "--release",
-        "-p",
-        PLUGIN_PACKAGE,
-        "-p",
-        BENCH_PACKAGE,
-        "--bins",
-        "--message-format=json-render-diagnostics",
-    ]);
-    let built = testbins::parse_messages(&testbins::cargo_json(&mut cmd)?)?.bins;
     fs::create_dir_all(dest).map_err(io_err("create", dest))?;
-    built
-        .iter()
-        .map(|bin| {
+    let mut copies = Vec::new();
+    // One package at a time: built together, cargo would unify their
+    // dependencies' features, and the plugins measured would carry the
+    // bench's test-support code, unlike the ones users build.
+    for package in [PLUGIN_PACKAGE, BENCH_PACKAGE] {
+        let mut cmd = Command::new(testbins::cargo());
+        cmd.current_dir(workspace_root()).args([
+            "build",
+            "--release",
+            "-p",
+            package,
+            "--bins",
+            "--message-format=json-render-diagnostics",
+        ]);
+        for bin in testbins::parse_messages(&testbins::cargo_json(&mut cmd)?)?.bins {
             let copy = dest.join(bin.file_name().unwrap_or_default());
             run(Command::new("strip")
                 .arg("--strip-all")
                 .arg("-o")
                 .arg(&copy)
-                .arg(bin))?;
-            Ok(copy)
-        })
-        .collect()
+                .arg(&bin))?;
+            copies.push(copy);
+        }
+    }
+    Ok(copies)
 }
 
 fn size(path: &Path) -> Result<u64> {
