@@ -472,12 +472,12 @@ impl Observer for AccessLog {
 ///
 /// Left out: the permanent MAC (igbvf changes it on its own when it resets
 /// with an administrative MAC) and the interface index (a recreated netdev
-/// does not get its old one back). And on kernels before 6.1, when one
-/// side's PF-side entry holds no MAC and the other's holds the VF's own,
-/// that difference: 5.10's igb leaves a new VF's entry zero until the VF
-/// first sets a MAC (6.1 and 6.12 fill it with the VF's MAC at once), and
-/// neither is an administrator's MAC (whether the VF may still set its own
-/// MAC is what tells those apart).
+/// does not get its old one back). And when one side's PF-side entry holds
+/// no MAC and the other's holds the VF's own, that difference: igb leaves
+/// some VFs' entries zero until the VF sets a MAC (every new VF on 5.10,
+/// some VFs on 6.1), fills others with the VF's MAC, and neither is an
+/// administrator's MAC (whether the VF may still set its own MAC is what
+/// tells those apart).
 pub fn comparable_after_restore(before: &VfState, now: &VfState) -> (VfState, VfState) {
     let reduce = |state: &VfState| {
         let mut state = state.clone();
@@ -490,10 +490,7 @@ pub fn comparable_after_restore(before: &VfState, now: &VfState) -> (VfState, Vf
     let mut before = reduce(before);
     let mut now = reduce(now);
     let own_mac = now.netdev.as_ref().map(|n| n.mac);
-    let leaves_new_entries_zero = !netplumb_netns::testing::kernel_at_least(6, 1);
-    if let (Some(was), Some(is), true) =
-        (&mut before.config, &mut now.config, leaves_new_entries_zero)
-    {
+    if let (Some(was), Some(is)) = (&mut before.config, &mut now.config) {
         let unset = |mac: MacAddr| mac.is_zero() || Some(mac) == own_mac;
         if was.mac != is.mac && unset(was.mac) && unset(is.mac) {
             was.mac = MacAddr([0; 6]);
