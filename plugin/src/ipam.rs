@@ -1,7 +1,7 @@
 //! IPAM: asking the delegated plugin, and what its answer means for the
 //! pod's interface.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use netplumb_cniconf::skel::{delegate, Limits, Request};
 use netplumb_cniconf::{CniResult, Command, Dns, Interface};
@@ -16,6 +16,12 @@ use crate::{Error, Log};
 /// has no carrier for over 500 ms), and an announcement sent before that
 /// is lost.
 const CARRIER_WAIT: Duration = Duration::from_secs(3);
+
+/// Carrier seen within this long was there at the first look.
+const CARRIER_SEEN_AT_ONCE: Duration = Duration::from_millis(20);
+
+/// When a link whose carrier just came up is announced again.
+const ANNOUNCE_AGAIN_AFTER: Duration = Duration::from_millis(250);
 
 /// Runs the configuration's IPAM plugin for `command`, with the
 /// invocation's environment and configuration otherwise. `None` for a
@@ -115,13 +121,18 @@ pub fn result(
 }
 
 /// Announces `answer`'s addresses from `link` in `pod`, once it has
-/// carrier (waiting three seconds at most), so that peers learn its MAC
-/// at once. Best effort, as the kernel's own announcements are: a peer
+/// carrier (waiting three seconds at most; when the carrier only just came
+/// up, once more 250 ms later), so that peers learn its MAC at once. Best effort, as the kernel's own announcements are: a peer
 /// that misses it learns the MAC when it next asks.
 pub fn announce(log: &Log, pod: &NetNs, link: IfName, answer: &CniResult) {
+    let looking = Instant::now();
     let carrier = pod
         .netlink()
         .and_then(|nl| nl.wait_for_carrier(link, CARRIER_WAIT));
+    // Carrier that came during the wait is new, and a link whose carrier
+    // has only just come up may lose the first frames it sends (seen with
+    // igbvf on 5.10): those get the announcement once more, a moment later.
+    let just_up = matches!(carrier, Ok(true)) && looking.elapsed() >= CARRIER_SEEN_AT_ONCE;
     match carrier {
         Ok(true) => {}
         Ok(false) => log.info(format!(
@@ -134,6 +145,16 @@ pub fn announce(log: &Log, pod: &NetNs, link: IfName, answer: &CniResult) {
     match pod.announce(&link, &ips) {
         Ok(()) => log.info(format!("announced {ips:?} from {link}")),
         Err(e) => log.warning(format!("announcing {ips:?} from {link}: {}", Chain(&e))),
+    }
+    if just_up {
+        std::thread::sleep(ANNOUNCE_AGAIN_AFTER);
+        match pod.announce(&link, &ips) {
+            Ok(()) => log.debug(format!("announced {ips:?} from {link} again")),
+            Err(e) => log.warning(format!(
+                "announcing {ips:?} from {link} again: {}",
+                Chain(&e)
+            )),
+        }
     }
 }
 
